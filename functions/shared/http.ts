@@ -1,0 +1,47 @@
+/**
+ * The middy pieces every HTTP handler uses, in middy's fixed order: normalise headers → guard
+ * (body size, and for KCO the callback token) → JSON body parser → handler → error mapping.
+ * Nothing internal (stack, table name, raw error, request values) reaches the caller.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { intEnv } from './config.js';
+
+export type HttpResult = APIGatewayProxyResult & { headers: Record<string, string> };
+
+/** Largest request body accepted, in bytes (Klarna's largest orders are well below 1 MiB). */
+export const maxBodyBytes = (): number => intEnv('MAX_BODY_BYTES', 1024 * 1024, { min: 1024, max: 10 * 1024 * 1024 });
+
+/** Body size in bytes as sent, without decoding a base64 body first. */
+export const bodyBytes = (event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>): number => {
+  const body = event.body;
+  if (!body) return 0;
+  if (event.isBase64Encoded) return Math.floor((body.length * 3) / 4);
+  return Buffer.byteLength(body, 'utf8');
+};
+
+/** JSON.parse reviver that drops prototype-polluting keys before anything can copy them. */
+export const safeJsonReviver = (key: string, value: unknown): unknown =>
+  key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : value;
+
+const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+
+/**
+ * Constant-time membership: every configured token is compared (fixed-length digests, so length
+ * leaks nothing) and the loop never exits early.
+ */
+export const tokenMatches = (presented: string | undefined, accepted: readonly string[]): boolean => {
+  if (presented === undefined || presented.length === 0 || presented.length > 512) return false;
+  const candidate = digest(presented);
+  let match = false;
+  for (const token of accepted) {
+    if (token.length > 0 && timingSafeEqual(candidate, digest(token))) match = true;
+  }
+  return match;
+};
+
+/** Is this error middy's JSON body parser refusing the body (bad JSON or content type)? */
+export const isBodyParserError = (error: unknown): boolean => {
+  const cause = (error as { cause?: { package?: unknown } } | undefined)?.cause;
+  return cause?.package === '@middy/http-json-body-parser';
+};

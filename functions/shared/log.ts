@@ -1,0 +1,27 @@
+/**
+ * One structured JSON logger for every function (Powertools Logger). Callers log identifiers,
+ * decisions, reason codes and timings only: never an order body, an address or a token. The
+ * `redact` helper is the last line of defence for error messages that may quote input.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+
+export const logger = new Logger({
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'klarna-serverless',
+  logLevel: (process.env.LOG_LEVEL as 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT' | undefined) ?? 'INFO',
+});
+
+/** What we may say about an unexpected error: its name and a clipped message, never its cause. */
+export const describeError = (error: unknown): { error_name: string; error_message: string } => {
+  if (error instanceof Error) {
+    return { error_name: error.name, error_message: redact(error.message).slice(0, 200) };
+  }
+  return { error_name: typeof error, error_message: '' };
+};
+
+// Emails, phone-like digit runs and anything quoted: enough to keep input out of error messages.
+const EMAIL = /[^\s@"']+@[^\s@"']+/g;
+const DIGITS = /\+?\d[\d\s-]{4,}\d/g;
+const QUOTED = /(["'`])(?:(?!\1).){1,200}\1/g;
+
+export const redact = (text: string): string =>
+  text.replace(QUOTED, '"…"').replace(EMAIL, '<email>').replace(DIGITS, '<digits>');
