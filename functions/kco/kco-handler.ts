@@ -1,0 +1,134 @@
+/**
+ * The one wrapper all four KCO callback Lambdas share: middy stack, token check, body limit,
+ * schema, rules lookup, the pure use case, Klarna's answer and one log line per call.
+ * Fail closed everywhere: anything unexpected denies validation and refuses an update.
+ */
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type * as z from 'zod/mini';
+import { bodyBytes, isBodyParserError, maxBodyBytes, safeJsonReviver, tokenMatches } from '../shared/http.js';
+import { describeError, logger } from '../shared/log.js';
+import { rulesSource, type RulesSource } from '../shared/rules-store.js';
+import { callbackTokens } from '../shared/secrets.js';
+import { denyPurchase, refuseUpdate, tooLarge, unauthorized, updated, approved, rejected, errorText, type HttpAnswer } from './answer.js';
+import type { Outcome } from './callbacks.js';
+import { firstIssuePath } from './order.js';
+import type { MerchantRules, ReasonCode } from './rules.js';
+
+export type CallbackName = 'address_update' | 'country_change' | 'shipping_option_update' | 'validation';
+
+type CallbackSpec<Body> = {
+  callback: CallbackName;
+  schema: z.ZodMiniType<Body>;
+  decide: (body: Body, rules: MerchantRules) => Outcome;
+  /** Where rules come from; the container's DynamoDB source unless a test passes another. */
+  rules?: () => RulesSource;
+};
+
+// Klarna's order ids are UUIDs; accept any URL-safe id but nothing that could smuggle text into logs.
+const ORDER_ID = /^[A-Za-z0-9._~-]{1,128}$/;
+
+type Logged = { decision: 'update' | 'approve' | 'deny' | 'refuse' | 'reject' | 'unauthorized' | 'error'; reason?: string; line?: number };
+
+const answerFor = (callback: CallbackName, outcome: Outcome, orderId: string, rules: MerchantRules | undefined): HttpAnswer => {
+  switch (outcome.kind) {
+    case 'update':
+      return updated(outcome.body);
+    case 'approve':
+      return approved();
+    case 'deny':
+      return denyPurchase(outcome.reason, orderId, rules);
+    case 'refuse':
+      return callback === 'validation' ? denyPurchase(outcome.reason, orderId, rules) : refuseUpdate(outcome.reason, rules);
+  }
+};
+
+/** When we cannot decide (bad body, rules missing or broken, a fault): validation denies, updates refuse. */
+const failClosed = (callback: CallbackName, reason: ReasonCode, orderId: string, text?: string): HttpAnswer =>
+  callback === 'validation' && !text
+    ? denyPurchase(reason, orderId, undefined)
+    : rejected('approval_failed', text ?? errorText(reason, undefined));
+
+export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
+  const { callback, schema, decide } = spec;
+  const source = spec.rules ?? rulesSource;
+
+  const log = (started: number, orderId: string | undefined, status: number, logged: Logged): void => {
+    const entry = { callback, order_id: orderId, status, duration_ms: Date.now() - started, ...logged };
+    if (logged.decision === 'error' || logged.decision === 'reject') logger.warn('callback answered', entry);
+    else logger.info('callback answered', entry);
+  };
+
+  const core = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    const started = Date.now();
+    const orderId = event.pathParameters?.order_id ?? '';
+    const parsed = schema.safeParse(event.body);
+    if (!parsed.success) {
+      const path = firstIssuePath(parsed.error);
+      const answer = rejected('approval_failed', `The order could not be read: ${path} is missing or invalid.`);
+      log(started, orderId, answer.statusCode, { decision: 'reject', reason: 'invalid_request' });
+      logger.warn('request failed schema', { callback, order_id: orderId, path, code: parsed.error.issues[0]?.code });
+      return answer;
+    }
+    const lookup = await source().rulesFor(orderId);
+    if (lookup.status !== 'ok') {
+      const reason: ReasonCode = lookup.status === 'invalid' ? 'rules_invalid' : 'rules_unavailable';
+      const answer = failClosed(callback, reason, orderId);
+      log(started, orderId, answer.statusCode, { decision: 'error', reason });
+      return answer;
+    }
+    const outcome = decide(parsed.data, lookup.rules);
+    const answer = answerFor(callback, outcome, orderId, lookup.rules);
+    log(started, orderId, answer.statusCode, {
+      decision: outcome.kind,
+      ...('reason' in outcome ? { reason: outcome.reason } : {}),
+      ...('line' in outcome && outcome.line !== undefined ? { line: outcome.line } : {}),
+    });
+    return answer;
+  };
+
+  const limit = maxBodyBytes();
+  const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>(core, { timeoutEarlyInMillis: 0 })
+    .use(httpHeaderNormalizer())
+    .use({
+      // Guard before any parsing or I/O: a wrong token costs no JSON parse and no DynamoDB read.
+      before: async (request) => {
+        const started = Date.now();
+        const orderId = request.event.pathParameters?.order_id ?? '';
+        const token = request.event.queryStringParameters?.token;
+        if (!tokenMatches(token, await callbackTokens())) {
+          log(started, ORDER_ID.test(orderId) ? orderId : undefined, 401, { decision: 'unauthorized' });
+          return unauthorized();
+        }
+        if (!ORDER_ID.test(orderId)) {
+          log(started, undefined, 400, { decision: 'reject', reason: 'invalid_request' });
+          return failClosed(callback, 'invalid_request', '', 'The order id in the callback URL is invalid.');
+        }
+        if (bodyBytes(request.event) > limit) {
+          log(started, orderId, 413, { decision: 'reject', reason: 'invalid_request' });
+          return tooLarge(limit);
+        }
+        return undefined;
+      },
+    })
+    .use(httpJsonBodyParser({ reviver: safeJsonReviver }))
+    .use({
+      onError: (request) => {
+        const orderId = request.event.pathParameters?.order_id;
+        const safeOrderId = orderId && ORDER_ID.test(orderId) ? orderId : '';
+        if (isBodyParserError(request.error)) {
+          const answer = rejected('approval_failed', 'The request body must be a JSON order sent as application/json.');
+          log(Date.now(), safeOrderId, answer.statusCode, { decision: 'reject', reason: 'invalid_request' });
+          request.response = answer;
+          return;
+        }
+        logger.error('callback failed', { callback, order_id: safeOrderId, ...describeError(request.error) });
+        const answer = failClosed(callback, 'internal_error', safeOrderId);
+        log(Date.now(), safeOrderId, answer.statusCode, { decision: 'error', reason: 'internal_error' });
+        request.response = answer;
+      },
+    });
+  return handler;
+};

@@ -1,0 +1,159 @@
+/**
+ * The merchant's rules: the zod/mini schema of a rules document, the merge of the store-wide
+ * `default` scope with the per-order `order#<id>` scope, and a parse that reports which scope and
+ * which field is wrong. Pure: no AWS here (the DynamoDB adapter is functions/shared/rules-store.ts).
+ */
+import * as z from 'zod/mini';
+
+const country = z.string().check(z.regex(/^[A-Z]{2}$/, 'an ISO 3166 alpha-2 code in capitals, like "SE"'));
+const basisPoints = z.int().check(z.minimum(0), z.maximum(10000));
+const minorUnits = z.int().check(z.minimum(0), z.maximum(100_000_000));
+const sku = z.string().check(z.minLength(1), z.maxLength(255));
+
+export const reasonCodes = [
+  'shipping_country_not_allowed',
+  'billing_country_not_allowed',
+  'postal_code_blocked',
+  'po_box',
+  'address_missing',
+  'no_shipping_option',
+  'shipping_option_not_offered',
+  'no_tax_rate',
+  'line_total_mismatch',
+  'line_tax_mismatch',
+  'order_amount_mismatch',
+  'order_tax_mismatch',
+  'shipping_fee_mismatch',
+  'tax_mismatch',
+  'currency_mismatch',
+  'below_min_amount',
+  'above_max_amount',
+  'quantity_exceeded',
+  'denied_reference',
+  'customer_type_not_allowed',
+  'expected_amount_mismatch',
+  'rules_invalid',
+  'rules_unavailable',
+  'invalid_request',
+  'internal_error',
+] as const;
+export type ReasonCode = (typeof reasonCodes)[number];
+
+export const shippingOptionRuleSchema = z.strictObject({
+  id: z.string().check(z.minLength(1), z.maxLength(255)),
+  name: z.string().check(z.minLength(1), z.maxLength(255)),
+  description: z.optional(z.string().check(z.maxLength(255))),
+  /** Minor units. VAT mode: tax included. Sales-tax mode: before tax. */
+  price: minorUnits,
+  /** Basis points; ignored (0) in sales-tax mode where shipping carries no rate. */
+  tax_rate: basisPoints,
+  /** Offered only to these shipping countries; everywhere when absent. */
+  countries: z.optional(z.array(country)),
+  /** The price becomes 0 once the goods subtotal reaches this amount. */
+  free_over: z.optional(minorUnits),
+  shipping_method: z.optional(
+    z.enum(['PickUpStore', 'Home', 'BoxReg', 'BoxUnreg', 'PickUpPoint', 'Own', 'Postal', 'DHLPackstation', 'Digital']),
+  ),
+  preselected: z.optional(z.boolean()),
+});
+export type ShippingOptionRule = z.infer<typeof shippingOptionRuleSchema>;
+
+const vatTaxSchema = z.strictObject({
+  mode: z.literal('vat'),
+  /** Rate by shipping country. */
+  rates: z.record(country, basisPoints),
+  /** Per-SKU exceptions (reduced rates): `{ "<SKU>": { "SE": 1200 } }`. */
+  reference_rates: z.optional(z.record(sku, z.record(country, basisPoints))),
+});
+
+const salesTaxSchema = z.strictObject({
+  mode: z.literal('sales_tax'),
+  /** `US-<region>` first, then `US`. */
+  rates: z.record(z.string().check(z.regex(/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/, 'a key like "US" or "US-CA"')), basisPoints),
+  /** Whether shipping is part of the taxable base (it is in many US states). */
+  tax_shipping: z.optional(z.boolean()),
+});
+
+export const taxRulesSchema = z.discriminatedUnion('mode', [vatTaxSchema, salesTaxSchema]);
+export type TaxRules = z.infer<typeof taxRulesSchema>;
+
+const httpsUrl = z.string().check(z.maxLength(2000), z.regex(/^https:\/\/[^\s?#]+$/, 'an https URL without query or fragment'));
+
+export const merchantRulesSchema = z.strictObject({
+  shipping_countries: z.optional(z.array(country)),
+  billing_countries: z.optional(z.array(country)),
+  blocked_postal_code_prefixes: z.optional(z.record(country, z.array(z.string().check(z.minLength(1), z.maxLength(20))))),
+  block_po_boxes: z.optional(z.boolean()),
+  shipping_options: z.optional(z.array(shippingOptionRuleSchema).check(z.maxLength(100))),
+  tax: z.optional(taxRulesSchema),
+  /** When set, orders in another currency are refused. */
+  purchase_currency: z.optional(z.string().check(z.regex(/^[A-Z]{3}$/, 'an ISO 4217 code in capitals, like "SEK"'))),
+  min_order_amount: z.optional(minorUnits),
+  max_order_amount: z.optional(minorUnits),
+  max_quantity_per_line: z.optional(z.int().check(z.minimum(1))),
+  denied_references: z.optional(z.array(sku)),
+  allowed_customer_types: z.optional(z.array(z.enum(['person', 'organization']))),
+  /** Per order: the merchant's own cart total, compared exactly with `order_amount`. */
+  expected_order_amount: z.optional(minorUnits),
+  deny_redirect_url: z.optional(httpsUrl),
+  error_texts: z.optional(z.partialRecord(z.enum(reasonCodes), z.string().check(z.minLength(1), z.maxLength(500)))),
+});
+export type MerchantRules = z.infer<typeof merchantRulesSchema>;
+
+export type RulesIssue = { scope: string; path: string; message: string };
+
+export type ParsedRules = { ok: true; rules: MerchantRules } | { ok: false; issues: RulesIssue[] };
+
+const formatPath = (path: readonly PropertyKey[]): string =>
+  path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
+
+/** Validate one scope's document; issues name the scope and the field path. */
+export const parseRulesDocument = (scope: string, document: unknown): ParsedRules => {
+  const result = merchantRulesSchema.safeParse(document);
+  if (result.success) return { ok: true, rules: result.data };
+  return {
+    ok: false,
+    issues: result.error.issues.map((issue) => ({
+      scope,
+      path: formatPath(issue.path) || '(document)',
+      message: issue.message === 'Invalid input' ? describeCode(issue) : issue.message,
+    })),
+  };
+};
+
+// zod/mini ships no message locale (it would cost cold start); say what was expected ourselves.
+const describeCode = (issue: z.core.$ZodIssue): string => {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'unrecognized_keys':
+      return `unknown field(s): ${issue.keys.join(', ')}`;
+    case 'too_small':
+      return `must be at least ${String(issue.minimum)}`;
+    case 'too_big':
+      return `must be at most ${String(issue.maximum)}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_union':
+      return 'does not match any allowed form';
+    case 'invalid_format':
+      return `invalid format (${issue.format})`;
+    default:
+      return issue.code;
+  }
+};
+
+export const defaultScope = 'default';
+export const orderScope = (orderId: string): string => `order#${orderId}`;
+
+/** Field by field, the order's scope wins; an absent field falls back to the store default. */
+export const mergeRules = (store: MerchantRules | undefined, order: MerchantRules | undefined): MerchantRules => {
+  const merged: Record<string, unknown> = { ...store };
+  for (const [key, value] of Object.entries(order ?? {})) {
+    if (value !== undefined) merged[key] = value;
+  }
+  return merged as MerchantRules;
+};
+
+/** The JSON Schema of a rules document, for editors and the rules tool's `schema` command. */
+export const rulesJsonSchema = (): unknown => z.toJSONSchema(merchantRulesSchema, { unrepresentable: 'any' });
