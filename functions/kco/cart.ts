@@ -52,7 +52,7 @@ export type PricingInput = {
 
 type TaxPlan =
   | { mode: 'none' }
-  | { mode: 'vat'; rateFor: (line: OrderLine) => number | undefined }
+  | { mode: 'vat'; countryRate: number; rateFor: (line: OrderLine) => number | undefined }
   | { mode: 'sales_tax'; rate: number; taxShipping: boolean };
 
 const salesTaxRate = (tax: Extract<TaxRules, { mode: 'sales_tax' }>, address: Address): number | undefined => {
@@ -74,6 +74,7 @@ const taxPlanFor = (rules: MerchantRules, address: Address): TaxPlan | 'no_tax_r
   const byReference = tax.reference_rates;
   return {
     mode: 'vat',
+    countryRate,
     rateFor: (line) => {
       if (VAT_EXEMPT_TYPES.has(line.type)) return 0;
       const special = line.reference !== undefined ? byReference?.[line.reference]?.[country] : undefined;
@@ -95,8 +96,10 @@ export const offeredShippingOptions = (
 
 const offer = (option: ShippingOptionRule, goodsSubtotal: number, plan: TaxPlan): OfferedShippingOption => {
   const price = option.free_over !== undefined && goodsSubtotal >= option.free_over ? 0 : option.price;
+  // VAT: shipping is taxed at the destination's rate (19% to DE, 25% to SE), like the goods.
   // US sales tax: shipping prices exclude tax and carry no rate; tax goes on the sales_tax line.
-  const taxRate = plan.mode === 'sales_tax' ? 0 : option.tax_rate;
+  // Without a `tax` section the option's own tax_rate applies.
+  const taxRate = plan.mode === 'sales_tax' ? 0 : plan.mode === 'vat' ? plan.countryRate : option.tax_rate;
   return {
     id: option.id,
     name: option.name,

@@ -45,7 +45,10 @@ export const shippingOptionRuleSchema = z.strictObject({
   description: z.optional(z.string().check(z.maxLength(255))),
   /** Minor units. VAT mode: tax included. Sales-tax mode: before tax. */
   price: minorUnits,
-  /** Basis points; ignored (0) in sales-tax mode where shipping carries no rate. */
+  /**
+   * Basis points, used when the rules have no `tax` section. With `tax.mode: "vat"` shipping is
+   * taxed at the destination's rate; with `sales_tax` it carries no rate.
+   */
   tax_rate: basisPoints,
   /** Offered only to these shipping countries; everywhere when absent. */
   countries: z.optional(z.array(country)),
