@@ -12,7 +12,7 @@ import { bodyBytes, isBodyParserError, maxBodyBytes, safeJsonReviver, tokenMatch
 import { describeError, logger } from '../shared/log.js';
 import { rulesSource, type RulesSource } from '../shared/rules-store.js';
 import { callbackTokens } from '../shared/secrets.js';
-import { denyPurchase, refuseUpdate, tooLarge, unauthorized, updated, approved, rejected, errorText, type HttpAnswer } from './answer.js';
+import { approved, denyPurchase, errorText, refuseUpdate, rejected, tooLarge, unauthorized, updated, type HttpAnswer } from './answer.js';
 import type { Outcome } from './callbacks.js';
 import { firstIssuePath } from './order.js';
 import type { MerchantRules, ReasonCode } from './rules.js';
@@ -45,11 +45,11 @@ const answerFor = (callback: CallbackName, outcome: Outcome, orderId: string, ru
   }
 };
 
-/** When we cannot decide (bad body, rules missing or broken, a fault): validation denies, updates refuse. */
-const failClosed = (callback: CallbackName, reason: ReasonCode, orderId: string, text?: string): HttpAnswer =>
-  callback === 'validation' && !text
-    ? denyPurchase(reason, orderId, undefined)
-    : rejected('approval_failed', text ?? errorText(reason, undefined));
+/**
+ * When we cannot decide (bad body, rules missing or broken, a fault) every callback answers 400
+ * approval_failed: validation denies, updates refuse. No redirect: without rules there is no page.
+ */
+const failClosed = (reason: ReasonCode, text?: string): HttpAnswer => rejected('approval_failed', text ?? errorText(reason, undefined));
 
 export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
   const { callback, schema, decide } = spec;
@@ -67,7 +67,7 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
     const parsed = schema.safeParse(event.body);
     if (!parsed.success) {
       const path = firstIssuePath(parsed.error);
-      const answer = rejected('approval_failed', `The order could not be read: ${path} is missing or invalid.`);
+      const answer = failClosed('invalid_request', `The order could not be read: ${path} is missing or invalid.`);
       log(started, orderId, answer.statusCode, { decision: 'reject', reason: 'invalid_request' });
       logger.warn('request failed schema', { callback, order_id: orderId, path, code: parsed.error.issues[0]?.code });
       return answer;
@@ -75,7 +75,7 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
     const lookup = await source().rulesFor(orderId);
     if (lookup.status !== 'ok') {
       const reason: ReasonCode = lookup.status === 'invalid' ? 'rules_invalid' : 'rules_unavailable';
-      const answer = failClosed(callback, reason, orderId);
+      const answer = failClosed(reason);
       log(started, orderId, answer.statusCode, { decision: 'error', reason });
       return answer;
     }
@@ -104,7 +104,7 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
         }
         if (!ORDER_ID.test(orderId)) {
           log(started, undefined, 400, { decision: 'reject', reason: 'invalid_request' });
-          return failClosed(callback, 'invalid_request', '', 'The order id in the callback URL is invalid.');
+          return failClosed('invalid_request', 'The order id in the callback URL is invalid.');
         }
         if (bodyBytes(request.event) > limit) {
           log(started, orderId, 413, { decision: 'reject', reason: 'invalid_request' });
@@ -119,13 +119,13 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
         const orderId = request.event.pathParameters?.order_id;
         const safeOrderId = orderId && ORDER_ID.test(orderId) ? orderId : '';
         if (isBodyParserError(request.error)) {
-          const answer = rejected('approval_failed', 'The request body must be a JSON order sent as application/json.');
+          const answer = failClosed('invalid_request', 'The request body must be a JSON order sent as application/json.');
           log(Date.now(), safeOrderId, answer.statusCode, { decision: 'reject', reason: 'invalid_request' });
           request.response = answer;
           return;
         }
         logger.error('callback failed', { callback, order_id: safeOrderId, ...describeError(request.error) });
-        const answer = failClosed(callback, 'internal_error', safeOrderId);
+        const answer = failClosed('internal_error');
         log(Date.now(), safeOrderId, answer.statusCode, { decision: 'error', reason: 'internal_error' });
         request.response = answer;
       },
