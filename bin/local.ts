@@ -1,0 +1,84 @@
+/**
+ * `npm start`: the local service. DynamoDB Local in memory, the tables, the example rules and the
+ * API on http://127.0.0.1:${PORT:-3000}, serving the same handlers the Lambdas run.
+ * The logic lives in bin/local/start.ts; this prints, and stops everything on Ctrl-C / SIGTERM.
+ */
+import { merchantUrls } from '../lib/routes.js';
+import { intEnv, optionalEnv } from '../functions/shared/config.js';
+import { localStatePath, startLocal } from './local/start.js';
+
+// Node 20 locally, Node 22 in Lambda: the SDK's notice that it will want Node 22 is known noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const fail = (message: string): never => {
+  process.stderr.write(`\n${message}\n`);
+  process.exit(1);
+};
+
+let port = 3000;
+let dynamoDbPort: number | undefined;
+try {
+  port = intEnv('PORT', 3000, { min: 0, max: 65_535 });
+  const requested = optionalEnv('DYNAMODB_PORT');
+  dynamoDbPort = requested === undefined ? undefined : intEnv('DYNAMODB_PORT', 0, { min: 1, max: 65_535 });
+} catch (error) {
+  fail(error instanceof Error ? error.message : String(error));
+}
+
+const stateFile = localStatePath(process.cwd());
+const external = optionalEnv('DYNAMODB_ENDPOINT') !== undefined;
+process.stdout.write(external ? 'Starting the local service (DynamoDB from DYNAMODB_ENDPOINT)…\n' : 'Starting DynamoDB Local and the local service…\n');
+
+const service = await startLocal({ port, ...(dynamoDbPort === undefined ? {} : { dynamoDbPort }), stateFile }).catch(
+  (error: unknown) => fail(error instanceof Error ? error.message : String(error)),
+);
+
+const urls = merchantUrls(service.url, service.token);
+const width = Math.max(...Object.keys(urls).map((k) => k.length));
+const lines = [
+  '',
+  `Klarna merchant backend, local: ${service.url}`,
+  '',
+  service.dynamoDbOwned
+    ? `DynamoDB Local: ${service.endpoint} (in memory: everything is gone when this stops)`
+    : `DynamoDB: ${service.endpoint} (DYNAMODB_ENDPOINT)`,
+  `Tables: ${Object.entries(service.tableNames).map(([envVar, name]) => `${name} (${envVar})`).join(', ')}`,
+  '',
+  'Klarna Checkout merchant_urls to configure (checkout.order.id is filled in by Klarna):',
+  ...Object.entries(urls).map(([callback, url]) => `  ${callback.padEnd(width)}  ${url}`),
+  service.tokenFromDefault
+    ? `  The token is the built-in local default "${service.token}"; set KCO_CALLBACK_TOKENS to use your own.`
+    : '  The token is the first one of KCO_CALLBACK_TOKENS.',
+  '',
+  `Merchant rules: seeded ${service.seeded.map((s) => `"${s.scope}" from ${s.file}`).join(' and ') || 'nothing'}.`,
+  'Edit them with the rules tool (it finds this DynamoDB Local through .local/dynamodb.json):',
+  '  npm run rules -- list',
+  '  npm run rules -- get default > my-rules.json',
+  '  npm run rules -- put my-rules.json [--scope "order#<order_id>"]',
+  '  npm run rules -- schema',
+  'To try a US sales-tax store instead (replaces "default"): npm run rules -- put bin/local/example-us-rules.json',
+  '',
+  ...(optionalEnv('OSM_BASE_URL') === undefined && optionalEnv('OSM_CLIENT_ID') === undefined
+    ? ['On-site messaging (/osm/...) needs OSM_BASE_URL (a Klarna OSM API or a fake) or OSM_CLIENT_ID; neither is set.', '']
+    : []),
+  'Ctrl-C stops the service and DynamoDB Local.',
+  '',
+];
+process.stdout.write(lines.join('\n'));
+
+let stopping = false;
+const shutdown = (signal: NodeJS.Signals): void => {
+  if (stopping) {
+    process.stderr.write(`${signal} again: exiting now.\n`);
+    process.exit(1);
+  }
+  stopping = true;
+  process.stdout.write(`\n${signal}: stopping…\n`);
+  service.stop().then(
+    () => process.exit(0),
+    (error: unknown) => fail(`Stopping failed: ${error instanceof Error ? error.message : String(error)}`),
+  );
+};
+// `on`, not `once`: a second Ctrl-C while stopping exits at once.
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

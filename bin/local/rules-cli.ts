@@ -1,0 +1,282 @@
+/**
+ * The rules tool (`npm run rules -- <command>`), as a function of argv and io so tests can run it.
+ *
+ * Which DynamoDB, in this order:
+ *   1. DYNAMODB_ENDPOINT when set (table: RULES_TABLE, else the local name `klarna-local-rules`);
+ *   2. the local one of a running `npm start`, found through its state file `.local/dynamodb.json`
+ *      (used only while the process that wrote it is alive);
+ *   3. AWS, with the usual AWS environment (AWS_REGION, AWS_PROFILE, …) and RULES_TABLE.
+ * It always says on stderr which one and which table.
+ */
+import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { parseRulesDocument, rulesJsonSchema, type RulesIssue } from '../../functions/kco/rules.js';
+import { deleteRules, getRules, isRulesScope, listScopes, putRules } from '../../functions/shared/rules-store.js';
+import { rulesTable } from '../../lib/tables.js';
+import { isProcessAlive, localStatePath, localTableName, readLocalState } from './start.js';
+
+export type RulesCliIo = {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Environment to decide the target from (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Project root, where `.local/dynamodb.json` lives (default: process.cwd(), where npm runs scripts). */
+  cwd?: string;
+};
+
+export const STACK_NAME = 'KlarnaServerless';
+export const RULES_TABLE_OUTPUT = 'RulesTableName';
+
+const USAGE = `Usage: npm run rules -- <command>
+
+  put FILE.json [--scope SCOPE]   validate FILE.json and store it (scope: "default" unless given)
+  get SCOPE                       print the rules stored for SCOPE
+  list                            list the stored scopes
+  delete SCOPE                    delete the rules of SCOPE
+  schema                          print the JSON Schema of a rules document
+
+Scopes: "default" (store-wide) and "order#<order_id>" (one order; its fields win).
+DynamoDB: DYNAMODB_ENDPOINT if set; else the one of a running \`npm start\`; else AWS
+(AWS_REGION / AWS_PROFILE, table from RULES_TABLE).
+`;
+
+/** Exit codes: 0 done, 1 failed (bad input, not found, DynamoDB error), 2 usage error. */
+type ExitCode = 0 | 1 | 2;
+
+type Target = {
+  description: string;
+  table: string;
+  client: DynamoDBDocumentClient;
+};
+
+const formatIssue = (issue: RulesIssue): string => `${issue.scope}: ${issue.path}: ${issue.message}`;
+
+const documentClientFor = (endpoint: string | undefined, env: NodeJS.ProcessEnv): DynamoDBDocumentClient => {
+  // A person is waiting, not Klarna: more patience than the Lambda's client, still bounded.
+  const base = {
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 2000, requestTimeout: 10_000 },
+  };
+  const client =
+    endpoint === undefined
+      ? new DynamoDBClient(base)
+      : new DynamoDBClient({
+          ...base,
+          endpoint,
+          region: env.AWS_REGION ?? 'eu-north-1',
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+          maxAttempts: 1,
+        });
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+};
+
+const resolveTarget = async (io: Required<Pick<RulesCliIo, 'stderr'>> & { env: NodeJS.ProcessEnv; cwd: string }): Promise<Target | undefined> => {
+  const { env } = io;
+  const endpoint = env.DYNAMODB_ENDPOINT?.trim();
+  const tableFromEnv = env.RULES_TABLE?.trim();
+  if (endpoint) {
+    const table = tableFromEnv || localTableName(rulesTable);
+    return { description: `DynamoDB at ${endpoint} (DYNAMODB_ENDPOINT)`, table, client: documentClientFor(endpoint, env) };
+  }
+
+  const stateFile = localStatePath(io.cwd);
+  const state = await readLocalState(stateFile);
+  if (state && isProcessAlive(state.pid)) {
+    return {
+      description: `local DynamoDB at ${state.endpoint} (from npm start, pid ${state.pid}, ${stateFile})`,
+      table: state.rulesTable,
+      client: documentClientFor(state.endpoint, env),
+    };
+  }
+  if (state) io.stderr(`Ignoring ${stateFile}: the npm start that wrote it (pid ${state.pid}) is not running.\n`);
+
+  if (!tableFromEnv) {
+    io.stderr(
+      'No local DynamoDB found (npm start is not running and DYNAMODB_ENDPOINT is not set), and RULES_TABLE is not set.\n' +
+        `For AWS, set RULES_TABLE to the rules table's name: it is the "${RULES_TABLE_OUTPUT}" output of the "${STACK_NAME}" stack:\n` +
+        `  export RULES_TABLE=$(aws cloudformation describe-stacks --stack-name ${STACK_NAME} \\\n` +
+        `    --query "Stacks[0].Outputs[?OutputKey=='${RULES_TABLE_OUTPUT}'].OutputValue" --output text)\n` +
+        'For the local service, start it first with `npm start`.\n',
+    );
+    return undefined;
+  }
+  const client = documentClientFor(undefined, env);
+  let region: string;
+  try {
+    region = await client.config.region();
+  } catch {
+    client.destroy();
+    io.stderr('No AWS region configured: set AWS_REGION (or AWS_PROFILE with a region) to reach the rules table on AWS.\n');
+    return undefined;
+  }
+  const profile = env.AWS_PROFILE ? `, profile ${env.AWS_PROFILE}` : '';
+  return { description: `AWS DynamoDB in ${region}${profile}`, table: tableFromEnv, client };
+};
+
+/** `--scope S` or `--scope=S` anywhere after the command; the rest are positional. */
+const parseArgs = (args: string[]): { positional: string[]; scope?: string; error?: string } => {
+  const positional: string[] = [];
+  let scope: string | undefined;
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i] as string;
+    if (arg === '--scope') {
+      const value = args[i + 1];
+      if (value === undefined) return { positional, error: '--scope needs a value' };
+      scope = value;
+      i += 1;
+    } else if (arg.startsWith('--scope=')) {
+      scope = arg.slice('--scope='.length);
+    } else if (arg.startsWith('--')) {
+      return { positional, error: `unknown option ${arg}` };
+    } else {
+      positional.push(arg);
+    }
+  }
+  return { positional, ...(scope === undefined ? {} : { scope }) };
+};
+
+const whoAmI = (env: NodeJS.ProcessEnv): string => {
+  try {
+    return `rules tool (${userInfo().username})`;
+  } catch {
+    return `rules tool (${env.USER ?? 'unknown'})`;
+  }
+};
+
+const reportInvalid = (io: RulesCliIo, issues: readonly RulesIssue[]): ExitCode => {
+  io.stderr(`Not stored: the rules document has ${issues.length} problem(s):\n`);
+  for (const issue of issues) io.stderr(`${formatIssue(issue)}\n`);
+  return 1;
+};
+
+const usageError = (io: RulesCliIo, message: string): ExitCode => {
+  io.stderr(`${message}\n\n${USAGE}`);
+  return 2;
+};
+
+/** Run the rules tool; resolves to the process exit code. */
+export const runRulesCli = async (argv: readonly string[], io: RulesCliIo): Promise<number> => {
+  const env = io.env ?? process.env;
+  const cwd = io.cwd ?? process.cwd();
+  const [command, ...rest] = argv;
+  const args = parseArgs(rest);
+  if (args.error) return usageError(io, args.error);
+  const { positional } = args;
+
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      io.stdout(USAGE);
+      return command === undefined ? 2 : 0;
+    case 'schema':
+      if (positional.length > 0) return usageError(io, 'schema takes no arguments');
+      io.stdout(`${JSON.stringify(rulesJsonSchema(), null, 2)}\n`);
+      return 0;
+    case 'put':
+    case 'get':
+    case 'list':
+    case 'delete':
+      break;
+    default:
+      return usageError(io, `unknown command "${command}"`);
+  }
+
+  const expected = command === 'list' ? 0 : 1;
+  if (positional.length !== expected) {
+    return usageError(io, command === 'list' ? 'list takes no arguments' : command === 'put' ? 'put needs one FILE.json' : `${command} needs one SCOPE`);
+  }
+  if (args.scope !== undefined && command !== 'put') return usageError(io, `--scope is for put; ${command} takes the scope as its argument`);
+
+  // Check the input before talking to any DynamoDB: a bad file fails the same everywhere, offline too.
+  let document: unknown;
+  let scope: string | undefined;
+  if (command === 'put') {
+    // npm runs scripts in the project root; INIT_CWD is where the user typed the command.
+    const file = resolve(env.INIT_CWD ?? cwd, positional[0] as string);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      io.stderr(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+      return 1;
+    }
+    try {
+      document = JSON.parse(text);
+    } catch (error) {
+      io.stderr(`${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}\n`);
+      return 1;
+    }
+    scope = args.scope ?? 'default';
+  } else if (command !== 'list') {
+    scope = positional[0] as string;
+  }
+  if (scope !== undefined && !isRulesScope(scope)) {
+    io.stderr(`${scope}: (scope): a scope is "default" or "order#<order_id>"\n`);
+    return 1;
+  }
+  if (command === 'put') {
+    const parsed = parseRulesDocument(scope as string, document);
+    if (!parsed.ok) return reportInvalid(io, parsed.issues);
+  }
+
+  const target = await resolveTarget({ stderr: io.stderr, env, cwd });
+  if (!target) return 1;
+  io.stderr(`Using ${target.description}, table ${target.table}\n`);
+  const { client, table } = target;
+
+  try {
+    switch (command) {
+      case 'put': {
+        const result = await putRules(client, table, scope as string, document, { updatedBy: whoAmI(env) });
+        if (!result.ok) return reportInvalid(io, result.issues);
+        io.stdout(`Stored rules for scope ${scope as string} (${Object.keys(result.rules).length} field(s)).\n`);
+        return 0;
+      }
+      case 'get': {
+        const stored = await getRules(client, table, scope as string);
+        if (!stored) {
+          io.stderr(`No rules stored for scope ${scope as string}.\n`);
+          return 1;
+        }
+        io.stdout(`${JSON.stringify(stored.document, null, 2)}\n`);
+        if (stored.updatedAt) io.stderr(`Updated ${stored.updatedAt}${stored.updatedBy ? ` by ${stored.updatedBy}` : ''}.\n`);
+        if (!stored.parsed.ok) {
+          io.stderr(`Warning: this document does not validate; callbacks using it fail closed:\n`);
+          for (const issue of stored.parsed.issues) io.stderr(`${formatIssue(issue)}\n`);
+        }
+        return 0;
+      }
+      case 'list': {
+        const scopes = await listScopes(client, table);
+        for (const entry of scopes) {
+          io.stdout(`${[entry.scope, entry.updatedAt ?? '-', entry.updatedBy ?? '-'].join('\t')}\n`);
+        }
+        io.stderr(`${scopes.length} scope(s).\n`);
+        return 0;
+      }
+      case 'delete': {
+        const deleted = await deleteRules(client, table, scope as string);
+        if (!deleted) {
+          io.stderr(`No rules stored for scope ${scope as string}; nothing deleted.\n`);
+          return 1;
+        }
+        io.stdout(`Deleted rules for scope ${scope as string}.\n`);
+        return 0;
+      }
+    }
+  } catch (error) {
+    const name = error instanceof Error ? error.name : typeof error;
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr(`DynamoDB request failed (${target.description}, table ${table}): ${name}: ${message}\n`);
+    if (name === 'ResourceNotFoundException') io.stderr(`Table ${table} does not exist there: check RULES_TABLE.\n`);
+    return 1;
+  } finally {
+    client.destroy();
+  }
+  return 1;
+};

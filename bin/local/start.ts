@@ -1,0 +1,218 @@
+/**
+ * `npm start` as a function: DynamoDB Local (or DYNAMODB_ENDPOINT), the tables from lib/tables.ts,
+ * the example rules, and the local API serving lib/routes.ts with the very handlers the Lambdas
+ * run. bin/local.ts prints and handles signals; tests call `startLocal` directly.
+ *
+ * While it runs, a small state file (`.local/dynamodb.json`) tells the rules tool where the local
+ * DynamoDB and rules table are.
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { rulesTable, tables, type TableDefinition } from '../../lib/tables.js';
+import { createDocumentClient } from '../../functions/shared/dynamodb.js';
+import { putRules } from '../../functions/shared/rules-store.js';
+import { defaultScope, orderScope, type RulesIssue } from '../../functions/kco/rules.js';
+import { checkJava, createTables, startDynamoDb, type RunningDynamoDb } from './dynamodb-local.js';
+import { startLocalServer, type LocalServer } from './server.js';
+import exampleRules from './example-rules.json';
+import exampleOrderRules from './example-order-rules.json';
+
+export const DEFAULT_CALLBACK_TOKEN = 'local-dev-token';
+export const EXAMPLE_ORDER_ID = 'example-order-1';
+export const DEFAULT_TABLE_PREFIX = 'klarna-local';
+
+/** `klarna-local-rules`, `klarna-local-placements`: the construct id without `Table`, kebab-cased. */
+export const localTableName = (definition: TableDefinition, prefix = DEFAULT_TABLE_PREFIX): string =>
+  `${prefix}-${definition.id
+    .replace(/Table$/, '')
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .toLowerCase()}`;
+
+/** Where `npm start` leaves its state, relative to the project root (npm runs scripts there). */
+export const localStatePath = (projectRoot: string): string => resolve(projectRoot, '.local', 'dynamodb.json');
+
+export type LocalState = { endpoint: string; rulesTable: string; pid: number; url?: string };
+
+export const writeLocalState = async (file: string, state: LocalState): Promise<void> => {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify(state, null, 2)}\n`, 'utf8');
+};
+
+/** The state file's contents when it is there and well-formed, else undefined. */
+export const readLocalState = async (file: string): Promise<LocalState | undefined> => {
+  let raw: string;
+  try {
+    raw = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    if (typeof parsed !== 'object' || parsed === null) return undefined;
+    const { endpoint, rulesTable: table, pid, url } = parsed as Record<string, unknown>;
+    if (typeof endpoint !== 'string' || typeof table !== 'string' || typeof pid !== 'number') return undefined;
+    return { endpoint, rulesTable: table, pid, ...(typeof url === 'string' ? { url } : {}) };
+  } catch {
+    return undefined;
+  }
+};
+
+/** Is a process with this id running? (EPERM: it runs, as someone else.) */
+export const isProcessAlive = (pid: number): boolean => {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+export class LocalStartError extends Error {
+  override name = 'LocalStartError';
+}
+
+export type StartLocalOptions = {
+  /** HTTP port of the local API; 0 for a free one. */
+  port: number;
+  /** DynamoDB Local's port; a free one when absent. Ignored when DYNAMODB_ENDPOINT is set. */
+  dynamoDbPort?: number;
+  /** Write the rules tool's state file here (bin/local.ts does; tests usually do not). */
+  stateFile?: string;
+  /** Table name prefix, so tests sharing a DYNAMODB_ENDPOINT do not collide. */
+  tablePrefix?: string;
+  /** Seed the example rules (default true). */
+  seed?: boolean;
+};
+
+export type LocalService = {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  /** The DynamoDB endpoint the handlers use. */
+  readonly endpoint: string;
+  /** True when we started DynamoDB Local (false: DYNAMODB_ENDPOINT). */
+  readonly dynamoDbOwned: boolean;
+  /** Table names by their environment variable (`RULES_TABLE` → `klarna-local-rules`). */
+  readonly tableNames: Readonly<Record<string, string>>;
+  /** The first accepted callback token, for the merchant_urls. */
+  readonly token: string;
+  /** True when the token is the built-in `local-dev-token`. */
+  readonly tokenFromDefault: boolean;
+  /** What was seeded: scope → example file. */
+  readonly seeded: readonly { scope: string; file: string }[];
+  stop(): Promise<void>;
+};
+
+const examples = [
+  { scope: defaultScope, file: 'bin/local/example-rules.json', document: exampleRules as unknown },
+  { scope: orderScope(EXAMPLE_ORDER_ID), file: 'bin/local/example-order-rules.json', document: exampleOrderRules as unknown },
+];
+
+const formatIssues = (issues: readonly RulesIssue[]): string => issues.map((i) => `${i.scope}: ${i.path}: ${i.message}`).join('\n');
+
+/**
+ * Start the local service. The handlers read their configuration from process.env, so this sets
+ * it (and `stop` puts it back): DYNAMODB_ENDPOINT, the table variables, KCO_CALLBACK_TOKENS
+ * (`local-dev-token` unless set) and RULES_CACHE_SECONDS=0 (unless set) so hand edits show at once.
+ */
+export const startLocal = async (options: StartLocalOptions): Promise<LocalService> => {
+  if (!process.env.DYNAMODB_ENDPOINT?.trim()) {
+    const java = checkJava();
+    if (!java.ok) throw new LocalStartError(java.message);
+  }
+
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanUp = async (): Promise<void> => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch {
+        // Keep stopping the rest: a half-stopped service is worse.
+      }
+    }
+  };
+
+  try {
+    let dynamoDb: RunningDynamoDb;
+    try {
+      dynamoDb = await startDynamoDb(options.dynamoDbPort === undefined ? {} : { port: options.dynamoDbPort });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new LocalStartError(`DynamoDB Local did not start: ${reason}`);
+    }
+    cleanups.push(() => dynamoDb.stop());
+
+    const prefix = options.tablePrefix ?? DEFAULT_TABLE_PREFIX;
+    const nameOf = (definition: TableDefinition): string => localTableName(definition, prefix);
+    await createTables(dynamoDb.endpoint, tables, nameOf);
+
+    const tokenFromDefault = !process.env.KCO_CALLBACK_TOKENS?.trim();
+    const settings: Record<string, string> = {
+      DYNAMODB_ENDPOINT: dynamoDb.endpoint,
+      ...Object.fromEntries(tables.map((definition) => [definition.envVar, nameOf(definition)])),
+      ...(tokenFromDefault ? { KCO_CALLBACK_TOKENS: DEFAULT_CALLBACK_TOKEN } : {}),
+      ...(process.env.RULES_CACHE_SECONDS?.trim() ? {} : { RULES_CACHE_SECONDS: '0' }),
+    };
+    const previous = Object.fromEntries(Object.keys(settings).map((key) => [key, process.env[key]]));
+    Object.assign(process.env, settings);
+    cleanups.push(async () => {
+      for (const [key, value] of Object.entries(previous)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    });
+    const token = (process.env.KCO_CALLBACK_TOKENS ?? DEFAULT_CALLBACK_TOKEN).split(',').map((t) => t.trim()).find(Boolean) ?? DEFAULT_CALLBACK_TOKEN;
+
+    const seeded: { scope: string; file: string }[] = [];
+    if (options.seed ?? true) {
+      const client = createDocumentClient(dynamoDb.endpoint);
+      try {
+        for (const example of examples) {
+          const result = await putRules(client, nameOf(rulesTable), example.scope, example.document, { updatedBy: 'npm start (example)' });
+          if (!result.ok) throw new LocalStartError(`${example.file} is not a valid rules document:\n${formatIssues(result.issues)}`);
+          seeded.push({ scope: example.scope, file: example.file });
+        }
+      } finally {
+        client.destroy();
+      }
+    }
+
+    let server: LocalServer;
+    try {
+      server = await startLocalServer({ port: options.port });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new LocalStartError(
+        code === 'EADDRINUSE'
+          ? `Port ${options.port} on 127.0.0.1 is already in use: stop what uses it or choose another with PORT=3001.`
+          : `The local server did not start: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    cleanups.push(() => server.close());
+
+    const stateFile = options.stateFile;
+    if (stateFile !== undefined) {
+      await writeLocalState(stateFile, { endpoint: dynamoDb.endpoint, rulesTable: nameOf(rulesTable), pid: process.pid, url: server.url });
+      cleanups.push(async () => {
+        // Only our own: another `npm start` may have taken over the file since.
+        const state = await readLocalState(stateFile);
+        if (state?.pid === process.pid) await rm(stateFile, { force: true });
+      });
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url: server.url,
+      endpoint: dynamoDb.endpoint,
+      dynamoDbOwned: dynamoDb.owned,
+      tableNames: Object.fromEntries(tables.map((definition) => [definition.envVar, nameOf(definition)])),
+      token,
+      tokenFromDefault,
+      seeded,
+      stop: () => (stopping ??= cleanUp()),
+    };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+};
