@@ -1,0 +1,517 @@
+/**
+ * The OSM handler against a fake Klarna OSM API on loopback and the cache in DynamoDB Local:
+ * through the local server with real HTTP for the routes as the shop sees them, and with direct
+ * events (and a handler per simulated container with its own clock) where time has to move.
+ */
+import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { createTables, localClient, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
+import { startLocalServer, type LocalServer } from '../../bin/local/server.js';
+import { placementsTable } from '../../lib/tables.js';
+import { startFakeOsm, type FakeOsm } from '../support/fake-osm.js';
+
+jest.setTimeout(30_000);
+
+type PlacementModule = typeof import('../../functions/osm/placement.js');
+type ClientModule = typeof import('../../functions/osm/client.js');
+
+const KEY = 'credit-promotion-badge';
+const LOCALE = 'en-US';
+const CLIENT_ID = 'test-client-id';
+const TIMEOUT_MS = 300;
+const tableName = `osm-test-${randomUUID().slice(0, 8)}`;
+
+let db: RunningDynamoDb;
+let fake: FakeOsm;
+let server: LocalServer;
+let placement: PlacementModule;
+let client: ClientModule;
+const savedEnv = { ...process.env };
+
+// Every test uses its own amounts, so tests never share cache entries.
+let lastAmount = 10_000;
+const nextAmount = (): number => (lastAmount += 100);
+
+beforeAll(async () => {
+  db = await startDynamoDb();
+  await createTables(db.endpoint, [placementsTable], () => tableName);
+  fake = await startFakeOsm();
+  // Before the handler module loads: it reads its configuration once, at cold start.
+  Object.assign(process.env, {
+    DYNAMODB_ENDPOINT: db.endpoint,
+    PLACEMENTS_TABLE: tableName,
+    OSM_BASE_URL: fake.url,
+    OSM_CLIENT_ID: CLIENT_ID,
+    OSM_TIMEOUT_MS: String(TIMEOUT_MS),
+    OSM_ALLOWED_ORIGIN: 'https://shop.example',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'SILENT',
+  });
+  placement = await import('../../functions/osm/placement.js');
+  client = await import('../../functions/osm/client.js');
+  server = await startLocalServer({ port: 0 });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await fake?.close();
+  (await import('../../functions/shared/dynamodb.js')).documentClient().destroy();
+  await db?.stop();
+  process.env = savedEnv;
+});
+
+beforeEach(() => fake.reset());
+
+// --- helpers ----------------------------------------------------------------------------------
+
+const placementPath = (amount: number, key = KEY, locale = LOCALE): string =>
+  `/osm/placements/${key}?locale=${locale}&purchase_amount=${amount}`;
+
+const httpGet = (path: string, headers: Record<string, string> = {}) => fetch(`${server.url}${path}`, { headers });
+
+const httpPostImpression = (body: unknown) =>
+  fetch(`${server.url}/osm/impressions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+const getEvent = (amount: number | string, options: { key?: string; locale?: string; accept?: string } = {}): APIGatewayProxyEvent => {
+  const key = options.key ?? KEY;
+  return {
+    resource: '/osm/placements/{placement_key}',
+    httpMethod: 'GET',
+    path: `/osm/placements/${key}`,
+    pathParameters: { placement_key: key },
+    queryStringParameters: { locale: options.locale ?? LOCALE, purchase_amount: String(amount) },
+    headers: options.accept ? { Accept: options.accept } : {},
+    body: null,
+    isBase64Encoded: false,
+  } as unknown as APIGatewayProxyEvent;
+};
+
+const impressionEvent = (body: unknown): APIGatewayProxyEvent =>
+  ({
+    resource: '/osm/impressions',
+    httpMethod: 'POST',
+    path: '/osm/impressions',
+    pathParameters: null,
+    queryStringParameters: null,
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+    isBase64Encoded: false,
+  }) as unknown as APIGatewayProxyEvent;
+
+/** A handler as a fresh Lambda container would have it (own memory cache), on a clock we move. */
+const container = ({ memoryEntries, startAt }: { memoryEntries?: number; startAt?: number } = {}) => {
+  let now = startAt ?? Date.now();
+  const config = { ...placement.readOsmConfig(), ...(memoryEntries === undefined ? {} : { memoryEntries }) };
+  const handler = placement.createOsmHandler({ config, clock: () => now });
+  return { handler, now: () => now, advance: (seconds: number) => void (now += seconds * 1000) };
+};
+
+const bodyOf = (result: APIGatewayProxyResult): Record<string, unknown> => JSON.parse(result.body) as Record<string, unknown>;
+
+const fetchesFor = (amount: number): number => fake.countRequests({ purchase_amount: String(amount) });
+
+const storedItem = async (amount: number) => {
+  const ddb = localClient(db.endpoint);
+  try {
+    const out = await ddb.send(
+      new GetItemCommand({
+        TableName: tableName,
+        Key: {
+          placement_id: { S: `custom|${fake.url}|${CLIENT_ID}|${KEY}|${LOCALE}` },
+          purchase_amount: { N: String(amount) },
+        },
+      }),
+    );
+    return out.Item;
+  } finally {
+    ddb.destroy();
+  }
+};
+
+// --- through the local server -----------------------------------------------------------------
+
+describe('GET /osm/placements/{placement_key} through the local server', () => {
+  it('fetches once on a miss and answers the documented content, Klarna’s impression URL and HTML', async () => {
+    const amount = nextAmount();
+    const response = await httpGet(placementPath(amount));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(response.headers.get('x-cache')).toBe('miss');
+    expect(response.headers.get('cache-control')).toBe('public, max-age=60');
+    expect(response.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+
+    const impressionUrl = fake.impressionUrlFor({ placement_key: KEY, locale: LOCALE, purchase_amount: String(amount) });
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body).toEqual({
+      placement_key: KEY,
+      locale: LOCALE,
+      purchase_amount: amount,
+      // Undocumented fields and the unknown VIDEO node are gone.
+      content: {
+        nodes: [
+          { type: 'TEXT', name: 'TEXT_MAIN', value: `Make 4 payments of $${(amount / 400).toFixed(2)}. No fees.` },
+          { type: 'ACTION', name: 'ACTION_LEARN_MORE', label: 'Learn more', url: 'https://www.klarna.com/us/pay-in-4/' },
+          { type: 'IMAGE', name: 'KLARNA_BADGE', alt: 'Klarna', url: 'https://x.klarnacdn.net/payment-method/assets/badges/generic/klarna.svg' },
+        ],
+      },
+      impression_url: impressionUrl,
+      html: expect.stringContaining('klarna-osm__text'),
+    });
+    expect(body.html).toEqual(expect.stringMatching(/rel="noopener">Learn more<\/a>/));
+    expect((body.html as string).endsWith(`<img src="${impressionUrl}" alt="" width="1" height="1">`)).toBe(true);
+
+    expect(fetchesFor(amount)).toBe(1);
+    expect(fake.requests[0]).toMatchObject({
+      path: '/messaging/v3',
+      query: { client_id: CLIENT_ID, placement_key: KEY, locale: LOCALE, purchase_amount: String(amount) },
+      userAgent: client.USER_AGENT,
+      authorization: undefined,
+    });
+    // Rendering is not showing: no impression registered by the server on a GET.
+    expect(fake.impressionHits()).toBe(0);
+  });
+
+  it('serves a hit within max-age without asking Klarna, as JSON, as .html and for Accept: text/html', async () => {
+    const amount = nextAmount();
+    const first = (await (await httpGet(placementPath(amount))).json()) as { html: string };
+
+    const again = await httpGet(placementPath(amount));
+    expect(again.headers.get('x-cache')).toBe('hit');
+    expect(again.headers.get('cache-control')).toMatch(/^public, max-age=(59|60)$/);
+    expect(((await again.json()) as { html: string }).html).toBe(first.html);
+
+    const html = await httpGet(`/osm/placements/${KEY}.html?locale=${LOCALE}&purchase_amount=${amount}`);
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(html.headers.get('x-cache')).toBe('hit');
+    expect(await html.text()).toBe(first.html);
+
+    const negotiated = await httpGet(placementPath(amount), { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
+    expect(negotiated.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await negotiated.text()).toBe(first.html);
+
+    expect(fetchesFor(amount)).toBe(1);
+  });
+
+  it('fetches again for a new amount: a new key, a new render, a new impression URL', async () => {
+    const [a, b] = [nextAmount(), nextAmount()];
+    const first = (await (await httpGet(placementPath(a))).json()) as { html: string; impression_url: string };
+    const second = await httpGet(placementPath(b));
+    expect(second.headers.get('x-cache')).toBe('miss');
+    const body = (await second.json()) as { html: string; impression_url: string };
+    expect(body.html).not.toBe(first.html);
+    expect(body.impression_url).not.toBe(first.impression_url);
+    expect(body.html).toContain(`$${(b / 400).toFixed(2)}`);
+    expect([fetchesFor(a), fetchesFor(b), fake.requests.length]).toEqual([1, 1, 2]);
+  });
+
+  it('shares one fetch among concurrent identical misses in one container', async () => {
+    const amount = nextAmount();
+    fake.setAnswer({ delayMs: 150 });
+    const responses = await Promise.all(Array.from({ length: 6 }, () => httpGet(placementPath(amount))));
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(responses.map((r) => r.headers.get('x-cache'))).toEqual(['miss', 'miss', 'miss', 'miss', 'miss', 'miss']);
+    const bodies = await Promise.all(responses.map((r) => r.json() as Promise<{ html: string }>));
+    expect(new Set(bodies.map((b) => b.html)).size).toBe(1);
+    expect(fetchesFor(amount)).toBe(1);
+  });
+
+  it('answers 204 when Klarna has no messaging for the amount, and caches that too', async () => {
+    const amount = nextAmount();
+    fake.setAnswer({ body: { content: { nodes: [] } } });
+    const first = await httpGet(placementPath(amount));
+    expect(first.status).toBe(204);
+    expect(first.headers.get('x-cache')).toBe('miss');
+    expect(first.headers.get('cache-control')).toBe('public, max-age=60');
+    expect(await first.text()).toBe('');
+
+    const second = await httpGet(placementPath(amount));
+    expect(second.status).toBe(204);
+    expect(second.headers.get('x-cache')).toBe('hit');
+    expect(fetchesFor(amount)).toBe(1);
+
+    // An empty 204 from Klarna means the same.
+    const other = nextAmount();
+    fake.setAnswer({ status: 204 });
+    expect((await httpGet(placementPath(other))).status).toBe(204);
+  });
+
+  it.each([
+    ['an upper-case placement key', `/osm/placements/Credit-Promotion?locale=en-US&purchase_amount=100`, 'placement_key'],
+    ['a placement key with a dot', `/osm/placements/credit.promotion?locale=en-US&purchase_amount=100`, 'placement_key'],
+    ['a 65-character placement key', `/osm/placements/${'a'.repeat(65)}?locale=en-US&purchase_amount=100`, 'placement_key'],
+    ['no locale', `/osm/placements/${KEY}?purchase_amount=100`, 'locale'],
+    ['a locale that is not like en-US', `/osm/placements/${KEY}?locale=english&purchase_amount=100`, 'locale'],
+    ['a negative amount', `/osm/placements/${KEY}?locale=en-US&purchase_amount=-5`, 'purchase_amount'],
+    ['a fractional amount', `/osm/placements/${KEY}?locale=en-US&purchase_amount=12.5`, 'purchase_amount'],
+    ['an amount of 2^31', `/osm/placements/${KEY}?locale=en-US&purchase_amount=2147483648`, 'purchase_amount'],
+    ['an amount in exponent notation', `/osm/placements/${KEY}?locale=en-US&purchase_amount=1e3`, 'purchase_amount'],
+  ])('answers 400 for %s and asks Klarna nothing', async (_name, path, field) => {
+    const response = await httpGet(path);
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const body = (await response.json()) as { error: string };
+    expect(Object.keys(body)).toEqual(['error']);
+    expect(body.error).toContain(field);
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('answers 502 "OSM API access is not enabled for this client id" when Klarna says 403', async () => {
+    const amount = nextAmount();
+    fake.setAnswer({ status: 403, body: { error_code: 'FORBIDDEN' } });
+    const response = await httpGet(placementPath(amount));
+    expect(response.status).toBe(502);
+    expect(await response.json()).toEqual({ error: 'OSM API access is not enabled for this client id' });
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(fetchesFor(amount)).toBe(1);
+  });
+
+  it('answers 400 when Klarna rejects the request and 502 when its answer is unreadable', async () => {
+    const rejected = nextAmount();
+    fake.setAnswer({ status: 400, body: { error_code: 'BAD_VALUE' } });
+    const response = await httpGet(placementPath(rejected));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: 'Klarna rejected this placement_key, locale or purchase_amount' });
+
+    const garbled = nextAmount();
+    fake.setAnswer({ body: '<html>gateway</html>' });
+    const bad = await httpGet(placementPath(garbled));
+    expect(bad.status).toBe(502);
+    expect(await bad.json()).toEqual({ error: "Klarna's OSM API is unavailable" });
+  });
+});
+
+describe('POST /osm/impressions through the local server', () => {
+  it('hits the cached impression URL exactly once per call', async () => {
+    const amount = nextAmount();
+    const placed = (await (await httpGet(placementPath(amount))).json()) as { impression_url: string };
+    expect(fake.impressionHits(placed.impression_url)).toBe(0);
+
+    const first = await httpPostImpression({ placement_key: KEY, locale: LOCALE, purchase_amount: amount });
+    expect(first.status).toBe(204);
+    expect(await first.text()).toBe('');
+    expect(fake.impressionHits(placed.impression_url)).toBe(1);
+
+    // A URL in the body is ignored: only Klarna's own, from the cache, is ever called.
+    const second = await httpPostImpression({
+      placement_key: KEY,
+      locale: LOCALE,
+      purchase_amount: amount,
+      impression_url: `${fake.url}/impressions/forged`,
+    });
+    expect(second.status).toBe(204);
+    expect(fake.impressionHits(placed.impression_url)).toBe(2);
+    expect(fake.impressionHits()).toBe(2);
+    expect(fetchesFor(amount)).toBe(1);
+  });
+
+  it('answers 404 when nothing is cached for the key, without calling Klarna', async () => {
+    const response = await httpPostImpression({ placement_key: KEY, locale: LOCALE, purchase_amount: nextAmount() });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ error: 'No placement is cached for this placement_key, locale and purchase_amount' });
+    expect(fake.requests).toHaveLength(0);
+    expect(fake.impressionHits()).toBe(0);
+  });
+
+  it('answers 502 when Klarna does not accept the impression', async () => {
+    const amount = nextAmount();
+    await httpGet(placementPath(amount));
+    fake.impressionStatus = 500;
+    const response = await httpPostImpression({ placement_key: KEY, locale: LOCALE, purchase_amount: amount });
+    expect(response.status).toBe(502);
+    expect(await response.json()).toEqual({ error: 'Klarna did not register the impression' });
+    expect(fake.impressionHits()).toBe(1);
+  });
+
+  it.each([
+    ['malformed JSON', '{"placement_key":'],
+    ['a JSON array', '[]'],
+    ['a bad amount', JSON.stringify({ placement_key: KEY, locale: LOCALE, purchase_amount: -1 })],
+    ['a bad locale', JSON.stringify({ placement_key: KEY, locale: 'xx', purchase_amount: 100 })],
+  ])('answers 400 for %s and calls nothing', async (_name, body) => {
+    const response = await httpPostImpression(body);
+    expect(response.status).toBe(400);
+    expect(Object.keys((await response.json()) as object)).toEqual(['error']);
+    expect(fake.requests).toHaveLength(0);
+    expect(fake.impressionHits()).toBe(0);
+  });
+});
+
+// --- direct events, with a clock we move ------------------------------------------------------
+
+describe('OSM cache freshness with a moving clock', () => {
+  it('tells the remaining max-age, then refetches once max-age has passed', async () => {
+    const amount = nextAmount();
+    const { handler, advance } = container();
+    expect((await handler(getEvent(amount))).headers).toMatchObject({ 'x-cache': 'miss', 'cache-control': 'public, max-age=60' });
+    advance(15.5);
+    expect((await handler(getEvent(amount))).headers).toMatchObject({ 'x-cache': 'hit', 'cache-control': 'public, max-age=44' });
+    advance(44);
+    expect((await handler(getEvent(amount))).headers).toMatchObject({ 'x-cache': 'hit', 'cache-control': 'public, max-age=0' });
+    expect(fetchesFor(amount)).toBe(1);
+    advance(1);
+    expect((await handler(getEvent(amount))).headers).toMatchObject({ 'x-cache': 'miss', 'cache-control': 'public, max-age=60' });
+    expect(fetchesFor(amount)).toBe(2);
+  });
+
+  it('keeps the entry in DynamoDB for other containers, with its times and TTL attribute', async () => {
+    const amount = nextAmount();
+    fake.setAnswer({ cacheControl: 'max-age=120, stale-if-error=600' });
+    const first = container();
+    await first.handler(getEvent(amount));
+
+    const item = await storedItem(amount);
+    const fetchedAt = Number(item?.fetched_at_ms?.N);
+    expect(Number(item?.fresh_until_ms?.N)).toBe(fetchedAt + 120_000);
+    expect(Number(item?.stale_until_ms?.N)).toBe(fetchedAt + 720_000);
+    expect(Number(item?.expires_at?.N)).toBe(Math.ceil((fetchedAt + 720_000) / 1000));
+    expect(item?.impression_url?.S).toBe(fake.impressionUrlFor({ placement_key: KEY, locale: LOCALE, purchase_amount: String(amount) }));
+
+    // A second container (no memory layer at all) is served from DynamoDB.
+    const second = container({ memoryEntries: 0, startAt: first.now() });
+    const result = await second.handler(getEvent(amount));
+    expect(result.headers).toMatchObject({ 'x-cache': 'hit', 'cache-control': 'public, max-age=120' });
+    expect(fetchesFor(amount)).toBe(1);
+  });
+
+  it('never stores a no-store answer', async () => {
+    const amount = nextAmount();
+    fake.setAnswer({ cacheControl: 'no-store' });
+    const { handler } = container();
+    for (let i = 0; i < 2; i += 1) {
+      const result = await handler(getEvent(amount));
+      expect(result.statusCode).toBe(200);
+      expect(result.headers).toMatchObject({ 'x-cache': 'miss', 'cache-control': 'no-store' });
+    }
+    expect(fetchesFor(amount)).toBe(2);
+    expect(await storedItem(amount)).toBeUndefined();
+    expect((await handler(impressionEvent({ placement_key: KEY, locale: LOCALE, purchase_amount: amount }))).statusCode).toBe(404);
+  });
+
+  it('asks Klarna every time when it sends no Cache-Control', async () => {
+    const amount = nextAmount();
+    fake.setAnswer({ cacheControl: null });
+    const { handler } = container();
+    await handler(getEvent(amount));
+    const second = await handler(getEvent(amount));
+    expect(second.headers).toMatchObject({ 'x-cache': 'miss' });
+    expect(fetchesFor(amount)).toBe(2);
+  });
+
+  it('serves stale within stale-if-error when Klarna answers 503, and 502 after the window', async () => {
+    const amount = nextAmount();
+    const { handler, advance } = container();
+    fake.setAnswer({ cacheControl: 'max-age=10, stale-if-error=30' });
+    const fresh = await handler(getEvent(amount));
+
+    fake.setAnswer({ status: 503 });
+    advance(20);
+    const stale = await handler(getEvent(amount));
+    expect(stale.statusCode).toBe(200);
+    expect(stale.headers).toMatchObject({ 'x-cache': 'stale', 'cache-control': 'public, max-age=0' });
+    expect(bodyOf(stale).html).toBe(bodyOf(fresh).html);
+
+    advance(21); // 41 s after the fetch: past 10 + 30
+    const late = await handler(getEvent(amount));
+    expect(late.statusCode).toBe(502);
+    expect(bodyOf(late)).toEqual({ error: "Klarna's OSM API is unavailable" });
+    expect(fetchesFor(amount)).toBe(3);
+  });
+
+  it('serves stale within stale-if-error when Klarna hangs past the timeout, and 502 after the window', async () => {
+    const amount = nextAmount();
+    const { handler, advance } = container();
+    fake.setAnswer({ cacheControl: 'max-age=10, stale-if-error=30' });
+    await handler(getEvent(amount));
+
+    fake.setAnswer({ hang: true });
+    advance(15);
+    const stale = await handler(getEvent(amount));
+    expect(stale.statusCode).toBe(200);
+    expect(stale.headers).toMatchObject({ 'x-cache': 'stale' });
+    expect(fetchesFor(amount)).toBe(2);
+
+    // Right after a failure the stale copy serves without waiting for Klarna again.
+    advance(1);
+    expect((await handler(getEvent(amount))).headers).toMatchObject({ 'x-cache': 'stale' });
+    expect(fetchesFor(amount)).toBe(2);
+
+    advance(29); // 45 s after the fetch: past 10 + 30
+    const late = await handler(getEvent(amount));
+    expect(late.statusCode).toBe(502);
+    expect(fetchesFor(amount)).toBe(3);
+  });
+
+  it('answers 502 when Klarna fails and there is no copy at all', async () => {
+    const amount = nextAmount();
+    fake.setAnswer({ status: 500 });
+    const result = await container().handler(getEvent(amount));
+    expect(result.statusCode).toBe(502);
+    expect(bodyOf(result)).toEqual({ error: "Klarna's OSM API is unavailable" });
+  });
+
+  it('registers impressions for a stale copy but not once nothing may be served', async () => {
+    const amount = nextAmount();
+    const { handler, advance } = container({ memoryEntries: 0 });
+    fake.setAnswer({ cacheControl: 'max-age=10, stale-if-error=10' });
+    await handler(getEvent(amount));
+    const post = () => handler(impressionEvent({ placement_key: KEY, locale: LOCALE, purchase_amount: amount }));
+    advance(15);
+    expect((await post()).statusCode).toBe(204);
+    advance(10);
+    expect((await post()).statusCode).toBe(404);
+    expect(fake.impressionHits()).toBe(1);
+  });
+});
+
+describe('OSM: the rest of the contract', () => {
+  it('answers 500 with a generic message when something unexpected fails', async () => {
+    const config = placement.readOsmConfig();
+    const broken = placement.createOsmHandler({
+      config: { ...config, client: { ...config.client, credentials: () => Promise.reject(new Error('secret unreadable')) } },
+    });
+    const result = await broken(getEvent(nextAmount()));
+    expect(result.statusCode).toBe(500);
+    expect(bodyOf(result)).toEqual({ error: 'Internal error' });
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('answers 404 for a route it does not serve', async () => {
+    const result = await container().handler({ ...getEvent(100), resource: '/osm/other', httpMethod: 'GET' });
+    expect(result.statusCode).toBe(404);
+    expect(bodyOf(result)).toEqual({ error: 'Not found' });
+  });
+
+  it('calls v4 with HTTP Basic credentials', async () => {
+    fake.v4Credentials = { username: 'osm-user', password: 's3cret:with-colon' };
+    const endpoint = client.resolveEndpoint({ baseUrl: fake.url });
+    const request = { placementKey: KEY, locale: LOCALE, purchaseAmount: nextAmount() };
+    const v4 = { apiVersion: 'v4', clientId: 'klarna_test_client_abc', ...fake.v4Credentials } as const;
+    const ok = await client.fetchPlacement({ endpoint, timeoutMs: TIMEOUT_MS }, v4, request);
+    expect(ok.ok).toBe(true);
+    expect(fake.requests[0]).toMatchObject({ path: '/messaging/v4', query: { client_id: 'klarna_test_client_abc' } });
+    expect(fake.requests[0]?.authorization).toBe(`Basic ${Buffer.from('osm-user:s3cret:with-colon').toString('base64')}`);
+
+    const wrong = await client.fetchPlacement({ endpoint, timeoutMs: TIMEOUT_MS }, { ...v4, password: 'nope' }, request);
+    expect(wrong).toMatchObject({ ok: false, failure: { kind: 'misconfigured', status: 401 }, errorCode: 'UNAUTHORIZED' });
+    expect(wrong.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('fake: refuses a request without a User-Agent with 403, as Klarna does', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      // node:http sends no User-Agent of its own (fetch would).
+      const req = httpRequest(`${fake.url}/messaging/v3?client_id=c&placement_key=${KEY}&locale=${LOCALE}`, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(403);
+  });
+});

@@ -1,0 +1,244 @@
+import {
+  MemoryLru,
+  NO_AMOUNT,
+  PlacementCache,
+  cacheEntry,
+  cachePolicy,
+  freshnessAt,
+  parseCacheControl,
+  placementCacheKey,
+  remainingMaxAge,
+  ttlEpochSeconds,
+  type CacheKey,
+  type CachedPlacement,
+  type FetchLike,
+  type PlacementStore,
+} from '../../functions/osm/cache.js';
+import type { OsmContent } from '../../functions/osm/render.js';
+
+describe('OSM parseCacheControl', () => {
+  it('reads max-age, s-maxage, stale-if-error, no-store and no-cache, case-insensitively', () => {
+    expect(parseCacheControl('Public, MAX-AGE=60, s-maxage=120, stale-if-error=300, No-Cache, no-store')).toEqual({
+      noStore: true,
+      noCache: true,
+      maxAge: 60,
+      sMaxage: 120,
+      staleIfError: 300,
+    });
+  });
+
+  it('reads nothing from a missing or empty header', () => {
+    expect(parseCacheControl(undefined)).toEqual({ noStore: false, noCache: false });
+    expect(parseCacheControl('')).toEqual({ noStore: false, noCache: false });
+  });
+
+  it('counts a malformed delta-seconds as 0 and accepts a quoted one', () => {
+    expect(parseCacheControl('max-age=abc').maxAge).toBe(0);
+    expect(parseCacheControl('max-age=-5').maxAge).toBe(0);
+    expect(parseCacheControl('max-age').maxAge).toBe(0);
+    expect(parseCacheControl('max-age="30"').maxAge).toBe(30);
+  });
+
+  it('keeps the smallest value of a repeated directive and caps at 2^31-1', () => {
+    expect(parseCacheControl('max-age=60, max-age=10').maxAge).toBe(10);
+    expect(parseCacheControl('max-age=99999999999999').maxAge).toBe(2 ** 31 - 1);
+  });
+});
+
+describe('OSM cachePolicy', () => {
+  it('prefers s-maxage over max-age (ours is a shared cache)', () => {
+    expect(cachePolicy('max-age=60, s-maxage=10')).toEqual({ store: true, freshSeconds: 10, staleIfErrorSeconds: 0 });
+    expect(cachePolicy('max-age=60')).toEqual({ store: true, freshSeconds: 60, staleIfErrorSeconds: 0 });
+  });
+
+  it('never stores no-store, whatever else is said or configured', () => {
+    expect(cachePolicy('no-store, max-age=60, stale-if-error=60', 30)).toEqual({ store: false, freshSeconds: 0, staleIfErrorSeconds: 0 });
+  });
+
+  it('treats no-cache and a missing header as "ask again" unless a default TTL floors it', () => {
+    expect(cachePolicy('no-cache, max-age=60')).toEqual({ store: false, freshSeconds: 0, staleIfErrorSeconds: 0 });
+    expect(cachePolicy(undefined)).toEqual({ store: false, freshSeconds: 0, staleIfErrorSeconds: 0 });
+    expect(cachePolicy(undefined, 30)).toEqual({ store: true, freshSeconds: 30, staleIfErrorSeconds: 0 });
+    expect(cachePolicy('no-cache', 30).freshSeconds).toBe(30);
+    expect(cachePolicy('max-age=5', 30).freshSeconds).toBe(30);
+    expect(cachePolicy('max-age=90', 30).freshSeconds).toBe(90);
+  });
+
+  it('stores a no-cache answer that has a stale-if-error window, for errors only', () => {
+    expect(cachePolicy('no-cache, stale-if-error=120')).toEqual({ store: true, freshSeconds: 0, staleIfErrorSeconds: 120 });
+  });
+});
+
+describe('OSM entries and freshness', () => {
+  const placement = { content: null, impressionUrl: null };
+
+  it('is fresh until max-age, stale within stale-if-error after it, then expired', () => {
+    const entry = cacheEntry(placement, { store: true, freshSeconds: 60, staleIfErrorSeconds: 30 }, 1_000_000);
+    expect(entry).toMatchObject({ fetchedAtMs: 1_000_000, freshUntilMs: 1_060_000, staleUntilMs: 1_090_000 });
+    expect(freshnessAt(entry, 1_000_000)).toBe('fresh');
+    expect(freshnessAt(entry, 1_059_999)).toBe('fresh');
+    expect(freshnessAt(entry, 1_060_000)).toBe('stale');
+    expect(freshnessAt(entry, 1_089_999)).toBe('stale');
+    expect(freshnessAt(entry, 1_090_000)).toBe('expired');
+  });
+
+  it('tells the remaining max-age in whole seconds, never negative', () => {
+    const entry = cacheEntry(placement, { store: true, freshSeconds: 60, staleIfErrorSeconds: 0 }, 0);
+    expect(remainingMaxAge(entry, 0)).toBe(60);
+    expect(remainingMaxAge(entry, 15_500)).toBe(44);
+    expect(remainingMaxAge(entry, 61_000)).toBe(0);
+  });
+
+  it('sets the TTL attribute to the last servable second, rounded up', () => {
+    expect(ttlEpochSeconds({ staleUntilMs: 1_700_000_000_001 })).toBe(1_700_000_001);
+    expect(ttlEpochSeconds({ staleUntilMs: 1_700_000_000_000 })).toBe(1_700_000_000);
+  });
+
+  it('keys by placement identity with the amount as sort key (-1 without an amount)', () => {
+    const base = { endpointId: 'playground|eu', clientId: 'c1', placementKey: 'credit-promotion-badge', locale: 'en-US' };
+    expect(placementCacheKey({ ...base, purchaseAmount: 12900 })).toEqual({
+      placementId: 'playground|eu|c1|credit-promotion-badge|en-US',
+      purchaseAmount: 12900,
+    });
+    expect(placementCacheKey({ ...base, purchaseAmount: null }).purchaseAmount).toBe(NO_AMOUNT);
+  });
+});
+
+describe('OSM MemoryLru', () => {
+  it('evicts the least recently used entry beyond its bound', () => {
+    const lru = new MemoryLru<number>(2);
+    lru.set('a', 1);
+    lru.set('b', 2);
+    expect(lru.get('a')).toBe(1); // a is now younger than b
+    lru.set('c', 3);
+    expect(lru.get('b')).toBeUndefined();
+    expect(lru.get('a')).toBe(1);
+    expect(lru.get('c')).toBe(3);
+    expect(lru.size).toBe(2);
+  });
+
+  it('holds nothing when bounded to 0 entries', () => {
+    const lru = new MemoryLru<number>(0);
+    lru.set('a', 1);
+    expect(lru.get('a')).toBeUndefined();
+  });
+});
+
+// The cache's decisions with a Map for a store and a scripted fetch: no I/O.
+describe('OSM PlacementCache', () => {
+  const content: OsmContent = { nodes: [{ type: 'TEXT', value: 'Pay in 4.' }] };
+  const key: CacheKey = { placementId: 'p', purchaseAmount: 100 };
+
+  const setup = (memoryEntries = 10, defaultTtlSeconds = 0) => {
+    let now = 1_000_000;
+    const items = new Map<string, CachedPlacement>();
+    const store: PlacementStore = {
+      get: async (k) => items.get(`${k.placementId}#${k.purchaseAmount}`),
+      put: async (k, e) => void items.set(`${k.placementId}#${k.purchaseAmount}`, e),
+    };
+    const cache = new PlacementCache({ store, memoryEntries, defaultTtlSeconds, clock: () => now });
+    let fetches = 0;
+    const answer = (cacheControl: string | undefined, ok = true) => async (): Promise<FetchLike> => {
+      fetches += 1;
+      return ok ? { ok: true, placement: { content, impressionUrl: 'https://i.example/1' }, cacheControl } : { ok: false };
+    };
+    return {
+      cache,
+      items,
+      answer,
+      fetches: () => fetches,
+      advance: (ms: number) => void (now += ms),
+    };
+  };
+
+  it('fetches on a miss, then serves hits within max-age without fetching', async () => {
+    const t = setup();
+    expect((await t.cache.get(key, t.answer('max-age=60'))).source).toBe('miss');
+    t.advance(59_000);
+    expect((await t.cache.get(key, t.answer('max-age=60'))).source).toBe('hit');
+    expect(t.fetches()).toBe(1);
+    t.advance(1_000);
+    expect((await t.cache.get(key, t.answer('max-age=60'))).source).toBe('miss');
+    expect(t.fetches()).toBe(2);
+  });
+
+  it('serves a hit from the store when memory is disabled (another container)', async () => {
+    const t = setup(0);
+    await t.cache.get(key, t.answer('max-age=60'));
+    expect((await t.cache.get(key, t.answer('max-age=60'))).source).toBe('hit');
+    expect(t.fetches()).toBe(1);
+  });
+
+  it('does not store a no-store answer', async () => {
+    const t = setup();
+    const first = await t.cache.get(key, t.answer('no-store'));
+    expect(first).toMatchObject({ source: 'miss', stored: false });
+    expect(t.items.size).toBe(0);
+    expect((await t.cache.get(key, t.answer('no-store'))).source).toBe('miss');
+    expect(t.fetches()).toBe(2);
+  });
+
+  it('serves stale within stale-if-error when the fetch fails, and errors after the window', async () => {
+    const t = setup();
+    await t.cache.get(key, t.answer('max-age=10, stale-if-error=20'));
+    t.advance(25_000);
+    expect((await t.cache.get(key, t.answer(undefined, false))).source).toBe('stale');
+    t.advance(5_000);
+    expect((await t.cache.get(key, t.answer(undefined, false))).source).toBe('error');
+    expect(t.fetches()).toBe(3);
+  });
+
+  it('after a failure, serves the stale copy at once for the backoff, then asks Klarna again', async () => {
+    const t = setup();
+    await t.cache.get(key, t.answer('max-age=10, stale-if-error=60'));
+    t.advance(15_000);
+    expect(await t.cache.get(key, t.answer(undefined, false))).toMatchObject({ source: 'stale', fetched: { ok: false } });
+    t.advance(4_999);
+    expect(await t.cache.get(key, t.answer(undefined, false))).toMatchObject({ source: 'stale', fetched: undefined });
+    expect(t.fetches()).toBe(2);
+    t.advance(1);
+    expect((await t.cache.get(key, t.answer('max-age=10'))).source).toBe('miss');
+    expect(t.fetches()).toBe(3);
+  });
+
+  it('shares one fetch between concurrent misses of one key', async () => {
+    const t = setup();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = async (): Promise<FetchLike> => {
+      await gate;
+      return t.answer('max-age=60')();
+    };
+    const all = Promise.all([t.cache.get(key, slow), t.cache.get(key, slow), t.cache.get(key, slow)]);
+    release();
+    const results = await all;
+    expect(t.fetches()).toBe(1);
+    expect(results.map((r) => r.source)).toEqual(['miss', 'miss', 'miss']);
+    expect(results.map((r) => r.coalesced ?? false)).toEqual([false, true, true]);
+  });
+
+  it('peeks at anything servable for impressions, not at expired copies', async () => {
+    const t = setup();
+    await t.cache.get(key, t.answer('max-age=10, stale-if-error=10'));
+    t.advance(15_000);
+    expect((await t.cache.peek(key))?.impressionUrl).toBe('https://i.example/1');
+    t.advance(5_000);
+    expect(await t.cache.peek(key)).toBeUndefined();
+  });
+
+  it('answers from Klarna when the store fails, and reports the failure', async () => {
+    const errors: string[] = [];
+    const cache = new PlacementCache({
+      store: {
+        get: async () => Promise.reject(new Error('throttled')),
+        put: async () => Promise.reject(new Error('throttled')),
+      },
+      memoryEntries: 10,
+      defaultTtlSeconds: 0,
+      onStoreError: (operation) => errors.push(operation),
+    });
+    const result = await cache.get(key, async () => ({ ok: true, placement: { content, impressionUrl: null }, cacheControl: 'max-age=5' }));
+    expect(result.source).toBe('miss');
+    expect(errors).toEqual(['get', 'put']);
+  });
+});
