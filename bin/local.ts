@@ -58,9 +58,12 @@ const lines = [
   '  npm run rules -- schema',
   'To try a US sales-tax store instead (replaces "default"): npm run rules -- put bin/local/example-us-rules.json',
   '',
-  ...(optionalEnv('OSM_BASE_URL') === undefined && optionalEnv('OSM_CLIENT_ID') === undefined
-    ? ['On-site messaging (/osm/...) needs OSM_BASE_URL (a Klarna OSM API or a fake) or OSM_CLIENT_ID; neither is set.', '']
-    : []),
+  service.osmStandIn
+    ? `On-site messaging (/osm/...): served from a local stand-in for Klarna's OSM API at ${service.osmStandIn}.\n` +
+      '  For Klarna itself set OSM_CLIENT_ID (playground by default) or OSM_BASE_URL.'
+    : `On-site messaging (/osm/...): Klarna's OSM API at ${optionalEnv('OSM_BASE_URL') ?? `${optionalEnv('OSM_REGION') ?? 'eu'} ${optionalEnv('OSM_ENVIRONMENT') ?? 'playground'}`}.`,
+  `  curl '${service.url}/osm/placements/credit-promotion-badge?locale=en-US&purchase_amount=12900'`,
+  '',
   'Ctrl-C stops the service and DynamoDB Local.',
   '',
 ];

@@ -14,6 +14,7 @@ import { putRules } from '../../functions/shared/rules-store.js';
 import { defaultScope, orderScope, type RulesIssue } from '../../functions/kco/rules.js';
 import { checkJava, createTables, startDynamoDb, type RunningDynamoDb } from './dynamodb-local.js';
 import { startLocalServer, type LocalServer } from './server.js';
+import { startFakeOsm } from './fake-osm.js';
 import exampleRules from './example-rules.json';
 import exampleOrderRules from './example-order-rules.json';
 
@@ -98,6 +99,8 @@ export type LocalService = {
   readonly token: string;
   /** True when the token is the built-in `local-dev-token`. */
   readonly tokenFromDefault: boolean;
+  /** URL of the loopback stand-in for Klarna's OSM API, when no OSM API was configured. */
+  readonly osmStandIn?: string;
   /** What was seeded: scope → example file. */
   readonly seeded: readonly { scope: string; file: string }[];
   stop(): Promise<void>;
@@ -161,6 +164,18 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
         else process.env[key] = value;
       }
     });
+    // No OSM API configured: serve the OSM routes from a loopback stand-in for Klarna's, so the
+    // README's OSM examples work on a fresh machine without a Klarna client id.
+    let osmStandIn: string | undefined;
+    if (!['OSM_BASE_URL', 'OSM_CLIENT_ID', 'OSM_CREDENTIALS_SECRET_ARN'].some((name) => process.env[name]?.trim())) {
+      const fake = await startFakeOsm();
+      cleanups.push(() => fake.close());
+      osmStandIn = fake.url;
+      process.env.OSM_BASE_URL = fake.url;
+      cleanups.push(async () => {
+        delete process.env.OSM_BASE_URL;
+      });
+    }
     const token = (process.env.KCO_CALLBACK_TOKENS ?? DEFAULT_CALLBACK_TOKEN).split(',').map((t) => t.trim()).find(Boolean) ?? DEFAULT_CALLBACK_TOKEN;
 
     const seeded: { scope: string; file: string }[] = [];
@@ -208,6 +223,7 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
       tableNames: Object.fromEntries(tables.map((definition) => [definition.envVar, nameOf(definition)])),
       token,
       tokenFromDefault,
+      ...(osmStandIn ? { osmStandIn } : {}),
       seeded,
       stop: () => (stopping ??= cleanUp()),
     };

@@ -7,8 +7,8 @@ import type { MerchantRules, ReasonCode } from './rules.js';
 // Common spellings of a post-office box across Klarna's markets; "Box 123" only as a whole field,
 // because "Box" alone is a legitimate street-name word ("Box Hill Road").
 const PO_BOX_PATTERNS: readonly RegExp[] = [
-  /\bp\s*\.?\s*o\s*\.?\s*b(?:ox|\.)?\s*\d/i, // PO Box 12, P.O. Box 12, P O Box, POB 12, P.O.B. 12
-  /\bp\s*\.?\s*o\s*\.?\s*box\b/i, // PO Box, P.O. Box (without number)
+  /\bp[\s.-]*o[\s.-]*b(?:ox|\.)?[\s-]*\d/i, // PO Box 12, P.O. Box 12, PO-Box 12, P O Box, POB 12, P.O.B. 12
+  /\bp[\s.-]*o[\s.-]*box\b/i, // PO Box, P.O. Box, PO-Box (without number)
   /\bpost\s*office\s*box\b/i,
   /\bpost\s*box\b/i, // Post Box, Postbox
   /\bpostfach\b/i, // DE, AT, CH

@@ -12,8 +12,13 @@ import type { MerchantRules, ReasonCode, ShippingOptionRule, TaxRules } from './
 /** Lines Klarna ships: an order with any of these needs a shipping option and a fee line. */
 const isPhysical = (line: OrderLine): boolean => line.type === undefined || line.type === 'physical';
 
-/** Lines we replace on every recomputation. */
-const isComputedLine = (line: OrderLine): boolean => line.type === 'shipping_fee' || line.type === 'sales_tax';
+/**
+ * Lines we replace on every recomputation: a shipping_fee line when the rules price shipping, a
+ * sales_tax line when the rules compute tax. Otherwise they are the merchant's own (shipping or
+ * tax handled outside these rules) and are kept and checked like any other line.
+ */
+const isComputedLine = (line: OrderLine, plan: TaxPlan, pricesShipping: boolean): boolean =>
+  (line.type === 'shipping_fee' && pricesShipping) || (line.type === 'sales_tax' && plan.mode !== 'none');
 
 /** Lines that count towards `free_over`: what the shopper buys, after discounts. */
 const GOODS_TYPES: ReadonlySet<OrderLineType | undefined> = new Set([undefined, 'physical', 'digital', 'gift_card', 'discount']);
@@ -163,10 +168,11 @@ export const priceOrder = (input: PricingInput, rules: MerchantRules): Priced =>
   const lines: OrderLine[] = [];
   let goodsSubtotal = 0;
   let needsShipping = false;
+  const pricesShipping = (rules.shipping_options?.length ?? 0) > 0;
   const source = input.order_lines;
   for (let i = 0; i < source.length; i++) {
     const line = source[i]!;
-    if (isComputedLine(line)) continue;
+    if (isComputedLine(line, plan, pricesShipping)) continue;
     if (line.total_amount !== expectedLineTotal(line)) return { ok: false, reason: 'line_total_mismatch', line: i };
     if (GOODS_TYPES.has(line.type)) goodsSubtotal += line.total_amount;
     if (isPhysical(line)) needsShipping = true;
@@ -185,7 +191,7 @@ export const priceOrder = (input: PricingInput, rules: MerchantRules): Priced =>
 
   let shippingOptions: OfferedShippingOption[] | undefined;
   let selected: OfferedShippingOption | undefined;
-  if (needsShipping && rules.shipping_options && rules.shipping_options.length > 0) {
+  if (needsShipping && pricesShipping) {
     const offered = offeredShippingOptions(rules, country, goodsSubtotal, plan);
     if (offered.length === 0) return { ok: false, reason: 'no_shipping_option' };
     const chosen = chooseOption(offered, rules, input);

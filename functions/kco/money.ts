@@ -19,7 +19,8 @@ export const divideRounded = (n: number, d: number): number => {
     remainder -= d;
   }
   if (2 * remainder >= d) quotient += 1;
-  return n < 0 ? -quotient : quotient;
+  // No -0: Object.is and toEqual tell it from 0.
+  return n < 0 && quotient !== 0 ? -quotient : quotient;
 };
 
 /**

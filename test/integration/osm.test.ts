@@ -10,7 +10,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createTables, localClient, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
 import { startLocalServer, type LocalServer } from '../../bin/local/server.js';
 import { placementsTable } from '../../lib/tables.js';
-import { startFakeOsm, type FakeOsm } from '../support/fake-osm.js';
+import { startFakeOsm, type FakeOsm } from '../../bin/local/fake-osm.js';
 
 jest.setTimeout(30_000);
 

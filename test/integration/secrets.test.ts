@@ -49,7 +49,7 @@ afterAll(async () => {
 const loadSecrets = () => {
   let module: typeof import('../../functions/shared/secrets.js') | undefined;
   jest.isolateModules(() => {
-    module = jest.requireActual('../../functions/shared/secrets.js');
+    module = jest.requireActual<typeof import('../../functions/shared/secrets.js')>('../../functions/shared/secrets.js');
   });
   return module!;
 };

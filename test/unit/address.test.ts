@@ -1,0 +1,138 @@
+import { checkBillingCountry, checkShippingAddress, countryOf, isPoBox } from '../../functions/kco/address.js';
+import { deAddress, seAddress, usAddress } from '../support/orders.js';
+
+describe('isPoBox', () => {
+  it.each([
+    'PO Box 12',
+    'P.O. Box 12',
+    'P O Box',
+    'p.o. box 7',
+    'PO BOX 5',
+    'POBox 5',
+    'PO-Box 12',
+    'P.O.-Box 12',
+    'po-box',
+    'Post Office Box 5',
+    'post office box 5',
+    'Postfach 1234',
+    'Box 123',
+    'box 123',
+    ' Box 123 ',
+    'Box #9',
+    'POB 5',
+    'P.O.B. 12',
+    'Postbox 3',
+    'Postbus 1200',
+    'Postboks 44',
+    'Boîte postale 12',
+    'Apartado de correos 8',
+    'Casella postale 22',
+  ])('detects %j in street_address', (street) => {
+    expect(isPoBox({ street_address: street, country: 'SE' })).toBe(true);
+  });
+
+  it.each(['Box Hill Road 5', 'Boxgatan 3', 'Pobrezni 12', 'Apollo Street 1', 'Postgatan 4', 'Lombard St 10', 'Storgatan 3', 'Box Hill', 'Via Po 5'])(
+    'does not flag the legitimate street %j',
+    (street) => {
+      expect(isPoBox({ street_address: street, country: 'SE' })).toBe(false);
+    },
+  );
+
+  it('treats "Box 123" as a PO box only when it is the whole field', () => {
+    expect(isPoBox({ street_address: 'Box 123' })).toBe(true);
+    expect(isPoBox({ street_address: 'Box 123 Main Street' })).toBe(false);
+  });
+
+  it('looks at street_address2 and street_name too', () => {
+    expect(isPoBox({ street_address: 'Storgatan 3', street_address2: 'PO Box 12' })).toBe(true);
+    expect(isPoBox({ street_name: 'Postfach', street_number: '1234' })).toBe(true);
+    expect(isPoBox({ street_address: 'Storgatan 3', street_address2: 'Apt 214' })).toBe(false);
+  });
+
+  it('is false for an address without street fields', () => {
+    expect(isPoBox({ country: 'SE', postal_code: '11335' })).toBe(false);
+  });
+});
+
+describe('checkShippingAddress', () => {
+  it('passes an allowed address under rules that restrict everything', () => {
+    const rules = { shipping_countries: ['SE', 'DE'], blocked_postal_code_prefixes: { SE: ['981'] }, block_po_boxes: true };
+    expect(checkShippingAddress(seAddress(), rules)).toBeUndefined();
+    expect(checkShippingAddress(deAddress(), rules)).toBeUndefined();
+  });
+
+  it('passes any country when shipping_countries is absent', () => {
+    expect(checkShippingAddress(usAddress(), {})).toBeUndefined();
+  });
+
+  it('answers shipping_country_not_allowed for a country outside the list', () => {
+    expect(checkShippingAddress(usAddress(), { shipping_countries: ['SE', 'DE'] })).toBe('shipping_country_not_allowed');
+  });
+
+  it('compares the country case-insensitively', () => {
+    expect(checkShippingAddress(seAddress({ country: 'se' }), { shipping_countries: ['SE'] })).toBeUndefined();
+    expect(countryOf(seAddress({ country: 'se' }))).toBe('SE');
+  });
+
+  it('answers address_missing without an address or without a country', () => {
+    expect(checkShippingAddress(undefined, {})).toBe('address_missing');
+    expect(checkShippingAddress({ street_address: 'Storgatan 3', postal_code: '11335' }, {})).toBe('address_missing');
+    expect(checkShippingAddress(seAddress({ country: '' }), {})).toBe('address_missing');
+  });
+
+  it.each(['98131', '981 31', '981-31', ' 98131'])('answers postal_code_blocked for %j under prefix 981', (postal) => {
+    expect(checkShippingAddress(seAddress({ postal_code: postal }), { blocked_postal_code_prefixes: { SE: ['981'] } })).toBe(
+      'postal_code_blocked',
+    );
+  });
+
+  it('normalises spaces and case in the configured prefix as well as in the postal code', () => {
+    const rules = { blocked_postal_code_prefixes: { GB: ['sw1a 1'] } };
+    expect(checkShippingAddress({ country: 'GB', postal_code: 'SW1A 1AA' }, rules)).toBe('postal_code_blocked');
+    expect(checkShippingAddress({ country: 'GB', postal_code: 'sw1a1aa' }, rules)).toBe('postal_code_blocked');
+    expect(checkShippingAddress({ country: 'GB', postal_code: 'SW1A 2AA' }, rules)).toBeUndefined();
+  });
+
+  it('does not block a postal code that only contains the prefix later on', () => {
+    expect(checkShippingAddress(seAddress({ postal_code: '19815' }), { blocked_postal_code_prefixes: { SE: ['981'] } })).toBeUndefined();
+  });
+
+  it("applies a country's prefixes only to that country", () => {
+    expect(checkShippingAddress(deAddress({ postal_code: '98100' }), { blocked_postal_code_prefixes: { SE: ['981'] } })).toBeUndefined();
+  });
+
+  it('answers po_box for a PO box only when block_po_boxes is set', () => {
+    const poBox = seAddress({ street_address: 'Box 123' });
+    expect(checkShippingAddress(poBox, { block_po_boxes: true })).toBe('po_box');
+    expect(checkShippingAddress(poBox, { block_po_boxes: false })).toBeUndefined();
+    expect(checkShippingAddress(poBox, {})).toBeUndefined();
+  });
+
+  it('checks country before postal code before PO box', () => {
+    const rules = { shipping_countries: ['DE'], blocked_postal_code_prefixes: { SE: ['113'] }, block_po_boxes: true };
+    const everythingWrong = seAddress({ street_address: 'PO Box 12', postal_code: '113 35' });
+    expect(checkShippingAddress(everythingWrong, rules)).toBe('shipping_country_not_allowed');
+    expect(checkShippingAddress(everythingWrong, { ...rules, shipping_countries: ['SE'] })).toBe('postal_code_blocked');
+    expect(checkShippingAddress(everythingWrong, { block_po_boxes: true })).toBe('po_box');
+  });
+});
+
+describe('checkBillingCountry', () => {
+  it('passes an allowed billing country and any country without a list', () => {
+    expect(checkBillingCountry(seAddress(), { billing_countries: ['SE'] })).toBeUndefined();
+    expect(checkBillingCountry(usAddress(), {})).toBeUndefined();
+  });
+
+  it('answers billing_country_not_allowed for a country outside the list', () => {
+    expect(checkBillingCountry(deAddress(), { billing_countries: ['SE'] })).toBe('billing_country_not_allowed');
+  });
+
+  it('ignores shipping rules: only billing_countries counts', () => {
+    expect(checkBillingCountry(deAddress(), { shipping_countries: ['SE'] })).toBeUndefined();
+  });
+
+  it('answers address_missing without a billing address or country', () => {
+    expect(checkBillingCountry(undefined, {})).toBe('address_missing');
+    expect(checkBillingCountry({ city: 'Stockholm' }, { billing_countries: ['SE'] })).toBe('address_missing');
+  });
+});
