@@ -24,6 +24,8 @@ export const createDocumentClient = (endpoint = dynamoDbEndpoint()): DynamoDBDoc
     requestHandler: {
       connectionTimeout: intEnv('DYNAMODB_CONNECT_TIMEOUT_MS', 300, { min: 10, max: 10_000 }),
       requestTimeout: intEnv('DYNAMODB_REQUEST_TIMEOUT_MS', 700, { min: 10, max: 30_000 }),
+      // Without this the SDK only prints a warning when requestTimeout passes and keeps waiting.
+      throwOnRequestTimeout: true,
     },
   });
   return DynamoDBDocumentClient.from(client, {
