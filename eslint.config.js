@@ -28,6 +28,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' } },
+  },
+  {
     // The domain never imports AWS: keep the pure KCO modules free of SDK and middy.
     files: ['functions/kco/money.ts', 'functions/kco/rules.ts', 'functions/kco/cart.ts', 'functions/kco/checks.ts', 'functions/kco/order.ts', 'functions/kco/answer.ts', 'functions/osm/render.ts'],
     rules: {
