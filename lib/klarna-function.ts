@@ -1,0 +1,148 @@
+/**
+ * One Lambda function with this project's defaults. The stack creates one per entry in
+ * `functions` (lib/routes.ts); nothing about runtime, bundling or logging is repeated there.
+ */
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { BuildOptions } from 'esbuild';
+
+/**
+ * An ESM module has no `require`, but CommonJS code bundled into one may still call it (today the
+ * AWS SDK's optional probe for `@aws-sdk/signature-v4-crt`); esbuild's shim would then throw
+ * "Dynamic require is not supported". The banner defines a real `require` once per bundle, under
+ * an import name minification cannot collide with.
+ */
+export const esmRequireBanner =
+  "import { createRequire as __klarnaCreateRequire } from 'node:module'; const require = __klarnaCreateRequire(import.meta.url);";
+
+/**
+ * THE esbuild options for every function. `test/infra/bundle.test.ts` bundles each handler with
+ * these same options (through `esbuildOptions` below) and loads the result in Node.
+ */
+export const bundlingOptions = {
+  format: OutputFormat.ESM,
+  // Lambda runs Node 22, but tests and the local server run Node 20: one bundle must load on both.
+  target: 'node20',
+  // Prefer the ESM builds of dependencies (the AWS SDK ships both): esbuild tree-shakes them.
+  mainFields: ['module', 'main'],
+  banner: esmRequireBanner,
+  minify: true,
+  sourceMap: true,
+  sourceMapMode: SourceMapMode.DEFAULT,
+  // Stack traces need line mappings, not a copy of our sources inside the deployment package.
+  sourcesContent: false,
+  // The AWS SDK v3 clients we use are bundled rather than taken from the runtime: the version is
+  // the one pinned in package-lock.json and tested here (the runtime's copy changes under us
+  // without a deploy), and a tree-shaken bundle of the few commands we call loads faster at cold
+  // start than resolving the runtime's full SDK from /var/runtime. Nothing is external.
+  bundleAwsSDK: true,
+  externalModules: [] as string[],
+  // esbuild from node_modules; never Docker (CI and laptops may not have it).
+  forceDockerBundling: false,
+} satisfies BundlingOptions;
+
+/** The esbuild JS API options equivalent to `bundlingOptions` (what NodejsFunction passes the CLI). */
+export const esbuildOptions = (entryPoint: string, outfile: string): BuildOptions => ({
+  entryPoints: [entryPoint],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: bundlingOptions.target,
+  mainFields: bundlingOptions.mainFields,
+  banner: { js: bundlingOptions.banner },
+  minify: bundlingOptions.minify,
+  sourcemap: bundlingOptions.sourceMap,
+  sourcesContent: bundlingOptions.sourcesContent,
+  external: bundlingOptions.externalModules,
+  logLevel: 'warning',
+});
+
+/**
+ * Memory and time, for Klarna's budget: Klarna waits 3 s for the validation callback's answer and
+ * we hold every callback to that, cold start included.
+ * - 1024 MB: Lambda allots CPU in proportion to memory (a full vCPU at 1769 MB). A cold start
+ *   (parsing a ~440 KB bundle, building schemas and SDK clients, the first TLS handshakes to
+ *   DynamoDB and Secrets Manager) is CPU-bound, so twice the memory of 512 MB buys about twice the
+ *   CPU for it; at callback volumes the price difference is a rounding error.
+ * - 3 s timeout for the callbacks (the default here): an answer after 3 s is worthless, since
+ *   Klarna has already given up, so a hung invocation must not hold a container (and account
+ *   concurrency) any longer. The handlers' own DynamoDB deadlines are far shorter (connect 300 ms,
+ *   request 700 ms, two attempts); this is the backstop. Init time does not count against it.
+ */
+export const callbackMemorySize = 1024;
+export const callbackTimeout = Duration.seconds(3);
+
+export type KlarnaFunctionProps = {
+  /** Handler module relative to the project root (`FunctionDefinition.entry`); it exports `handler`. */
+  readonly entry: string;
+  /** Everything the function reads at cold start; checked there by functions/shared/config. */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly timeout?: Duration;
+  readonly memorySize?: number;
+  /** X-Ray active tracing; off by default. */
+  readonly tracing?: boolean;
+  readonly logRetention?: RetentionDays;
+};
+
+/**
+ * A Lambda function with its own log group and its own role. Children: `Resource` (the
+ * NodejsFunction), `Logs`, `Role`.
+ */
+export class KlarnaFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly logGroup: LogGroup;
+  readonly role: Role;
+
+  constructor(scope: Construct, id: string, props: KlarnaFunctionProps) {
+    super(scope, id);
+    // An explicit log group: retention we choose (Lambda's own would keep logs forever), and
+    // deleted with the stack, since its contents are operational, not records.
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Our own role instead of AWSLambdaBasicExecutionRole (which may create and write to any log
+    // group): this one may only write to its own log group, plus what the stack grants.
+    this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    this.logGroup.grantWrite(this.role);
+
+    const root = process.cwd();
+    this.function = new NodejsFunction(this, 'Resource', {
+      entry: path.join(root, props.entry),
+      handler: 'handler',
+      projectRoot: root,
+      depsLockFilePath: path.join(root, 'package-lock.json'),
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? callbackMemorySize,
+      timeout: props.timeout ?? callbackTimeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
+      environment: {
+        ...props.environment,
+        // Stack traces point into our TypeScript, not into the minified bundle. Reading the map
+        // costs a cold start a few milliseconds (within noise when measured here).
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: bundlingOptions,
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Node.js 22 on purpose: a supported LTS runtime on which this code is tested (bundled for Node 20, the version of the local toolchain); moving to a newer runtime is this one line once it has been tested.',
+    });
+  }
+
+  /** Adds one statement to this function's own policy (and nothing else). */
+  allow(statement: PolicyStatement): void {
+    this.role.addToPrincipalPolicy(statement);
+  }
+}

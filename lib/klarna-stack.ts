@@ -1,0 +1,477 @@
+/**
+ * The whole deployment: tables, one Lambda per function definition, the REST API built from the
+ * route table, the secrets, alarms and the outputs a merchant pastes into Klarna's merchant_urls.
+ * Everything is derived from lib/routes.ts and lib/tables.ts; no path, key or table is named here.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps, SecretValue, Fn } from 'aws-cdk-lib';
+import {
+  AccessLogFormat,
+  AuthorizationType,
+  CfnRestApi,
+  EndpointType,
+  JsonSchemaType,
+  JsonSchemaVersion,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  RestApi,
+  type MethodDeploymentOptions,
+} from 'aws-cdk-lib/aws-apigateway';
+import { Alarm, ComparisonOperator, Metric, Stats, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import { KlarnaFunction, callbackTimeout } from './klarna-function.js';
+import { functions, kcoCallbacks, merchantUrls, routes, type FunctionDefinition } from './routes.js';
+import { placementsTable, tables, type KeyAttribute, type TableDefinition } from './tables.js';
+
+/**
+ * The source addresses Klarna has published for KCO callbacks. Not confirmed to still hold since
+ * Klarna Checkout moved to Kustom (2025): check Kustom's documentation before turning the
+ * allowlist on, or callbacks will be refused with 403.
+ */
+export const klarnaCallbackIps = {
+  production: ['52.17.117.56', '52.17.176.198', '52.0.45.33', '52.0.46.187', '13.211.30.100', '3.104.49.49', '13.54.229.130'],
+  playground: [
+    '34.242.203.160',
+    '34.242.19.4',
+    '52.45.47.152',
+    '34.235.91.238',
+    '3.24.91.202',
+    '52.62.115.68',
+    '52.63.129.92',
+  ],
+} as const;
+
+export const klarnaIpAllowlistModes = ['off', 'production', 'playground', 'both'] as const;
+export type KlarnaIpAllowlist = (typeof klarnaIpAllowlistModes)[number];
+
+export const allowlistCidrs = (mode: KlarnaIpAllowlist): string[] => {
+  const ips: readonly string[] =
+    mode === 'off'
+      ? []
+      : mode === 'both'
+        ? [...klarnaCallbackIps.production, ...klarnaCallbackIps.playground]
+        : klarnaCallbackIps[mode];
+  return ips.map((ip) => `${ip}/32`);
+};
+
+/** Environment variable through which a function learns the ARN of the one secret it may read. */
+export const secretEnvVars = {
+  callbackTokens: 'KCO_CALLBACK_TOKENS_SECRET_ARN',
+  osmCredentials: 'OSM_CREDENTIALS_SECRET_ARN',
+} as const satisfies Record<FunctionDefinition['secret'], string>;
+
+/** Table actions per access level: item reads and writes only, never Query or Scan. */
+const tableActions = {
+  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+  readWrite: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+} as const;
+
+/**
+ * Tables whose contents can be rebuilt (a cache): no point-in-time recovery, deleted with the
+ * stack. Every other table holds records (merchant rules) and gets PITR, deletion protection
+ * and is retained when the stack is deleted.
+ */
+const cacheTables: ReadonlySet<TableDefinition> = new Set<TableDefinition>([placementsTable]);
+
+/**
+ * The OSM function waits on Klarna's messaging API (its client gives up after OSM_TIMEOUT_MS, at
+ * most 2.5 s) plus Secrets Manager and DynamoDB on a cold start, and answers a shop page rather
+ * than Klarna's checkout: 5 s covers that and bounds it well below API Gateway's 29 s. The
+ * callbacks keep the 3 s default (see lib/klarna-function.ts).
+ */
+const osmTimeout = Duration.seconds(5);
+
+/** What stands in the merchant_urls outputs where the token goes. */
+export const tokenPlaceholder = 'TOKEN_FROM_SECRET_KcoCallbackTokens';
+
+export type KlarnaStackProps = StackProps & {
+  /** Allow the /kco callback paths only from Klarna's callback addresses. Default 'off'. */
+  readonly klarnaIpAllowlist?: KlarnaIpAllowlist;
+  /** E-mail address subscribed to the alarm topic (confirm the subscription mail once). */
+  readonly alarmEmail?: string;
+  /** X-Ray tracing for the API stage and the functions. Default off. */
+  readonly tracing?: boolean;
+  /**
+   * Throttling applied to each method separately (so a burst of OSM page views cannot starve the
+   * callbacks). The defaults, 50 requests/s with bursts of 100, are far above Klarna's callback
+   * rate for one shop; a busy shop may need more for OSM.
+   */
+  readonly throttling?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * On-site messaging settings for the function that reads the OSM credentials; unset ones keep
+   * the function's defaults (region eu, environment playground, any origin).
+   */
+  readonly osm?: { readonly region?: string; readonly environment?: string; readonly allowedOrigin?: string };
+};
+
+const pascal = (snake: string): string =>
+  snake
+    .split(/[_-]/)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+
+const attributeType = (key: KeyAttribute): AttributeType =>
+  key.type === 'S' ? AttributeType.STRING : AttributeType.NUMBER;
+
+export class KlarnaStack extends Stack {
+  readonly api: RestApi;
+  readonly functions: ReadonlyMap<FunctionDefinition, KlarnaFunction>;
+  readonly tables: ReadonlyMap<TableDefinition, Table>;
+
+  constructor(scope: Construct, id: string, props: KlarnaStackProps = {}) {
+    super(scope, id, props);
+    const allowlist = props.klarnaIpAllowlist ?? 'off';
+    if (!klarnaIpAllowlistModes.includes(allowlist)) {
+      throw new Error(`klarnaIpAllowlist must be one of ${klarnaIpAllowlistModes.join(', ')}; got ${String(allowlist)}`);
+    }
+    const tracing = props.tracing ?? false;
+    const throttling = props.throttling ?? { rateLimit: 50, burstLimit: 100 };
+    const callbackFunctions = new Set<FunctionDefinition>(kcoCallbacks.map(({ fn }) => fn));
+    const osmEnvironment: Record<string, string> = Object.fromEntries(
+      Object.entries({
+        OSM_REGION: props.osm?.region,
+        OSM_ENVIRONMENT: props.osm?.environment,
+        OSM_ALLOWED_ORIGIN: props.osm?.allowedOrigin,
+      }).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+    );
+
+    // ---- Tables -------------------------------------------------------------------------------
+    const tableMap = new Map<TableDefinition, Table>();
+    for (const def of tables) {
+      const cache = cacheTables.has(def);
+      const table = new Table(this, def.id, {
+        partitionKey: { name: def.partitionKey.name, type: attributeType(def.partitionKey) },
+        ...(def.sortKey ? { sortKey: { name: def.sortKey.name, type: attributeType(def.sortKey) } } : {}),
+        ...(def.timeToLiveAttribute ? { timeToLiveAttribute: def.timeToLiveAttribute } : {}),
+        billingMode: BillingMode.PAY_PER_REQUEST,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: !cache },
+        deletionProtection: !cache,
+        removalPolicy: cache ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      });
+      if (cache) {
+        Validations.of(table).acknowledge({
+          id: 'AwsSolutions-DDB3',
+          reason:
+            'A cache of Klarna OSM responses with a TTL: every item is re-fetched from Klarna on a miss, so restoring it to a point in time has no value.',
+        });
+      }
+      tableMap.set(def, table);
+    }
+    const tableFor = (def: TableDefinition): Table => {
+      const table = tableMap.get(def);
+      if (!table) throw new Error(`Table ${def.id} is used by a function but missing from lib/tables.ts tables`);
+      return table;
+    };
+    this.tables = tableMap;
+
+    // ---- Secrets ------------------------------------------------------------------------------
+    // Secrets Manager can generate a string but not a JSON array, so a generated seed (read by
+    // nobody but CloudFormation) becomes the first token through a dynamic reference. The merchant
+    // may later replace the whole value, e.g. {"tokens": ["new", "old"]} while rotating.
+    const tokenSeed = new Secret(this, 'KcoCallbackTokenSeed', {
+      description: 'Initial KCO callback token, copied into KcoCallbackTokens at creation. Not read by any function.',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+    });
+    const callbackTokens = new Secret(this, 'KcoCallbackTokens', {
+      description: 'KCO callback tokens: {"tokens": ["..."]}. Klarna sends one in ?token= of every callback URL.',
+      secretStringValue: SecretValue.unsafePlainText(
+        Fn.join('', ['{"tokens":["', tokenSeed.secretValue.unsafeUnwrap(), '"]}']),
+      ),
+    });
+    const osmCredentials = new Secret(this, 'OsmCredentials', {
+      description: 'Klarna On-site messaging credentials: {"client_id": "", "username": "", "password": ""}.',
+      secretObjectValue: {
+        client_id: SecretValue.unsafePlainText(''),
+        username: SecretValue.unsafePlainText(''),
+        password: SecretValue.unsafePlainText(''),
+      },
+    });
+    Validations.of(tokenSeed).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'Used once, when the stack is created, to seed KcoCallbackTokens; nothing reads it afterwards.',
+    });
+    Validations.of(callbackTokens).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Each token is baked into the merchant_urls of checkout orders already created; automatic rotation would break in-flight checkouts. Rotation is manual: add a new token, switch new orders to it, drop the old one after the orders expire (docs/deploy.md).',
+    });
+    Validations.of(osmCredentials).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Klarna issues these credentials in its merchant portal; no Lambda can rotate them. The merchant replaces the value when Klarna issues new ones.',
+    });
+    const secrets = { callbackTokens, osmCredentials } as const satisfies Record<FunctionDefinition['secret'], Secret>;
+
+    // ---- Functions ----------------------------------------------------------------------------
+    const functionMap = new Map<FunctionDefinition, KlarnaFunction>();
+    for (const def of Object.values(functions) as FunctionDefinition[]) {
+      const fn = new KlarnaFunction(this, def.id, {
+        entry: def.entry,
+        environment: {
+          ...Object.fromEntries(def.tables.map(({ table }) => [table.envVar, tableFor(table).tableName])),
+          [secretEnvVars[def.secret]]: secrets[def.secret].secretArn,
+          ...(def.secret === 'osmCredentials' ? osmEnvironment : {}),
+        },
+        timeout: callbackFunctions.has(def) ? callbackTimeout : osmTimeout,
+        tracing,
+      });
+      for (const { table, access } of def.tables) {
+        fn.allow(new PolicyStatement({ actions: [...tableActions[access]], resources: [tableFor(table).tableArn] }));
+      }
+      secrets[def.secret].grantRead(fn.role);
+      if (tracing) {
+        Validations.of(fn.role).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions; tracing is opt-in.',
+        });
+      }
+      functionMap.set(def, fn);
+    }
+    this.functions = functionMap;
+    const functionFor = (def: FunctionDefinition): KlarnaFunction => {
+      const fn = functionMap.get(def);
+      if (!fn) throw new Error(`Route uses function ${def.id}, which is not in lib/routes.ts functions`);
+      return fn;
+    };
+
+    // ---- API ----------------------------------------------------------------------------------
+    const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // No personal data and no token: the resource path template instead of the request path with
+    // its query string (the token travels in ?token=), no source IP (OSM requests come from
+    // shoppers' browsers), no user agent.
+    const accessLogFields = {
+      requestId: '$context.requestId',
+      requestTime: '$context.requestTimeEpoch',
+      httpMethod: '$context.httpMethod',
+      resourcePath: '$context.resourcePath',
+      status: '$context.status',
+      responseLength: '$context.responseLength',
+      responseLatency: '$context.responseLatency',
+      integrationLatency: '$context.integration.latency',
+      integrationStatus: '$context.integration.status',
+      errorType: '$context.error.responseType',
+      errorMessage: '$context.error.message',
+      tlsVersion: '$context.tlsVersion',
+    };
+    const methodDefaults: MethodDeploymentOptions = {
+      loggingLevel: MethodLoggingLevel.ERROR,
+      dataTraceEnabled: false,
+      throttlingRateLimit: throttling.rateLimit,
+      throttlingBurstLimit: throttling.burstLimit,
+    };
+    // Per-method metrics (needed for the p99 latency alarms) only on the callbacks: detailed
+    // metrics are billed per metric.
+    const callbackRoutes = routes.filter((route) => callbackFunctions.has(route.fn));
+    const methodOptions = Object.fromEntries(
+      callbackRoutes.map((route) => [`${route.path}/${route.method}`, { ...methodDefaults, metricsEnabled: true }]),
+    );
+
+    const allowlistCidrList = allowlistCidrs(allowlist);
+    const policy =
+      allowlistCidrList.length === 0
+        ? undefined
+        : new PolicyDocument({
+            statements: [
+              // A resource policy on an API without IAM auth must allow explicitly...
+              new PolicyStatement({
+                effect: Effect.ALLOW,
+                principals: [new AnyPrincipal()],
+                actions: ['execute-api:Invoke'],
+                resources: ['execute-api:/*'],
+              }),
+              // ...and then denies the callback paths to everyone outside Klarna's addresses.
+              // OSM is called by the shop's pages, not by Klarna, so it stays open.
+              new PolicyStatement({
+                effect: Effect.DENY,
+                principals: [new AnyPrincipal()],
+                actions: ['execute-api:Invoke'],
+                resources: callbackRoutes.map(
+                  (route) => `execute-api:/*/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}`,
+                ),
+                conditions: { NotIpAddress: { 'aws:SourceIp': allowlistCidrList } },
+              }),
+            ],
+          });
+
+    const api = new RestApi(this, 'Api', {
+      restApiName: `${this.stackName}-api`,
+      description: 'Klarna Checkout callbacks and On-site messaging',
+      // Regional: Klarna's servers call it directly; an edge-optimized endpoint only adds a hop.
+      endpointTypes: [EndpointType.REGIONAL],
+      // API Gateway needs the account-level CloudWatch role to write access and execution logs.
+      cloudWatchRole: true,
+      ...(policy ? { policy } : {}),
+      deployOptions: {
+        stageName: 'live',
+        ...methodDefaults,
+        metricsEnabled: false,
+        tracingEnabled: tracing,
+        accessLogDestination: new LogGroupLogDestination(accessLogs),
+        accessLogFormat: AccessLogFormat.custom(JSON.stringify(accessLogFields)),
+        methodOptions,
+      },
+    });
+    // A changed resource policy only takes effect with a new deployment.
+    api.latestDeployment?.addToLogicalId({ klarnaIpAllowlist: allowlistCidrList });
+    // The execute-api endpoint accepts TLS 1.0 unless told otherwise.
+    (api.node.defaultChild as CfnRestApi).securityPolicy = 'TLS_1_2';
+    this.api = api;
+    // RestApi's own Endpoint output ends in a slash; ApiUrl below is the one to use.
+    api.node.tryRemoveChild('Endpoint');
+    Validations.of(api.node.findChild('CloudWatchRole')).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      reason:
+        'The account-wide role API Gateway uses to write access and execution logs; AWS documents this managed policy for it and API Gateway chooses the log group names, so an inline policy could not be narrower.',
+    });
+    Validations.of(api.deploymentStage).acknowledge({
+      id: 'AwsSolutions-APIG3',
+      reason:
+        "No WAF: callbacks are checked by a secret token, throttled per method and can be limited to Klarna's addresses; generic WAF rule sets are a known cause of blocked Klarna callbacks in existing integrations, and a blocked validation callback fails the purchase.",
+    });
+
+    const validator = api.addRequestValidator('RequestValidator', {
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    // Klarna always posts a JSON object; anything else is refused before a Lambda is invoked. The
+    // handlers validate the content with their own schemas and answer in Klarna's format.
+    const jsonObject = api.addModel('JsonObject', {
+      contentType: 'application/json',
+      schema: { schema: JsonSchemaVersion.DRAFT4, title: 'JsonObject', type: JsonSchemaType.OBJECT },
+    });
+
+    const integrations = new Map<FunctionDefinition, LambdaIntegration>();
+    for (const route of routes) {
+      const isCallback = callbackFunctions.has(route.fn);
+      let integration = integrations.get(route.fn);
+      if (!integration) {
+        integration = new LambdaIntegration(functionFor(route.fn).function, { proxy: true, allowTestInvoke: false });
+        integrations.set(route.fn, integration);
+      }
+      const pathParameters = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]);
+      const method = api.root.resourceForPath(route.path).addMethod(route.method, integration, {
+        authorizationType: AuthorizationType.NONE,
+        requestValidator: validator,
+        requestParameters: {
+          ...Object.fromEntries(pathParameters.map((name) => [`method.request.path.${name}`, true])),
+          // Requests without a token are refused by API Gateway, before a Lambda runs.
+          ...(isCallback ? { 'method.request.querystring.token': true } : {}),
+        },
+        ...(isCallback ? { requestModels: { 'application/json': jsonObject } } : {}),
+      });
+      const reason = isCallback
+        ? 'Klarna cannot send IAM signatures, Cognito tokens or custom headers with KCO callbacks; each callback is authenticated by the secret token Klarna carries in the URL (checked by the function against Secrets Manager), optionally with the Klarna IP allowlist.'
+        : "On-site messaging serves public promotional content to the shop's pages (shoppers are anonymous); no credential can be kept secret in a browser. Throttling limits abuse.";
+      Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason });
+      Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason });
+    }
+
+    // ---- Alarms -------------------------------------------------------------------------------
+    const alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Klarna backend alarms', enforceSSL: true });
+    Validations.of(alarmTopic).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason:
+        'Alarm notifications carry alarm names and metric values only, no personal data or secrets; CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key.',
+    });
+    if (props.alarmEmail) alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
+    const alarmAction = new SnsAction(alarmTopic);
+    type AlarmSpec = {
+      readonly metric: IMetric;
+      readonly threshold: number;
+      readonly comparison: ComparisonOperator;
+      readonly description: string;
+      /** Breaching periods (of 5 minutes) out of the last three; 1 means the last period alone. */
+      readonly datapoints?: 1 | 2 | 3;
+    };
+    const alarm = (alarmId: string, spec: AlarmSpec): Alarm => {
+      const datapoints = spec.datapoints ?? 1;
+      const created = new Alarm(this, alarmId, {
+        metric: spec.metric,
+        threshold: spec.threshold,
+        comparisonOperator: spec.comparison,
+        evaluationPeriods: datapoints === 1 ? 1 : 3,
+        datapointsToAlarm: datapoints,
+        // Quiet periods (no callbacks at night) are not failures.
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: spec.description,
+      });
+      created.addAlarmAction(alarmAction);
+      created.addOkAction(alarmAction);
+      return created;
+    };
+    const fiveMinutes = Duration.minutes(5);
+
+    alarm('Api5xxRateAlarm', {
+      // The Average of 5XXError is the share of requests answered 5xx.
+      metric: api.metricServerError({ statistic: Stats.AVERAGE, period: fiveMinutes }),
+      threshold: 0.05,
+      comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description: 'More than 5% of API requests answered 5xx within 5 minutes.',
+    });
+    for (const route of callbackRoutes) {
+      const callback = route.path.split('/').at(-1) ?? route.path;
+      alarm(`${pascal(callback)}LatencyP99Alarm`, {
+        metric: new Metric({
+          namespace: 'AWS/ApiGateway',
+          metricName: 'Latency',
+          dimensionsMap: {
+            ApiName: api.restApiName,
+            Stage: api.deploymentStage.stageName,
+            Resource: route.path,
+            Method: route.method,
+          },
+          statistic: Stats.p(99),
+          period: fiveMinutes,
+        }),
+        threshold: 2000,
+        comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description: `p99 latency of the ${callback} callback above 2 s in 2 of 3 periods of 5 minutes (Klarna waits 3 s, cold start included).`,
+        // One slow cold start among a handful of callbacks is p99 on its own; two periods are a trend.
+        datapoints: 2,
+      });
+    }
+    for (const [def, fn] of functionMap) {
+      alarm(`${def.id}ErrorsAlarm`, {
+        metric: fn.function.metricErrors({ statistic: Stats.SUM, period: fiveMinutes }),
+        threshold: 1,
+        comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        // The handlers answer every expected failure themselves: an Error is a crash or a timeout.
+        description: `${def.id} failed (unhandled error or timeout).`,
+      });
+      alarm(`${def.id}ThrottlesAlarm`, {
+        metric: fn.function.metricThrottles({ statistic: Stats.SUM, period: fiveMinutes }),
+        threshold: 1,
+        comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        description: `${def.id} was throttled (account concurrency exhausted): its callers got an error instead of an answer.`,
+      });
+    }
+
+    // ---- Outputs ------------------------------------------------------------------------------
+    // The API's base URL without a trailing slash (api.url ends in one).
+    const baseUrl = `https://${api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${api.deploymentStage.stageName}`;
+    new CfnOutput(this, 'ApiUrl', { value: baseUrl, description: 'Base URL of the API' });
+    for (const [callback, url] of Object.entries(merchantUrls(baseUrl, tokenPlaceholder))) {
+      new CfnOutput(this, `MerchantUrl${pascal(callback)}`, {
+        value: url,
+        description: `merchant_urls.${callback}: replace ${tokenPlaceholder} with a token from the KcoCallbackTokens secret`,
+      });
+    }
+    new CfnOutput(this, 'OsmBaseUrl', { value: `${baseUrl}/osm`, description: 'Base URL of the On-site messaging routes' });
+    for (const [def, table] of tableMap) {
+      new CfnOutput(this, `${def.id}Name`, { value: table.tableName, description: `${def.id} (env ${def.envVar})` });
+    }
+    new CfnOutput(this, 'KcoCallbackTokensSecretArn', { value: callbackTokens.secretArn });
+    new CfnOutput(this, 'OsmCredentialsSecretArn', { value: osmCredentials.secretArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * cdk-nag's AWS Solutions pack over the whole stack: no unacknowledged error or warning, and
+ * every acknowledgement sits on a resource (never the stack or the app) with a reason.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { App, Stack, Validations, type PolicyViolation } from 'aws-cdk-lib';
+import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { KlarnaStack, type KlarnaStackProps } from '../../lib/klarna-stack.js';
+
+const cdkContext = (): Record<string, unknown> =>
+  (JSON.parse(readFileSync(path.join(process.cwd(), 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+
+const build = (props: KlarnaStackProps = {}): { app: App; stack: KlarnaStack } => {
+  const app = new App({ context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] } });
+  const stack = new KlarnaStack(app, 'NagTest', props);
+  return { app, stack };
+};
+
+const describeViolations = (violations: readonly PolicyViolation[]): string[] =>
+  violations.flatMap((violation) =>
+    violation.violatingResources.map(
+      (resource) => `${violation.severity} ${violation.ruleName} at ${resource.constructPath ?? '?'}: ${violation.description}`,
+    ),
+  );
+
+type Acknowledgement = { readonly path: string; readonly id: string; readonly reason: string };
+
+const acknowledgementsIn = (root: IConstruct): Acknowledgement[] =>
+  root.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) =>
+        Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+          path: construct.node.path,
+          id: id.replace(/^annotation::/i, ''),
+          reason,
+        })),
+      ),
+  );
+
+describe('cdk-nag AwsSolutionsChecks', () => {
+  const { app, stack } = build();
+  const report = new AwsSolutionsChecks().validateScope(stack);
+
+  it('finds no unacknowledged error or warning in the default stack', () => {
+    expect(describeViolations(report.violations)).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it('finds none either with the IP allowlist and X-Ray tracing on', () => {
+    const other = build({ klarnaIpAllowlist: 'both', tracing: true, alarmEmail: 'ops@example.com' });
+    const otherReport = new AwsSolutionsChecks().validateScope(other.stack);
+    expect(describeViolations(otherReport.violations)).toEqual([]);
+  });
+
+  it('acknowledges rules only on resources inside the stack, never on the app or the stack itself', () => {
+    const acknowledgements = acknowledgementsIn(app);
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const { path: constructPath } of acknowledgements) {
+      expect(constructPath.startsWith(`${stack.node.path}/`)).toBe(true);
+    }
+  });
+
+  it('gives every acknowledgement a reason that explains itself, not a restatement of the rule', () => {
+    for (const { id, reason } of acknowledgementsIn(app)) {
+      expect({ id, long: reason.length > 80 }).toEqual({ id, long: true });
+    }
+  });
+
+  it('lets the app synthesize with the checks registered as bin/app.ts registers them', () => {
+    const outdir = mkdtempSync(path.join(tmpdir(), 'klarna-nag-'));
+    try {
+      const synthApp = new App({ outdir, context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] } });
+      new KlarnaStack(synthApp, 'NagSynth');
+      Validations.of(synthApp).addPlugins(new AwsSolutionsChecks(synthApp));
+      // Any unacknowledged finding, warning or error, fails synthesis.
+      expect(() => synthApp.synth()).not.toThrow();
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  it('does report findings in this setup (the checks are not silently inert)', () => {
+    const probe = new Stack(new App(), 'Probe');
+    new Table(probe, 'Unprotected', { partitionKey: { name: 'k', type: AttributeType.STRING } });
+    const rules = new AwsSolutionsChecks().validateScope(probe).violations.map((violation) => violation.ruleName);
+    expect(rules).toContain('AwsSolutions-DDB3');
+  });
+
+  it('acknowledges exactly the rules that cannot be met here, and where', () => {
+    const byRule = new Map<string, string[]>();
+    for (const { path: constructPath, id } of acknowledgementsIn(app)) {
+      const relative = constructPath.slice(stack.node.path.length + 1);
+      byRule.set(id, [...(byRule.get(id) ?? []), relative].sort());
+    }
+    const methods = [
+      'Api/Default/kco/orders/{order_id}/address_update/POST',
+      'Api/Default/kco/orders/{order_id}/country_change/POST',
+      'Api/Default/kco/orders/{order_id}/shipping_option_update/POST',
+      'Api/Default/kco/orders/{order_id}/validation/POST',
+      'Api/Default/osm/impressions/POST',
+      'Api/Default/osm/placements/{placement_key}/GET',
+    ].sort();
+    expect(Object.fromEntries(byRule)).toEqual({
+      'AwsSolutions-APIG4': methods,
+      'AwsSolutions-COG4': methods,
+      'AwsSolutions-APIG3': ['Api/DeploymentStage.live'],
+      'AwsSolutions-DDB3': ['PlacementsTable'],
+      'AwsSolutions-SMG4': ['KcoCallbackTokenSeed', 'KcoCallbackTokens', 'OsmCredentials'],
+      'AwsSolutions-SNS2': ['AlarmTopic'],
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]': [
+        'Api/CloudWatchRole',
+      ],
+      'AwsSolutions-L1': [
+        'AddressUpdateFunction/Resource',
+        'CountryChangeFunction/Resource',
+        'OsmPlacementFunction/Resource',
+        'ShippingOptionUpdateFunction/Resource',
+        'ValidationFunction/Resource',
+      ],
+    });
+  });
+});

@@ -1,0 +1,525 @@
+/**
+ * The synthesized CloudFormation template, checked against the route and table definitions it is
+ * built from. Bundling is skipped (`aws:cdk:bundling-stacks: []`); the template is built once.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { App, Stack, type CfnElement } from 'aws-cdk-lib';
+import { CfnRestApi } from 'aws-cdk-lib/aws-apigateway';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { KlarnaStack, klarnaCallbackIps, type KlarnaStackProps } from '../../lib/klarna-stack.js';
+import { functions, kcoCallbacks, routes, type FunctionDefinition } from '../../lib/routes.js';
+import { placementsTable, rulesTable, tables } from '../../lib/tables.js';
+
+type Json = Record<string, unknown>;
+type CfnResource = { Type: string; Properties?: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+
+const cdkContext = (): Json =>
+  (JSON.parse(readFileSync(path.join(process.cwd(), 'cdk.json'), 'utf8')) as { context: Json }).context;
+
+const buildStack = (props: KlarnaStackProps = {}): KlarnaStack =>
+  new KlarnaStack(new App({ context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] } }), 'TestStack', props);
+
+const allFunctions: readonly FunctionDefinition[] = Object.values(functions);
+const callbackFunctions: ReadonlySet<FunctionDefinition> = new Set(kcoCallbacks.map(({ fn }) => fn));
+const callbackRoutes = routes.filter((route) => callbackFunctions.has(route.fn));
+
+let stack: KlarnaStack;
+let template: Template;
+let resources: Record<string, CfnResource>;
+
+beforeAll(() => {
+  stack = buildStack();
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Record<string, CfnResource>;
+});
+
+const logicalId = (construct: IConstruct): string => stack.getLogicalId(construct.node.defaultChild as CfnElement);
+const fnLogicalId = (def: FunctionDefinition): string => {
+  const fn = stack.functions.get(def);
+  if (!fn) throw new Error(`no function for ${def.id}`);
+  return logicalId(fn.function);
+};
+const tableLogicalId = (id: string): string => {
+  const def = tables.find((table) => table.id === id);
+  const table = def && stack.tables.get(def);
+  if (!table) throw new Error(`no table ${id}`);
+  return logicalId(table);
+};
+const secretLogicalId = (id: string): string => logicalId(stack.node.findChild(id));
+const ofType = (type: string): [string, CfnResource][] =>
+  Object.entries(resources).filter(([, resource]) => resource.Type === type);
+const props = (id: string): Json => {
+  const resource = resources[id];
+  if (!resource) throw new Error(`no resource ${id}`);
+  return resource.Properties ?? {};
+};
+
+/** The path of an AWS::ApiGateway::Resource, read by walking its parents up to the root. */
+const resourcePath = (id: string): string => {
+  const { ParentId, PathPart } = props(id) as { ParentId: Json; PathPart: string };
+  const parent = ParentId.Ref as string | undefined;
+  return parent === undefined ? `/${PathPart}` : `${resourcePath(parent)}/${PathPart}`;
+};
+
+const integrationTarget = (method: Json): string | undefined => {
+  const uri = (method.Integration as { Uri: { 'Fn::Join': [string, unknown[]] } }).Uri['Fn::Join'][1];
+  const getAtt = uri.find((part): part is { 'Fn::GetAtt': [string, string] } => typeof part === 'object' && part !== null && 'Fn::GetAtt' in part);
+  return getAtt?.['Fn::GetAtt'][0];
+};
+
+describe('routes', () => {
+  it('creates exactly one API method per route in lib/routes.ts', () => {
+    const methods = ofType('AWS::ApiGateway::Method').map(([, method]) => {
+      const properties = method.Properties ?? {};
+      return `${properties.HttpMethod as string} ${resourcePath((properties.ResourceId as Json).Ref as string)}`;
+    });
+    expect(methods.sort()).toEqual(routes.map((route) => `${route.method} ${route.path}`).sort());
+  });
+
+  it.each(routes.map((route) => [`${route.method} ${route.path}`, route] as const))(
+    '%s is a Lambda proxy integration to its own function',
+    (_name, route) => {
+      const [methodId, method] = ofType('AWS::ApiGateway::Method').find(
+        ([, candidate]) =>
+          candidate.Properties?.HttpMethod === route.method &&
+          resourcePath((candidate.Properties.ResourceId as Json).Ref as string) === route.path,
+      ) ?? ['', undefined];
+      expect(method).toBeDefined();
+      expect(method?.Properties).toMatchObject({
+        AuthorizationType: 'NONE',
+        Integration: { Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' },
+      });
+      expect(integrationTarget(method?.Properties ?? {})).toBe(fnLogicalId(route.fn));
+      const pathParameters = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => `method.request.path.${match[1]}`);
+      const expectedParameters = Object.fromEntries(
+        [...pathParameters, ...(callbackFunctions.has(route.fn) ? ['method.request.querystring.token'] : [])].map((name) => [
+          name,
+          true,
+        ]),
+      );
+      expect(props(methodId).RequestParameters).toEqual(expectedParameters);
+    },
+  );
+
+  it('lets API Gateway invoke each function only for its own routes', () => {
+    for (const def of allFunctions) {
+      const sourceArns = ofType('AWS::Lambda::Permission')
+        .filter(([, permission]) => (permission.Properties?.FunctionName as Json)['Fn::GetAtt'] !== undefined)
+        .filter(([, permission]) => ((permission.Properties?.FunctionName as Json)['Fn::GetAtt'] as string[])[0] === fnLogicalId(def))
+        .map(([, permission]) => {
+          const parts = ((permission.Properties?.SourceArn as Json)['Fn::Join'] as [string, unknown[]])[1];
+          return parts.at(-1) as string;
+        });
+      const expected = routes
+        .filter((route) => route.fn === def)
+        .map((route) => `/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}`);
+      expect(sourceArns.sort()).toEqual(expected.sort());
+      for (const [, permission] of ofType('AWS::Lambda::Permission')) {
+        expect(permission.Properties?.Principal).toBe('apigateway.amazonaws.com');
+      }
+    }
+  });
+
+  it('validates the callback bodies as JSON objects and requires the token before a Lambda runs', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
+      ValidateRequestBody: true,
+      ValidateRequestParameters: true,
+    });
+    template.hasResourceProperties('AWS::ApiGateway::Model', {
+      ContentType: 'application/json',
+      Schema: Match.objectLike({ type: 'object' }),
+    });
+    const withModel = ofType('AWS::ApiGateway::Method')
+      .filter(([, method]) => method.Properties?.RequestModels !== undefined)
+      .map(([, method]) => resourcePath((method.Properties?.ResourceId as Json).Ref as string));
+    expect(withModel.sort()).toEqual(callbackRoutes.map((route) => route.path).sort());
+  });
+});
+
+describe('functions', () => {
+  it('creates one Lambda per function definition and no other', () => {
+    expect(ofType('AWS::Lambda::Function').map(([id]) => id).sort()).toEqual(allFunctions.map(fnLogicalId).sort());
+  });
+
+  it.each(allFunctions.map((def) => [def.id, def] as const))('%s: runtime, architecture, memory, timeout, environment', (_id, def) => {
+    const properties = props(fnLogicalId(def));
+    const secretEnv =
+      def.secret === 'callbackTokens'
+        ? { KCO_CALLBACK_TOKENS_SECRET_ARN: { Ref: secretLogicalId('KcoCallbackTokens') } }
+        : { OSM_CREDENTIALS_SECRET_ARN: { Ref: secretLogicalId('OsmCredentials') } };
+    expect(properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: 1024,
+      // Callbacks: Klarna's 3 s budget; OSM: its client's 2.5 s limit plus a cold start.
+      Timeout: callbackFunctions.has(def) ? 3 : 5,
+    });
+    expect(properties.FunctionName).toBeUndefined();
+    expect(properties.TracingConfig).toBeUndefined();
+    expect((properties.Environment as { Variables: Json }).Variables).toEqual({
+      ...Object.fromEntries(def.tables.map(({ table }) => [table.envVar, { Ref: tableLogicalId(table.id) }])),
+      ...secretEnv,
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it.each(allFunctions.map((def) => [def.id, def] as const))('%s logs to its own log group, kept one month', (_id, def) => {
+    const logGroupId = ((props(fnLogicalId(def)).LoggingConfig as Json).LogGroup as Json).Ref as string;
+    expect(resources[logGroupId]).toMatchObject({
+      Type: 'AWS::Logs::LogGroup',
+      Properties: { RetentionInDays: 30 },
+      DeletionPolicy: 'Delete',
+    });
+    expect(props(logGroupId).LogGroupName).toBeUndefined();
+  });
+});
+
+describe('least privilege', () => {
+  const statementsOf = (def: FunctionDefinition): Json[] => {
+    const roleId = ((props(fnLogicalId(def)).Role as Json)['Fn::GetAtt'] as string[])[0];
+    const policies = ofType('AWS::IAM::Policy').filter(([, policy]) =>
+      (policy.Properties?.Roles as Json[]).some((role) => role.Ref === roleId),
+    );
+    expect(policies).toHaveLength(1);
+    expect(props(roleId ?? '').ManagedPolicyArns).toBeUndefined();
+    return ((policies[0]?.[1].Properties?.PolicyDocument as Json).Statement as Json[]).map((statement) => ({
+      ...statement,
+      Action: [statement.Action].flat().sort(),
+    }));
+  };
+  const logStatement = (def: FunctionDefinition): Json => {
+    const logGroupId = ((props(fnLogicalId(def)).LoggingConfig as Json).LogGroup as Json).Ref as string;
+    return {
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] },
+    };
+  };
+  const secretStatement = (secretId: string): Json => ({
+    Effect: 'Allow',
+    Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+    Resource: { Ref: secretLogicalId(secretId) },
+  });
+
+  it.each(allFunctions.filter((def) => callbackFunctions.has(def)).map((def) => [def.id, def] as const))(
+    '%s may only GetItem/BatchGetItem the rules table, read the callback tokens and write its logs',
+    (_id, def) => {
+      expect(statementsOf(def)).toEqual([
+        logStatement(def),
+        {
+          Effect: 'Allow',
+          Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
+          Resource: { 'Fn::GetAtt': [tableLogicalId(rulesTable.id), 'Arn'] },
+        },
+        secretStatement('KcoCallbackTokens'),
+      ]);
+    },
+  );
+
+  it('the OSM function may only read and write items of the placements table, read the OSM credentials and write its logs', () => {
+    expect(statementsOf(functions.osmPlacement)).toEqual([
+      logStatement(functions.osmPlacement),
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        Resource: { 'Fn::GetAtt': [tableLogicalId(placementsTable.id), 'Arn'] },
+      },
+      secretStatement('OsmCredentials'),
+    ]);
+  });
+
+  it('grants no wildcard action and no "*" resource anywhere', () => {
+    for (const [id, policy] of ofType('AWS::IAM::Policy')) {
+      for (const statement of (policy.Properties?.PolicyDocument as Json).Statement as Json[]) {
+        expect({ id, actions: [statement.Action].flat().filter((action) => String(action).includes('*')) }).toEqual({ id, actions: [] });
+        expect({ id, resources: [statement.Resource].flat().filter((resource) => resource === '*') }).toEqual({ id, resources: [] });
+      }
+    }
+  });
+
+  it('uses an AWS managed policy only for the API Gateway CloudWatch role', () => {
+    const withManaged = ofType('AWS::IAM::Role').filter(([, role]) => role.Properties?.ManagedPolicyArns !== undefined);
+    expect(withManaged).toHaveLength(1);
+    expect(JSON.stringify(withManaged[0]?.[1].Properties?.ManagedPolicyArns)).toContain('AmazonAPIGatewayPushToCloudWatchLogs');
+    expect(withManaged[0]?.[1].Properties?.AssumeRolePolicyDocument).toMatchObject({
+      Statement: [{ Principal: { Service: 'apigateway.amazonaws.com' } }],
+    });
+  });
+});
+
+describe('tables', () => {
+  const keySchema = (def: (typeof tables)[number]): Json[] => [
+    { AttributeName: def.partitionKey.name, KeyType: 'HASH' },
+    ...(def.sortKey ? [{ AttributeName: def.sortKey.name, KeyType: 'RANGE' }] : []),
+  ];
+
+  it('creates exactly the tables of lib/tables.ts, on demand, with their keys and no physical names', () => {
+    expect(ofType('AWS::DynamoDB::Table')).toHaveLength(tables.length);
+    for (const def of tables) {
+      const properties = props(tableLogicalId(def.id));
+      expect(properties).toMatchObject({ BillingMode: 'PAY_PER_REQUEST', KeySchema: keySchema(def) });
+      expect(properties.TableName).toBeUndefined();
+    }
+  });
+
+  it('keeps the rules table: point-in-time recovery, deletion protection, retained on stack delete', () => {
+    expect(resources[tableLogicalId(rulesTable.id)]).toMatchObject({
+      Properties: {
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+        AttributeDefinitions: [{ AttributeName: rulesTable.partitionKey.name, AttributeType: rulesTable.partitionKey.type }],
+      },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    expect(props(tableLogicalId(rulesTable.id)).TimeToLiveSpecification).toBeUndefined();
+  });
+
+  it('expires placement cache items by the TTL attribute of the definition', () => {
+    expect(props(tableLogicalId(placementsTable.id))).toMatchObject({
+      TimeToLiveSpecification: { AttributeName: placementsTable.timeToLiveAttribute, Enabled: true },
+    });
+  });
+});
+
+describe('secrets', () => {
+  it('generates the first callback token into {"tokens": [...]} without writing it into the template', () => {
+    const secretString = props(secretLogicalId('KcoCallbackTokens')).SecretString as Json;
+    expect(secretString).toEqual({
+      'Fn::Join': [
+        '',
+        ['{"tokens":["{{resolve:secretsmanager:', { Ref: secretLogicalId('KcoCallbackTokenSeed') }, ':SecretString:::}}"]}'],
+      ],
+    });
+    expect(props(secretLogicalId('KcoCallbackTokenSeed')).GenerateSecretString).toMatchObject({
+      ExcludePunctuation: true,
+      PasswordLength: 48,
+    });
+  });
+
+  it('creates the OSM credentials secret with empty client_id, username and password', () => {
+    expect(JSON.parse(props(secretLogicalId('OsmCredentials')).SecretString as string)).toEqual({
+      client_id: '',
+      username: '',
+      password: '',
+    });
+  });
+
+  it('gives no secret a physical name', () => {
+    for (const [, secret] of ofType('AWS::SecretsManager::Secret')) expect(secret.Properties?.Name).toBeUndefined();
+  });
+});
+
+describe('API stage', () => {
+  const stage = (): Json => props(ofType('AWS::ApiGateway::Stage')[0]?.[0] ?? '');
+
+  it('is a regional API requiring TLS 1.2, without a resource policy by default', () => {
+    const api = props(logicalId(stack.api));
+    expect(api).toMatchObject({ EndpointConfiguration: { Types: ['REGIONAL'] }, SecurityPolicy: 'TLS_1_2' });
+    expect(api.Policy).toBeUndefined();
+  });
+
+  it('throttles every method and logs execution errors without request data', () => {
+    expect(stage().MethodSettings).toEqual(
+      expect.arrayContaining([
+        {
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 50,
+          ThrottlingBurstLimit: 100,
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+          MetricsEnabled: false,
+        },
+      ]),
+    );
+    for (const setting of stage().MethodSettings as Json[]) {
+      expect(setting).toMatchObject({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100, DataTraceEnabled: false });
+    }
+  });
+
+  it('enables detailed metrics on the four callback methods only (for the p99 alarms)', () => {
+    const detailed = (stage().MethodSettings as Json[]).filter((setting) => setting.MetricsEnabled === true);
+    // API Gateway's encoding of a resource path in method settings: `/` + the path with `/` as `~1`.
+    expect(detailed.map((setting) => `${setting.HttpMethod as string} ${setting.ResourcePath as string}`).sort()).toEqual(
+      callbackRoutes.map((route) => `${route.method} /${route.path.replaceAll('/', '~1')}`).sort(),
+    );
+  });
+
+  it('writes JSON access logs with the resource path template, never the query string, source IP or user agent', () => {
+    const accessLog = stage().AccessLogSetting as { Format: string; DestinationArn: unknown };
+    const fields = JSON.parse(accessLog.Format) as Record<string, string>;
+    expect(fields).toMatchObject({
+      requestId: '$context.requestId',
+      httpMethod: '$context.httpMethod',
+      resourcePath: '$context.resourcePath',
+      status: '$context.status',
+      responseLatency: '$context.responseLatency',
+    });
+    const values = Object.values(fields).join(' ');
+    for (const forbidden of ['$context.path', '$context.identity', 'querystring', '$input', '$context.authorizer']) {
+      expect(values).not.toContain(forbidden);
+    }
+    expect(JSON.stringify(accessLog.DestinationArn)).toContain(logicalId(stack.node.findChild('ApiAccessLogs')));
+  });
+});
+
+describe('Klarna IP allowlist', () => {
+  const policyFor = (mode: 'production' | 'playground' | 'both'): { Statement: Json[] } => {
+    const other = buildStack({ klarnaIpAllowlist: mode });
+    return other.resolve((other.api.node.defaultChild as CfnRestApi).policy) as { Statement: Json[] };
+  };
+  const cidrs = (ips: readonly string[]): string[] => ips.map((ip) => `${ip}/32`);
+
+  it('denies the callback paths, and only them, to addresses outside Klarna production', () => {
+    const { Statement } = policyFor('production');
+    expect(Statement).toEqual([
+      { Effect: 'Allow', Principal: { AWS: '*' }, Action: 'execute-api:Invoke', Resource: 'execute-api:/*' },
+      {
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'execute-api:Invoke',
+        Resource: callbackRoutes.map((route) => `execute-api:/*/POST${route.path.replace('{order_id}', '*')}`),
+        Condition: { NotIpAddress: { 'aws:SourceIp': cidrs(klarnaCallbackIps.production) } },
+      },
+    ]);
+    expect(JSON.stringify(Statement)).not.toContain('/osm');
+  });
+
+  it('allows both Klarna address sets with "both"', () => {
+    const deny = policyFor('both').Statement[1] as { Condition: { NotIpAddress: { 'aws:SourceIp': string[] } } };
+    expect(deny.Condition.NotIpAddress['aws:SourceIp']).toEqual([
+      ...cidrs(klarnaCallbackIps.production),
+      ...cidrs(klarnaCallbackIps.playground),
+    ]);
+  });
+
+  it('refuses an unknown mode when the stack is built', () => {
+    expect(() => buildStack({ klarnaIpAllowlist: 'everyone' as never })).toThrow(/klarnaIpAllowlist/);
+  });
+});
+
+describe('alarms', () => {
+  const alarms = (): Json[] => ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties ?? {});
+  const topicId = (): string => logicalId(stack.node.findChild('AlarmTopic'));
+
+  it('sends every alarm and its recovery to the SNS topic', () => {
+    expect(alarms()).toHaveLength(1 + callbackRoutes.length + 2 * allFunctions.length);
+    for (const alarm of alarms()) {
+      expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
+      expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);
+      expect(alarm.AlarmName).toBeUndefined();
+    }
+  });
+
+  it('alarms when more than 5% of API requests answer 5xx', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '5XXError',
+      Statistic: 'Average',
+      Threshold: 0.05,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Dimensions: [{ Name: 'ApiName', Value: stack.api.restApiName }],
+    });
+  });
+
+  it.each(callbackRoutes.map((route) => [route.path, route] as const))('alarms on p99 latency over 2 s for POST %s', (_path, route) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/ApiGateway',
+      MetricName: 'Latency',
+      ExtendedStatistic: 'p99',
+      Threshold: 2000,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Dimensions: [
+        { Name: 'ApiName', Value: stack.api.restApiName },
+        { Name: 'Method', Value: route.method },
+        { Name: 'Resource', Value: route.path },
+        { Name: 'Stage', Value: { Ref: logicalId(stack.api.deploymentStage) } },
+      ],
+    });
+  });
+
+  it.each(allFunctions.map((def) => [def.id, def] as const))('alarms on any error or throttle of %s', (_id, def) => {
+    for (const metricName of ['Errors', 'Throttles']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: metricName,
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnLogicalId(def) } }],
+      });
+    }
+  });
+
+  it('accepts only TLS publishers on the alarm topic', () => {
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('outputs', () => {
+  const outputs = (): Record<string, { Value: unknown }> => template.toJSON().Outputs as Record<string, { Value: unknown }>;
+  const base = (): unknown[] => [
+    'https://',
+    { Ref: logicalId(stack.api) },
+    '.execute-api.',
+    { Ref: 'AWS::Region' },
+    '.',
+    { Ref: 'AWS::URLSuffix' },
+    '/',
+    { Ref: logicalId(stack.api.deploymentStage) },
+  ];
+
+  it.each(kcoCallbacks.map(({ callback }) => [callback] as const))(
+    'gives the merchant_urls.%s template with the order id placeholder and the token placeholder',
+    (callback) => {
+      const name = `MerchantUrl${callback
+        .split('_')
+        .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+        .join('')}`;
+      expect(outputs()[name]?.Value).toEqual({
+        'Fn::Join': ['', [...base(), `/kco/orders/{checkout.order.id}/${callback}?token=TOKEN_FROM_SECRET_KcoCallbackTokens`]],
+      });
+    },
+  );
+
+  it('gives the API and OSM base URLs without a trailing slash', () => {
+    expect(outputs().ApiUrl?.Value).toEqual({ 'Fn::Join': ['', base()] });
+    expect(outputs().OsmBaseUrl?.Value).toEqual({ 'Fn::Join': ['', [...base(), '/osm']] });
+    // RestApi's own Endpoint output (with a trailing slash) is removed so there is one URL to copy.
+    expect(Object.keys(outputs()).filter((key) => key.startsWith('ApiEndpoint'))).toEqual([]);
+  });
+
+  it('gives the table names and the secret ARNs', () => {
+    for (const def of tables) expect(outputs()[`${def.id}Name`]?.Value).toEqual({ Ref: tableLogicalId(def.id) });
+    expect(outputs().KcoCallbackTokensSecretArn?.Value).toEqual({ Ref: secretLogicalId('KcoCallbackTokens') });
+    expect(outputs().OsmCredentialsSecretArn?.Value).toEqual({ Ref: secretLogicalId('OsmCredentials') });
+  });
+});
+
+describe('stack props', () => {
+  it('passes OSM region, environment and allowed origin to the OSM function only', () => {
+    const other = buildStack({ osm: { region: 'na', environment: 'production', allowedOrigin: 'https://shop.example' } });
+    const variables = (def: FunctionDefinition): Json => {
+      const fn = other.functions.get(def)?.function;
+      const cfn = fn?.node.defaultChild as CfnElement;
+      return (Stack.of(cfn).resolve((cfn as unknown as { environment: { variables: Json } }).environment) as { variables: Json })
+        .variables;
+    };
+    expect(variables(functions.osmPlacement)).toMatchObject({
+      OSM_REGION: 'na',
+      OSM_ENVIRONMENT: 'production',
+      OSM_ALLOWED_ORIGIN: 'https://shop.example',
+    });
+    expect(variables(functions.validation)).not.toHaveProperty('OSM_REGION');
+  });
+});
