@@ -14,6 +14,7 @@ import {
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
+  ResponseType,
   RestApi,
   type MethodDeploymentOptions,
 } from 'aws-cdk-lib/aws-apigateway';
@@ -26,6 +27,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+import { NOT_JSON_TEXT, UNAUTHORIZED_TEXT } from '../functions/kco/answer.js';
 import { KlarnaFunction, callbackTimeout } from './klarna-function.js';
 import { functions, kcoCallbacks, merchantUrls, routes, type FunctionDefinition } from './routes.js';
 import { placementsTable, tables, type KeyAttribute, type TableDefinition } from './tables.js';
@@ -337,6 +339,22 @@ export class KlarnaStack extends Stack {
       id: 'AwsSolutions-APIG3',
       reason:
         "No WAF: callbacks are checked by a secret token, throttled per method and can be limited to Klarna's addresses; generic WAF rule sets are a known cause of blocked Klarna callbacks in existing integrations, and a blocked validation callback fails the purchase.",
+    });
+
+    // API Gateway's own refusals of what the validator catches, in the same shapes the functions
+    // answer: a callback without token is 401 {"error"}, a body that is not a JSON object is
+    // Klarna's 400 {error_type, error_text} (API Gateway would say {"message": ...}).
+    api.addGatewayResponse('MissingToken', {
+      type: ResponseType.BAD_REQUEST_PARAMETERS,
+      statusCode: '401',
+      responseHeaders: { 'Content-Type': "'application/json'" },
+      templates: { 'application/json': JSON.stringify({ error: UNAUTHORIZED_TEXT }) },
+    });
+    api.addGatewayResponse('NotAJsonOrder', {
+      type: ResponseType.BAD_REQUEST_BODY,
+      statusCode: '400',
+      responseHeaders: { 'Content-Type': "'application/json'" },
+      templates: { 'application/json': JSON.stringify({ error_type: 'approval_failed', error_text: NOT_JSON_TEXT }) },
     });
 
     const validator = api.addRequestValidator('RequestValidator', {

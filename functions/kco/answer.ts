@@ -88,10 +88,14 @@ export const denyPurchase = (reason: ReasonCode, orderId: string, rules: Merchan
   return rejected('approval_failed', errorText(reason, rules));
 };
 
+/** Shared with API Gateway's own refusals (lib/klarna-stack.ts), so both answer alike. */
+export const UNAUTHORIZED_TEXT = 'Missing or invalid callback token.';
+export const NOT_JSON_TEXT = 'The request body must be a JSON order sent as application/json.';
+
 export const unauthorized = (): HttpAnswer => ({
   statusCode: 401,
   headers: { ...JSON_HEADERS },
-  body: JSON.stringify({ error: 'Missing or invalid callback token.' }),
+  body: JSON.stringify({ error: UNAUTHORIZED_TEXT }),
 });
 
 export const tooLarge = (limit: number): HttpAnswer => ({

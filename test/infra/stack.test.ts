@@ -136,6 +136,21 @@ describe('routes', () => {
       .map(([, method]) => resourcePath((method.Properties?.ResourceId as Json).Ref as string));
     expect(withModel.sort()).toEqual(callbackRoutes.map((route) => route.path).sort());
   });
+
+  it('answers its own refusals in the functions’ shapes: 401 {error} without token, Klarna’s 400 for a non-object body', () => {
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'BAD_REQUEST_PARAMETERS',
+      StatusCode: '401',
+      ResponseTemplates: { 'application/json': JSON.stringify({ error: 'Missing or invalid callback token.' }) },
+    });
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'BAD_REQUEST_BODY',
+      StatusCode: '400',
+      ResponseTemplates: {
+        'application/json': JSON.stringify({ error_type: 'approval_failed', error_text: 'The request body must be a JSON order sent as application/json.' }),
+      },
+    });
+  });
 });
 
 describe('functions', () => {
