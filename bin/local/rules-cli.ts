@@ -5,7 +5,8 @@
  *   1. DYNAMODB_ENDPOINT when set (table: RULES_TABLE, else the local name `klarna-local-rules`);
  *   2. the local one of a running `npm start`, found through its state file `.local/dynamodb.json`
  *      (used only while the process that wrote it is alive);
- *   3. AWS, with the usual AWS environment (AWS_REGION, AWS_PROFILE, …) and RULES_TABLE.
+ *   3. AWS, with the usual AWS environment (AWS_REGION, AWS_PROFILE, …) and RULES_TABLE, or else the
+ *      `RulesTableName` output of the deployed stack (`KlarnaServerless`, or KLARNA_STACK_NAME).
  * It always says on stderr which one and which table.
  */
 import { readFile } from 'node:fs/promises';
@@ -40,7 +41,7 @@ const USAGE = `Usage: npm run rules -- <command>
 
 Scopes: "default" (store-wide) and "order#<order_id>" (one order; its fields win).
 DynamoDB: DYNAMODB_ENDPOINT if set; else the one of a running \`npm start\`; else AWS
-(AWS_REGION / AWS_PROFILE, table from RULES_TABLE).
+(AWS_REGION / AWS_PROFILE, table from RULES_TABLE or the stack output RulesTableName).
 `;
 
 /** Exit codes: 0 done, 1 failed (bad input, not found, DynamoDB error), 2 usage error. */
@@ -73,6 +74,36 @@ const documentClientFor = (endpoint: string | undefined, env: NodeJS.ProcessEnv)
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 };
 
+const stackName = (env: NodeJS.ProcessEnv): string => env.KLARNA_STACK_NAME?.trim() || STACK_NAME;
+
+/**
+ * The rules table's name from the deployed stack's outputs, when an AWS region is configured;
+ * undefined (with a line saying why) when it cannot be read.
+ */
+const tableFromStack = async (env: NodeJS.ProcessEnv, stderr: (text: string) => void): Promise<string | undefined> => {
+  // Loaded only here: the local paths never need the CloudFormation client.
+  const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
+  const cloudFormation = new CloudFormationClient({ maxAttempts: 2 });
+  try {
+    await cloudFormation.config.region();
+  } catch {
+    cloudFormation.destroy();
+    return undefined; // No region: AWS is not configured here at all.
+  }
+  const name = stackName(env);
+  try {
+    const out = await cloudFormation.send(new DescribeStacksCommand({ StackName: name }), { abortSignal: AbortSignal.timeout(10_000) });
+    const table = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === RULES_TABLE_OUTPUT)?.OutputValue;
+    if (table) stderr(`Rules table ${table} from the "${RULES_TABLE_OUTPUT}" output of stack ${name}.\n`);
+    return table;
+  } catch (error) {
+    stderr(`Could not read stack ${name}: ${error instanceof Error ? error.name : 'error'}.\n`);
+    return undefined;
+  } finally {
+    cloudFormation.destroy();
+  }
+};
+
 const resolveTarget = async (io: Required<Pick<RulesCliIo, 'stderr'>> & { env: NodeJS.ProcessEnv; cwd: string }): Promise<Target | undefined> => {
   const { env } = io;
   const endpoint = env.DYNAMODB_ENDPOINT?.trim();
@@ -93,11 +124,13 @@ const resolveTarget = async (io: Required<Pick<RulesCliIo, 'stderr'>> & { env: N
   }
   if (state) io.stderr(`Ignoring ${stateFile}: the npm start that wrote it (pid ${state.pid}) is not running.\n`);
 
-  if (!tableFromEnv) {
+  const table = tableFromEnv || (await tableFromStack(env, io.stderr));
+  if (!table) {
     io.stderr(
-      'No local DynamoDB found (npm start is not running and DYNAMODB_ENDPOINT is not set), and RULES_TABLE is not set.\n' +
-        `For AWS, set RULES_TABLE to the rules table's name: it is the "${RULES_TABLE_OUTPUT}" output of the "${STACK_NAME}" stack:\n` +
-        `  export RULES_TABLE=$(aws cloudformation describe-stacks --stack-name ${STACK_NAME} \\\n` +
+      'No local DynamoDB found (npm start is not running and DYNAMODB_ENDPOINT is not set), RULES_TABLE is not set,\n' +
+        `and the "${RULES_TABLE_OUTPUT}" output of the "${stackName(env)}" stack could not be read (AWS_REGION and credentials needed).\n` +
+        "For AWS, set RULES_TABLE to the rules table's name, e.g.:\n" +
+        `  export RULES_TABLE=$(aws cloudformation describe-stacks --stack-name ${stackName(env)} \\\n` +
         `    --query "Stacks[0].Outputs[?OutputKey=='${RULES_TABLE_OUTPUT}'].OutputValue" --output text)\n` +
         'For the local service, start it first with `npm start`.\n',
     );
@@ -113,7 +146,7 @@ const resolveTarget = async (io: Required<Pick<RulesCliIo, 'stderr'>> & { env: N
     return undefined;
   }
   const profile = env.AWS_PROFILE ? `, profile ${env.AWS_PROFILE}` : '';
-  return { description: `AWS DynamoDB in ${region}${profile}`, table: tableFromEnv, client };
+  return { description: `AWS DynamoDB in ${region}${profile}`, table, client };
 };
 
 /** `--scope S` or `--scope=S` anywhere after the command; the rest are positional. */

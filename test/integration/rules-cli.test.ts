@@ -2,6 +2,8 @@
  * The rules tool (`npm run rules`) end to end against DynamoDB Local, through runRulesCli with
  * captured output.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -169,6 +171,47 @@ describe('rules tool: which DynamoDB', () => {
       expect(list.stderr).toContain("OutputKey=='RulesTableName'");
     } finally {
       await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('on AWS without RULES_TABLE reads the table name from the stack output RulesTableName', async () => {
+    // Stand-ins reached through the SDK's own endpoint variables: a CloudFormation that knows the
+    // stack (query protocol, XML), and DynamoDB Local as "AWS" DynamoDB.
+    const describeCalls: string[] = [];
+    const cloudFormation = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        describeCalls.push(body);
+        response.writeHead(200, { 'content-type': 'text/xml' });
+        response.end(
+          '<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>' +
+            '<StackName>KlarnaServerless</StackName><StackStatus>UPDATE_COMPLETE</StackStatus><CreationTime>2026-11-01T00:00:00Z</CreationTime>' +
+            `<Outputs><member><OutputKey>ApiUrl</OutputKey><OutputValue>https://x</OutputValue></member><member><OutputKey>RulesTableName</OutputKey><OutputValue>${table}</OutputValue></member></Outputs>` +
+            '</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeStacksResponse>',
+        );
+      });
+    });
+    await new Promise<void>((resolve) => cloudFormation.listen(0, '127.0.0.1', resolve));
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      AWS_REGION: 'eu-north-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ENDPOINT_URL_CLOUDFORMATION: `http://127.0.0.1:${(cloudFormation.address() as AddressInfo).port}`,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoDb.endpoint,
+    });
+    try {
+      const list = await run(['list'], {});
+      expect(list.stderr).toContain(`Rules table ${table} from the "RulesTableName" output of stack KlarnaServerless.`);
+      expect(list.stderr).toContain('AWS DynamoDB in eu-north-1');
+      expect(list.code).toBe(0);
+      expect(list.stdout).toContain('default');
+      expect(describeCalls).toHaveLength(1);
+      expect(describeCalls[0]).toContain('StackName=KlarnaServerless');
+    } finally {
+      process.env = saved;
+      await new Promise((resolve) => cloudFormation.close(resolve));
     }
   });
 
