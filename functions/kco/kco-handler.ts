@@ -5,14 +5,13 @@
  */
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
-import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { bodyBytes, isBodyParserError, maxBodyBytes, safeJsonReviver, tokenMatches } from '../shared/http.js';
+import { bodyBytes, isBodyParserError, maxBodyBytes, safeJsonBodyParser, tokenMatches } from '../shared/http.js';
 import { describeError, logger } from '../shared/log.js';
 import { rulesSource, type RulesSource } from '../shared/rules-store.js';
 import { callbackTokens } from '../shared/secrets.js';
-import { approved, denyPurchase, errorText, refuseUpdate, rejected, tooLarge, unauthorized, updated, type HttpAnswer } from './answer.js';
+import { NOT_JSON_TEXT, approved, denyPurchase, errorText, refuseUpdate, rejected, tooLarge, unauthorized, updated, type HttpAnswer } from './answer.js';
 import type { Outcome } from './callbacks.js';
 import { firstIssuePath } from './order.js';
 import type { MerchantRules, ReasonCode } from './rules.js';
@@ -113,13 +112,13 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
         return undefined;
       },
     })
-    .use(httpJsonBodyParser({ reviver: safeJsonReviver }))
+    .use(safeJsonBodyParser())
     .use({
       onError: (request) => {
         const orderId = request.event.pathParameters?.order_id;
         const safeOrderId = orderId && ORDER_ID.test(orderId) ? orderId : '';
         if (isBodyParserError(request.error)) {
-          const answer = failClosed('invalid_request', 'The request body must be a JSON order sent as application/json.');
+          const answer = failClosed('invalid_request', NOT_JSON_TEXT);
           log(Date.now(), safeOrderId, answer.statusCode, { decision: 'reject', reason: 'invalid_request' });
           request.response = answer;
           return;

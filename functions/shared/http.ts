@@ -4,6 +4,8 @@
  * Nothing internal (stack, table name, raw error, request values) reaches the caller.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { MiddlewareObj } from '@middy/core';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { intEnv } from './config.js';
 
@@ -23,6 +25,30 @@ export const bodyBytes = (event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64En
 /** JSON.parse reviver that drops prototype-polluting keys before anything can copy them. */
 export const safeJsonReviver = (key: string, value: unknown): unknown =>
   key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : value;
+
+/**
+ * Could JSON text hold a key `safeJsonReviver` drops? In JSON such a key is either written out
+ * or spelled with a `\u` escape, so text with neither parses to the same value without it.
+ */
+export const mayHoldUnsafeKey = (text: string): boolean =>
+  text.includes('__proto__') || text.includes('constructor') || text.includes('prototype') || text.includes('\\u');
+
+/**
+ * middy's JSON body parser with `safeJsonReviver`. A reviver makes `JSON.parse` 3–4× slower (it
+ * is called for every value of a 1000-line order), so it runs only when the body could hold a key
+ * it would drop; otherwise the same parser runs without it. Same result, same errors.
+ */
+export const safeJsonBodyParser = <Event extends APIGatewayProxyEvent>(): MiddlewareObj<Event> => {
+  const plain = httpJsonBodyParser<Event>();
+  const revived = httpJsonBodyParser<Event>({ reviver: safeJsonReviver });
+  return {
+    before: (request) => {
+      const { body, isBase64Encoded } = request.event;
+      const parser = !isBase64Encoded && typeof body === 'string' && !mayHoldUnsafeKey(body) ? plain : revived;
+      return parser.before?.(request);
+    },
+  };
+};
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
