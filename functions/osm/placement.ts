@@ -11,7 +11,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { intEnv, optionalEnv, requireEnv } from '../shared/config.js';
 import { documentClient } from '../shared/dynamodb.js';
-import { safeJsonReviver } from '../shared/http.js';
+import { bodyBytes, safeJsonReviver } from '../shared/http.js';
 import { describeError, logger } from '../shared/log.js';
 import {
   DynamoPlacementStore,
@@ -52,7 +52,8 @@ export const readOsmConfig = (): OsmConfig => ({
 });
 
 export const FORBIDDEN_MESSAGE = 'OSM API access is not enabled for this client id';
-const MAX_BODY_CHARS = 4096;
+/** An impression body is three short fields; anything much larger is refused before parsing. */
+const MAX_IMPRESSION_BODY_BYTES = 4096;
 
 type Result = APIGatewayProxyResult;
 type OsmHandler = (event: APIGatewayProxyEvent) => Promise<Result>;
@@ -219,8 +220,8 @@ export const createOsmHandler = (deps: OsmHandlerDeps = {}): OsmHandler => {
   };
 
   const postImpression = async (event: APIGatewayProxyEvent): Promise<Result> => {
+    if (bodyBytes(event) > MAX_IMPRESSION_BODY_BYTES) return error(413, `The body is larger than ${MAX_IMPRESSION_BODY_BYTES} bytes`);
     const raw = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : (event.body ?? '');
-    if (raw.length > MAX_BODY_CHARS) return error(400, 'The body is too large');
     let body: unknown;
     try {
       body = JSON.parse(raw, safeJsonReviver);
