@@ -70,52 +70,89 @@ const singleValues = (headers: IncomingMessage['headers']): Record<string, strin
   return out;
 };
 
-const toEvent = (
-  request: IncomingMessage,
-  url: URL,
-  match: CompiledRoute,
-  values: string[],
-  body: Buffer,
-): APIGatewayProxyEvent => {
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [key, value] of url.searchParams) {
-    query[key] = value;
-    (multiQuery[key] ??= []).push(value);
-  }
-  const pathParameters = Object.fromEntries(match.params.map((name, i) => [name, decodeURIComponent(values[i] ?? '')]));
-  const headers = singleValues(request.headers);
-  const hasBody = body.length > 0;
+export type EventInput = {
+  method: string;
+  /** The route's path template, e.g. `/kco/orders/{order_id}/validation`. */
+  resource: string;
+  path: string;
+  pathParameters?: Record<string, string> | null;
+  query?: Record<string, string> | null;
+  headers?: Record<string, string>;
+  body?: string | null;
+  sourceIp?: string;
+  protocol?: string;
+};
+
+/** The API Gateway REST proxy event Lambda receives for a request (also used by tests and the soak). */
+export const apiGatewayEvent = (input: EventInput): APIGatewayProxyEvent => {
+  const headers = input.headers ?? {};
+  const query = input.query && Object.keys(input.query).length ? input.query : null;
   return {
-    resource: match.route.path,
-    path: url.pathname,
-    httpMethod: request.method ?? 'GET',
+    resource: input.resource,
+    path: input.path,
+    httpMethod: input.method,
     headers,
     multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    queryStringParameters: Object.keys(query).length ? query : null,
-    multiValueQueryStringParameters: Object.keys(multiQuery).length ? multiQuery : null,
-    pathParameters: match.params.length ? pathParameters : null,
+    queryStringParameters: query,
+    multiValueQueryStringParameters: query ? Object.fromEntries(Object.entries(query).map(([k, v]) => [k, [v]])) : null,
+    pathParameters: input.pathParameters ?? null,
     stageVariables: null,
     isBase64Encoded: false,
-    body: hasBody ? body.toString('utf8') : null,
+    body: input.body ?? null,
     requestContext: {
       accountId: 'local',
       apiId: 'local',
       authorizer: undefined,
-      protocol: `HTTP/${request.httpVersion}`,
-      httpMethod: request.method ?? 'GET',
-      identity: { sourceIp: request.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? null } as APIGatewayProxyEvent['requestContext']['identity'],
-      path: `/local${url.pathname}`,
+      protocol: input.protocol ?? 'HTTP/1.1',
+      httpMethod: input.method,
+      identity: { sourceIp: input.sourceIp ?? '127.0.0.1', userAgent: headers['user-agent'] ?? null } as APIGatewayProxyEvent['requestContext']['identity'],
+      path: `/local${input.path}`,
       stage: 'local',
       requestId: randomUUID(),
       requestTimeEpoch: Date.now(),
       resourceId: 'local',
-      resourcePath: match.route.path,
+      resourcePath: input.resource,
     },
   };
 };
 
-const lambdaContext = (functionName: string): Context => {
+/** The event Klarna's POST to one KCO callback becomes. */
+export const kcoCallbackEvent = (
+  callback: string,
+  orderId: string,
+  body: string | null,
+  { token, headers = { 'content-type': 'application/json' } }: { token?: string | null; headers?: Record<string, string> } = {},
+): APIGatewayProxyEvent =>
+  apiGatewayEvent({
+    method: 'POST',
+    resource: `/kco/orders/{order_id}/${callback}`,
+    path: `/kco/orders/${encodeURIComponent(orderId)}/${callback}`,
+    pathParameters: { order_id: orderId },
+    query: token === undefined || token === null ? null : { token },
+    headers,
+    body,
+  });
+
+const toEvent = (request: IncomingMessage, url: URL, match: CompiledRoute, values: string[], body: Buffer): APIGatewayProxyEvent => {
+  const query: Record<string, string> = {};
+  for (const [key, value] of url.searchParams) query[key] = value;
+  return apiGatewayEvent({
+    method: request.method ?? 'GET',
+    resource: match.route.path,
+    path: url.pathname,
+    pathParameters: match.params.length
+      ? Object.fromEntries(match.params.map((name, i) => [name, decodeURIComponent(values[i] ?? '')]))
+      : null,
+    query,
+    headers: singleValues(request.headers),
+    body: body.length > 0 ? body.toString('utf8') : null,
+    ...(request.socket.remoteAddress ? { sourceIp: request.socket.remoteAddress } : {}),
+    protocol: `HTTP/${request.httpVersion}`,
+  });
+};
+
+/** A Lambda context with a 5 s budget, as the stack's functions get at most. */
+export const lambdaContext = (functionName: string): Context => {
   const started = Date.now();
   return {
     callbackWaitsForEmptyEventLoop: false,

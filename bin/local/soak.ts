@@ -34,6 +34,7 @@ import {
   type Transport,
 } from './load.js';
 import exampleRules from './example-rules.json';
+import { kcoCallbackEvent, lambdaContext } from './server.js';
 
 type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -94,49 +95,6 @@ export type SoakReport = {
   ok: boolean;
 };
 
-const event = (callback: CallbackKind, orderId: string, body: string, n: number): APIGatewayProxyEvent => ({
-  resource: `/kco/orders/{order_id}/${callback}`,
-  path: `/kco/orders/${orderId}/${callback}`,
-  httpMethod: 'POST',
-  headers: { 'content-type': 'application/json', 'user-agent': 'Klarna-Soak/1.0', host: 'soak.execute-api.local' },
-  multiValueHeaders: { 'content-type': ['application/json'] },
-  queryStringParameters: { token: TOKEN },
-  multiValueQueryStringParameters: { token: [TOKEN] },
-  pathParameters: { order_id: orderId },
-  stageVariables: null,
-  isBase64Encoded: false,
-  body,
-  requestContext: {
-    accountId: 'soak',
-    apiId: 'soak',
-    authorizer: undefined,
-    protocol: 'HTTP/1.1',
-    httpMethod: 'POST',
-    identity: { sourceIp: '127.0.0.1', userAgent: 'Klarna-Soak/1.0' } as APIGatewayProxyEvent['requestContext']['identity'],
-    path: `/soak/kco/orders/${orderId}/${callback}`,
-    stage: 'soak',
-    requestId: `soak-${n}`,
-    requestTimeEpoch: Date.now(),
-    resourceId: 'soak',
-    resourcePath: `/kco/orders/{order_id}/${callback}`,
-  },
-});
-
-const context = (callback: CallbackKind, n: number): Context => ({
-  callbackWaitsForEmptyEventLoop: false,
-  functionName: callback,
-  functionVersion: '$LATEST',
-  invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${callback}`,
-  memoryLimitInMB: '1024',
-  awsRequestId: `soak-${n}`,
-  logGroupName: `/aws/lambda/${callback}`,
-  logStreamName: 'soak',
-  getRemainingTimeInMillis: () => 3000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-});
-
 const heapSample = (gc: () => void, invocations: number): HeapSample => {
   // Twice: the first pass may leave finalizable objects for the second.
   gc();
@@ -193,10 +151,11 @@ export const runSoak = async (options: SoakOptions): Promise<SoakReport> => {
       { step: 'finalizeRequest', priority: 'low', name: 'soakCountRoundTrips' },
     );
 
-    let n = 0;
     const direct: Transport = async (callback, orderId, body) => {
-      n += 1;
-      const result = await handlers[callback](event(callback, orderId, body, n), context(callback, n));
+      const result = await handlers[callback](
+        kcoCallbackEvent(callback, orderId, body, { token: TOKEN, headers: { 'content-type': 'application/json', 'user-agent': 'Klarna-Soak/1.0' } }),
+        lambdaContext(callback),
+      );
       return { status: result.statusCode, body: result.body };
     };
 

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createTables, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
+import { kcoCallbackEvent, lambdaContext } from '../../bin/local/server.js';
 import { rulesTable } from '../../lib/tables.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
@@ -21,23 +22,11 @@ let dynamo: RunningDynamoDb;
 const handlers: Record<string, Handler> = {};
 const savedEnv = { ...process.env };
 
-const context = { getRemainingTimeInMillis: () => 3000, functionName: 'fuzz', awsRequestId: 'fuzz' } as unknown as Context;
+// A fresh context per invocation, as Lambda gives: its remaining time counts down from the call.
+const context = () => lambdaContext('fuzz');
 
 const event = (callback: string, body: string | null, headers: Record<string, string> = { 'Content-Type': 'application/json' }, token: string | null = TOKEN) =>
-  ({
-    httpMethod: 'POST',
-    resource: `/kco/orders/{order_id}/${callback}`,
-    path: `/kco/orders/${ORDER_ID}/${callback}`,
-    headers,
-    multiValueHeaders: {},
-    queryStringParameters: token === null ? null : { token },
-    multiValueQueryStringParameters: null,
-    pathParameters: { order_id: ORDER_ID },
-    stageVariables: null,
-    isBase64Encoded: false,
-    body,
-    requestContext: {} as APIGatewayProxyEvent['requestContext'],
-  }) as APIGatewayProxyEvent;
+  kcoCallbackEvent(callback, ORDER_ID, body, { token, headers });
 
 const callbacks = ['address_update', 'country_change', 'shipping_option_update', 'validation'] as const;
 
@@ -81,7 +70,7 @@ beforeAll(async () => {
   ]) {
     handlers[name!] = ((await import(`../../functions/kco/${file}.js`)) as { handler: Handler }).handler;
   }
-  const priced = await handlers.address_update!(event('address_update', JSON.stringify(request)), context);
+  const priced = await handlers.address_update!(event('address_update', JSON.stringify(request)), context());
   expect(priced.statusCode).toBe(200);
   const body = JSON.parse(priced.body) as UpdateResponse;
   approvedOrder = {
@@ -91,7 +80,7 @@ beforeAll(async () => {
     order_lines: body.order_lines,
     selected_shipping_option: body.shipping_options!.find((o) => o.preselected),
   };
-  expect((await handlers.validation!(event('validation', JSON.stringify(approvedOrder)), context)).statusCode).toBe(200);
+  expect((await handlers.validation!(event('validation', JSON.stringify(approvedOrder)), context())).statusCode).toBe(200);
 }, 60_000);
 
 afterAll(async () => {
@@ -105,7 +94,7 @@ describe('every handler answers anything with a well-formed Klarna answer', () =
   it('random text bodies', async () => {
     await fc.assert(
       fc.asyncProperty(anyCallback, fc.string({ maxLength: 2000 }), async (callback, body) => {
-        expectWellFormed(await handlers[callback]!(event(callback, body), context));
+        expectWellFormed(await handlers[callback]!(event(callback, body), context()));
       }),
       { numRuns: 150 },
     );
@@ -120,7 +109,7 @@ describe('every handler answers anything with a well-formed Klarna answer', () =
         fc.constantFrom<string | null>(TOKEN, null, '', 'wrong', `${TOKEN} `),
         async (callback, value, contentType, token) => {
           const headers: Record<string, string> = contentType ? { 'content-type': contentType } : {};
-          const result = await handlers[callback]!(event(callback, JSON.stringify(value), headers, token), context);
+          const result = await handlers[callback]!(event(callback, JSON.stringify(value), headers, token), context());
           expectWellFormed(result);
           if (token !== TOKEN) expect(result.statusCode).toBe(401);
         },
@@ -150,7 +139,7 @@ describe('every handler answers anything with a well-formed Klarna answer', () =
         let target = body as Record<string | number, unknown>;
         for (const key of path.slice(0, -1)) target = target[key] as Record<string | number, unknown>;
         target[path[path.length - 1]!] = value;
-        expectWellFormed(await handlers[callback]!(event(callback, JSON.stringify(body)), context));
+        expectWellFormed(await handlers[callback]!(event(callback, JSON.stringify(body)), context()));
       }),
       { numRuns: 200 },
     );
@@ -163,12 +152,12 @@ describe('every handler answers anything with a well-formed Klarna answer', () =
     const hugeName = JSON.stringify({ ...approvedOrder, order_lines: [{ ...baseLines[0], name: 'n'.repeat(100_000) }] });
     for (const callback of callbacks) {
       for (const body of [deep, polluting, lines1001, hugeName, '"just a string"', 'null', '', '[]']) {
-        expectWellFormed(await handlers[callback]!(event(callback, body), context));
+        expectWellFormed(await handlers[callback]!(event(callback, body), context()));
       }
     }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect((await handlers.validation!(event('validation', polluting), context)).statusCode).toBe(200);
-    expect((await handlers.address_update!(event('address_update', lines1001), context)).statusCode).toBe(400);
+    expect((await handlers.validation!(event('validation', polluting), context())).statusCode).toBe(200);
+    expect((await handlers.address_update!(event('address_update', lines1001), context())).statusCode).toBe(400);
   });
 });
 
@@ -200,7 +189,7 @@ describe('validation never approves a tampered order', () => {
           // Klarna's ±1 tolerance on a line's tax is legitimate; a change beyond it is not.
           if (last === 'total_tax_amount' && Math.abs(delta) < 2) return;
           target[last] = original + delta;
-          const result = await handlers.validation!(event('validation', JSON.stringify(order)), context);
+          const result = await handlers.validation!(event('validation', JSON.stringify(order)), context());
           expectWellFormed(result);
           expect(result.statusCode).not.toBe(200);
         },
@@ -211,7 +200,7 @@ describe('validation never approves a tampered order', () => {
 
   it('a redirect only ever goes to the configured page, whatever the order says', async () => {
     const order = { ...approvedOrder, order_amount: 1, merchant_urls: { confirmation: 'https://evil.example.com' }, deny_redirect_url: 'https://evil.example.com' };
-    const result = await handlers.validation!(event('validation', JSON.stringify(order)), context);
+    const result = await handlers.validation!(event('validation', JSON.stringify(order)), context());
     expect(result.statusCode).toBe(303);
     expect(result.headers?.location).toBe(`https://shop.example.com/denied?reason=order_amount_mismatch&order_id=${ORDER_ID}`);
   });

@@ -18,6 +18,7 @@ import { createServer as createHttpServer, request as httpRequest } from 'node:h
 import { createServer as createNetServer, type Socket } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createTables, freePort, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
+import { kcoCallbackEvent, lambdaContext } from '../../bin/local/server.js';
 import { rulesTable } from '../../lib/tables.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { logger } from '../../functions/shared/log.js';
@@ -54,23 +55,11 @@ let table: string;
 
 // ---- Requests. ----
 
-const context = { getRemainingTimeInMillis: () => 3000, functionName: 'faults', awsRequestId: 'faults' } as unknown as Context;
+// A fresh context per invocation, as Lambda gives: its remaining time counts down from the call.
+const context = () => lambdaContext('faults');
 
 const event = (callback: CallbackName, orderId: string, body: string, token: string | null = TOKEN) =>
-  ({
-    httpMethod: 'POST',
-    resource: `/kco/orders/{order_id}/${callback}`,
-    path: `/kco/orders/${orderId}/${callback}`,
-    headers: { 'Content-Type': 'application/json' },
-    multiValueHeaders: {},
-    queryStringParameters: token === null ? null : { token },
-    multiValueQueryStringParameters: null,
-    pathParameters: { order_id: orderId },
-    stageVariables: null,
-    isBase64Encoded: false,
-    body,
-    requestContext: {} as APIGatewayProxyEvent['requestContext'],
-  }) as APIGatewayProxyEvent;
+  kcoCallbackEvent(callback, orderId, body, { token, headers: { 'Content-Type': 'application/json' } });
 
 const sweden = { street_address: 'Testgatan 1', postal_code: '111 57', city: 'Stockholm', country: 'SE' };
 const germany = { street_address: 'Teststraße 5', postal_code: '10117', city: 'Berlin', country: 'DE' };
@@ -98,7 +87,7 @@ type Answer = { callback: CallbackName; orderId: string; status: number; body: s
 
 const call = async (handlers: Handlers, callback: CallbackName, orderId: string, body: string, token: string | null = TOKEN): Promise<Answer> => {
   const started = performance.now();
-  const result = await handlers[callback](event(callback, orderId, body, token), context);
+  const result = await handlers[callback](event(callback, orderId, body, token), context());
   return { callback, orderId, status: result.statusCode, body: result.body, ms: performance.now() - started };
 };
 

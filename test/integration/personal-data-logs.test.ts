@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createTables, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
+import { kcoCallbackEvent, lambdaContext } from '../../bin/local/server.js';
 import { rulesTable } from '../../lib/tables.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
@@ -29,23 +30,11 @@ const PERSONAL_VALUES = [
 let dynamo: RunningDynamoDb;
 const handlers: Record<string, Handler> = {};
 const savedEnv = { ...process.env };
-const context = { getRemainingTimeInMillis: () => 3000, functionName: 'pii', awsRequestId: 'pii' } as unknown as Context;
+// A fresh context per invocation, as Lambda gives: its remaining time counts down from the call.
+const context = () => lambdaContext('personal-data');
 
 const event = (callback: string, orderId: string, body: string, token = TOKEN, contentType = 'application/json') =>
-  ({
-    httpMethod: 'POST',
-    resource: `/kco/orders/{order_id}/${callback}`,
-    path: `/kco/orders/${orderId}/${callback}`,
-    headers: { 'content-type': contentType },
-    multiValueHeaders: {},
-    queryStringParameters: { token },
-    multiValueQueryStringParameters: null,
-    pathParameters: { order_id: orderId },
-    stageVariables: null,
-    isBase64Encoded: false,
-    body,
-    requestContext: {} as APIGatewayProxyEvent['requestContext'],
-  }) as APIGatewayProxyEvent;
+  kcoCallbackEvent(callback, orderId, body, { token, headers: { 'content-type': contentType } });
 
 beforeAll(async () => {
   dynamo = await startDynamoDb();
@@ -106,7 +95,7 @@ it('no personal value and no token appears in any log line, whatever the outcome
         event(callback, 'seed-order', json, 'wrong-token'),
         event(callback, 'seed-order', json, TOKEN, 'text/plain'),
       ];
-      for (const variant of variants) statuses.push((await handlers[callback]!(variant, context)).statusCode);
+      for (const variant of variants) statuses.push((await handlers[callback]!(variant, context())).statusCode);
     }
   } finally {
     logger.setLogLevel('SILENT');
