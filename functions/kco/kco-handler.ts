@@ -13,6 +13,7 @@ import { rulesSource, type RulesSource } from '../shared/rules-store.js';
 import { callbackTokens } from '../shared/secrets.js';
 import { NOT_JSON_TEXT, approved, denyPurchase, errorText, refuseUpdate, rejected, tooLarge, unauthorized, updated, type HttpAnswer } from './answer.js';
 import type { Outcome } from './callbacks.js';
+import { safeParse } from './fast-parse.js';
 import { firstIssuePath } from './order.js';
 import type { MerchantRules, ReasonCode } from './rules.js';
 
@@ -63,7 +64,7 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
   const core = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     const started = Date.now();
     const orderId = event.pathParameters?.order_id ?? '';
-    const parsed = schema.safeParse(event.body);
+    const parsed = safeParse(schema, event.body);
     if (!parsed.success) {
       const path = firstIssuePath(parsed.error);
       const answer = failClosed('invalid_request', `The order could not be read: ${path} is missing or invalid.`);

@@ -1,0 +1,209 @@
+/**
+ * The fast paths taken for speed must change nothing: `safeParse` answers exactly what zod's own
+ * `safeParse` answers (same success, same value with the same key order, same issues), and the
+ * JSON body parser gives exactly what `JSON.parse` with `safeJsonReviver` gives.
+ */
+import fc from 'fast-check';
+import * as z from 'zod/mini';
+import { safeParse, hasFastPath } from '../../functions/kco/fast-parse.js';
+import { callbackRequestSchema, orderLineSchema, orderLineTypes, validationOrderSchema } from '../../functions/kco/order.js';
+import { mayHoldUnsafeKey, safeJsonBodyParser, safeJsonReviver } from '../../functions/shared/http.js';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+
+const text = (length: number): string => 'x'.repeat(length);
+
+/** Values at and around every limit in order.ts, plus values of the wrong type. */
+const edgeNumbers = [0, -0, 1, -1, 0.5, 100, 10000, 10001, 1e8, 1e8 + 1, -1e8, -1e8 - 1, 2 ** 53 - 1, 2 ** 53, -(2 ** 53), 1e300];
+const edgeStrings = [0, 1, 2, 3, 4, 8, 9, 100, 101, 255, 256, 1000, 1001, 1024, 1025, 6000, 6001].map(text);
+const wrongTypes = [null, true, [], {}, 'SE', 'SEK', 'se', 'S1', 'physical', 'Physical', 'person'];
+
+const anyValue = fc.oneof(
+  fc.constantFrom<unknown>(...edgeNumbers, ...edgeStrings, ...wrongTypes),
+  fc.integer({ min: -200_000_000, max: 200_000_000 }),
+  fc.string({ maxLength: 12 }),
+);
+/** Mostly valid, sometimes anything: many generated orders still reach the end of the fast path. */
+const mostly = <T>(valid: fc.Arbitrary<T>, weight = 12): fc.Arbitrary<unknown> =>
+  fc.oneof({ weight, arbitrary: valid }, { weight: 1, arbitrary: anyValue });
+
+const amount = fc.integer({ min: -100_000_000, max: 100_000_000 });
+const extraKeys = fc.dictionary(
+  fc.constantFrom('product_identifiers', 'subscription', 'shipping_attributes', 'image_url2', '0', '10', 'constructor', 'prototype', 'x'),
+  fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant({ brand: 'Intel', size: 'M' })),
+  { maxKeys: 3 },
+);
+
+const lineWith = (weight: number) => fc
+  .tuple(
+    fc.record(
+      {
+        type: mostly(fc.constantFrom(...orderLineTypes), weight),
+        reference: mostly(fc.string({ maxLength: 255 }), weight),
+        name: mostly(fc.string({ minLength: 1, maxLength: 255 }), weight),
+        quantity: mostly(fc.integer({ min: 0, max: 100_000_000 }), weight),
+        quantity_unit: mostly(fc.string({ maxLength: 8 }), weight),
+        unit_price: mostly(amount, weight),
+        tax_rate: mostly(fc.integer({ min: 0, max: 10000 }), weight),
+        total_amount: mostly(amount, weight),
+        total_discount_amount: mostly(fc.integer({ min: 0, max: 100_000_000 }), weight),
+        total_tax_amount: mostly(amount, weight),
+        merchant_data: mostly(fc.string({ maxLength: 1024 }), weight),
+      },
+      { requiredKeys: ['name', 'quantity', 'unit_price', 'tax_rate', 'total_amount', 'total_tax_amount'] },
+    ),
+    extraKeys,
+    fc.boolean(),
+  )
+  // Extra keys before or after the known ones: zod puts the known ones first either way.
+  .map(([known, extra, extraFirst]) => (extraFirst ? { ...extra, ...known } : { ...known, ...extra }));
+const line = lineWith(12);
+
+const address = fc.record(
+  {
+    street_address: mostly(fc.string({ maxLength: 40 })),
+    postal_code: mostly(fc.string({ maxLength: 100 })),
+    city: mostly(fc.string({ maxLength: 40 })),
+    country: mostly(fc.constantFrom('SE', 'de', 'US', 'S', 'SWE')),
+    given_name: fc.string({ maxLength: 10 }),
+  },
+  { requiredKeys: [] },
+);
+
+const order = fc.record(
+  {
+    order_amount: mostly(fc.integer({ min: 0, max: 1e12 })),
+    order_tax_amount: mostly(fc.integer({ min: 0, max: 1e12 })),
+    order_lines: fc.oneof(fc.array(lineWith(200), { maxLength: 6 }), mostly(fc.array(line, { maxLength: 6 }))),
+    purchase_currency: fc.oneof({ weight: 6, arbitrary: fc.constantFrom('SEK', 'eur', 'USD') }, mostly(fc.constantFrom('SE', 'SEKK'))),
+    billing_address: mostly(address),
+    shipping_address: mostly(address),
+    selected_shipping_option: mostly(fc.record({ id: mostly(fc.string({ minLength: 1, maxLength: 20 })), price: mostly(amount), promo: fc.string() }, { requiredKeys: ['id'] })),
+    merchant_data: mostly(fc.string({ maxLength: 30 })),
+    customer: mostly(fc.record({ type: mostly(fc.constantFrom('person', 'organization')) }, { requiredKeys: [] })),
+    tags: mostly(fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 })),
+    order_id: mostly(fc.string({ maxLength: 20 })),
+    purchase_country: mostly(fc.constantFrom('SE', 'us', 'SWE')),
+    unknown_top_level: fc.jsonValue({ maxDepth: 1 }),
+  },
+  { requiredKeys: ['order_amount', 'order_tax_amount', 'order_lines', 'purchase_currency'] },
+);
+
+/** An own `__proto__` key first in every object, as JSON.parse makes of `{"__proto__": …}`. */
+const withOwnProtoKeys = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(withOwnProtoKeys);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  Object.defineProperty(out, '__proto__', { value: { polluted: true }, enumerable: true, writable: true, configurable: true });
+  for (const [key, inner] of Object.entries(value)) out[key] = withOwnProtoKeys(inner);
+  return out;
+};
+
+/** Through JSON, as the handlers receive it; optionally with an own `__proto__` key in every object. */
+const asJson = (value: unknown, withProtoKey: boolean): unknown => {
+  const parsed: unknown = JSON.parse(JSON.stringify(value));
+  return withProtoKey ? withOwnProtoKeys(parsed) : parsed;
+};
+
+/** Every object in the value is a plain object with Object.prototype (toEqual does not look). */
+const plainPrototypes = (value: unknown): boolean => {
+  if (Array.isArray(value)) return value.every(plainPrototypes);
+  if (typeof value !== 'object' || value === null) return true;
+  return Object.getPrototypeOf(value) === Object.prototype && Object.values(value).every(plainPrototypes);
+};
+
+const expectSameAsZod = (schema: typeof callbackRequestSchema | typeof validationOrderSchema | typeof orderLineSchema, input: unknown): boolean => {
+  const expected = schema.safeParse(input);
+  const actual = safeParse(schema as typeof orderLineSchema, input);
+  expect(actual.success).toBe(expected.success);
+  if (expected.success && actual.success) {
+    expect(JSON.stringify(actual.data)).toBe(JSON.stringify(expected.data));
+    expect(actual.data).toEqual(expected.data);
+    expect(plainPrototypes(actual.data)).toBe(plainPrototypes(expected.data));
+  } else {
+    expect(actual.error?.issues).toEqual(expected.error?.issues);
+  }
+  return expected.success;
+};
+
+describe('safeParse with the fast path', () => {
+  it('has a fast path for the callback schemas (without one the callbacks are only slower)', () => {
+    expect(hasFastPath(callbackRequestSchema)).toBe(true);
+    expect(hasFastPath(validationOrderSchema)).toBe(true);
+    expect(hasFastPath(orderLineSchema)).toBe(true);
+  });
+
+  it('answers exactly what zod answers for callback orders: success, value, key order and issues', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(order, fc.boolean(), (o, withProtoKey) => {
+        const input = asJson(o, withProtoKey);
+        if (expectSameAsZod(callbackRequestSchema, input)) accepted += 1;
+        expectSameAsZod(validationOrderSchema, input);
+      }),
+      { numRuns: 600 },
+    );
+    // The property must have exercised the accepting path, not only zod's errors.
+    expect(accepted).toBeGreaterThan(30);
+  });
+
+  it('answers exactly what zod answers for single lines, at and around every limit', () => {
+    fc.assert(
+      fc.property(line, fc.boolean(), (l, withProtoKey) => {
+        expectSameAsZod(orderLineSchema, asJson(l, withProtoKey));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('leaves schemas with constructs it does not know entirely to zod', () => {
+    expect(hasFastPath(z.strictObject({ a: z.string() }))).toBe(false);
+    expect(hasFastPath(z.object({ a: z.nullable(z.string()) }))).toBe(false);
+    expect(hasFastPath(z.object({ a: z.optional(z.string()).check(z.refine((v) => v !== 'x')) }))).toBe(false);
+    expect(hasFastPath(z.object({ a: z.string().check(z.refine((v) => v !== 'x')) }))).toBe(false);
+    expect(hasFastPath(z.object({ a: z.email() }))).toBe(false);
+    expect(hasFastPath(z.object({ a: z.optional(z.string()) }))).toBe(true);
+  });
+
+  it('answers exactly what zod answers for values that are not objects at all', () => {
+    for (const input of [undefined, null, 0, 'order', [], [{}], true]) expectSameAsZod(callbackRequestSchema, input);
+  });
+
+  it('leaves an order of 1001 lines to zod, which refuses it', () => {
+    const l = { name: 'T', quantity: 1, unit_price: 1, tax_rate: 0, total_amount: 1, total_tax_amount: 0 };
+    const input = { order_amount: 1001, order_tax_amount: 0, purchase_currency: 'SEK', order_lines: Array.from({ length: 1001 }, () => l) };
+    expect(expectSameAsZod(callbackRequestSchema, input)).toBe(false);
+    expect(expectSameAsZod(callbackRequestSchema, { ...input, order_lines: input.order_lines.slice(1) })).toBe(true);
+  });
+});
+
+describe('the JSON body parser', () => {
+  const parse = async (body: string): Promise<unknown> => {
+    const event = { body, headers: { 'content-type': 'application/json' }, isBase64Encoded: false } as unknown as APIGatewayProxyEvent;
+    await safeJsonBodyParser().before?.({ event } as never);
+    return event.body;
+  };
+
+  const unsafeKey = fc.constantFrom('__proto__', 'constructor', 'prototype', '\\u005f_proto__', '\\u0063onstructor', 'prot\\u006ftype', 'name', 'x\\u00e9');
+
+  it('gives exactly JSON.parse with safeJsonReviver, whether or not the text names a dropped key', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.jsonValue({ maxDepth: 3 }), fc.array(fc.tuple(unsafeKey, fc.jsonValue({ maxDepth: 1 })), { maxLength: 3 }), async (value, extra) => {
+        const base = JSON.stringify({ value });
+        const body = extra.reduce((text, [key, inner]) => text.replace(/^\{/, () => `{"${key}":${JSON.stringify(inner)},`), base);
+        const expected: unknown = JSON.parse(body, safeJsonReviver);
+        const actual = await parse(body);
+        expect(JSON.stringify(actual)).toBe(JSON.stringify(expected));
+        expect(actual).toEqual(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('takes the slow path only when the text could hold a dropped key', () => {
+    expect(mayHoldUnsafeKey('{"order_lines":[{"name":"Red T-Shirt"}]}')).toBe(false);
+    expect(mayHoldUnsafeKey('{"__proto__":{}}')).toBe(true);
+    expect(mayHoldUnsafeKey('{"a":{"constructor":1}}')).toBe(true);
+    expect(mayHoldUnsafeKey('{"prototype":1}')).toBe(true);
+    expect(mayHoldUnsafeKey('{"\\u0063onstructor":1}')).toBe(true);
+  });
+});
