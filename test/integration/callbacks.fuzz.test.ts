@@ -6,20 +6,20 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayProxyResult } from 'aws-lambda';
 import { createTables, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
 import { kcoCallbackEvent, lambdaContext } from '../../bin/local/server.js';
 import { rulesTable } from '../../lib/tables.js';
+import { loadKcoHandlers, type KcoHandlers } from '../support/kco-handlers.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
 import type { OrderLine, UpdateResponse } from '../../functions/kco/order.js';
 
-type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 const TOKEN = 'fuzz-token';
 const ORDER_ID = 'fuzz-order';
 let dynamo: RunningDynamoDb;
-const handlers: Record<string, Handler> = {};
+let handlers: KcoHandlers;
 const savedEnv = { ...process.env };
 
 // A fresh context per invocation, as Lambda gives: its remaining time counts down from the call.
@@ -62,14 +62,7 @@ beforeAll(async () => {
   expect((await putRules(client, table, 'default', { ...rules, deny_redirect_url: undefined })).ok).toBe(true);
   expect((await putRules(client, table, `order#${ORDER_ID}`, { deny_redirect_url: 'https://shop.example.com/denied' })).ok).toBe(true);
   client.destroy();
-  for (const [name, file] of [
-    ['address_update', 'address-update'],
-    ['country_change', 'country-change'],
-    ['shipping_option_update', 'shipping-option-update'],
-    ['validation', 'validation'],
-  ]) {
-    handlers[name!] = ((await import(`../../functions/kco/${file}.js`)) as { handler: Handler }).handler;
-  }
+  handlers = await loadKcoHandlers();
   const priced = await handlers.address_update!(event('address_update', JSON.stringify(request)), context());
   expect(priced.statusCode).toBe(200);
   const body = JSON.parse(priced.body) as UpdateResponse;

@@ -16,10 +16,10 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createTables, freePort, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
 import { kcoCallbackEvent, lambdaContext } from '../../bin/local/server.js';
 import { rulesTable } from '../../lib/tables.js';
+import { callbackNames, loadKcoHandlers, type KcoHandlers as Handlers } from '../support/kco-handlers.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { logger } from '../../functions/shared/log.js';
 import { DynamoDbRulesSource, putRules } from '../../functions/shared/rules-store.js';
@@ -30,21 +30,13 @@ import { callbackRequestSchema, validationOrderSchema, type OrderLine, type Upda
 
 jest.setTimeout(20_000);
 
-type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
-type Handlers = Record<CallbackName, Handler>;
 type LogEntry = Record<string, unknown> & { level?: string; message?: string };
 
 const TOKEN = 'faults-token';
 /** Klarna's budget for a callback answer (NOTES.md, "Time"), cold start included. */
 const BUDGET_MS = 3000;
 const TRY_AGAIN = defaultErrorTexts.rules_unavailable;
-const callbacks: readonly CallbackName[] = ['address_update', 'country_change', 'shipping_option_update', 'validation'];
-const moduleFiles: Record<CallbackName, string> = {
-  address_update: 'address-update',
-  country_change: 'country-change',
-  shipping_option_update: 'shipping-option-update',
-  validation: 'validation',
-};
+const callbacks = callbackNames;
 /** Settings the deployed functions leave at their defaults; a scenario sets them only on purpose. */
 const TUNABLES = ['DYNAMODB_CONNECT_TIMEOUT_MS', 'DYNAMODB_REQUEST_TIMEOUT_MS', 'DYNAMODB_MAX_ATTEMPTS', 'RULES_CACHE_SECONDS', 'RULES_STALE_SECONDS'];
 
@@ -103,10 +95,7 @@ const coldContainer = async (env: Record<string, string>): Promise<Handlers> => 
   for (const name of TUNABLES) delete process.env[name];
   Object.assign(process.env, { KCO_CALLBACK_TOKENS: TOKEN, RULES_TABLE: table, ...env });
   jest.resetModules();
-  const handlers = {} as Handlers;
-  for (const callback of callbacks) {
-    handlers[callback] = ((await import(`../../functions/kco/${moduleFiles[callback]}.js`)) as { handler: Handler }).handler;
-  }
+  const handlers = await loadKcoHandlers();
   const fresh = (await import('../../functions/shared/log.js')) as typeof import('../../functions/shared/log.js');
   fresh.logger.setLogLevel('INFO');
   return handlers;

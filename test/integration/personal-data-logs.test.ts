@@ -5,16 +5,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createTables, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
 import { kcoCallbackEvent, lambdaContext } from '../../bin/local/server.js';
 import { rulesTable } from '../../lib/tables.js';
+import { loadKcoHandlers, type KcoHandlers } from '../support/kco-handlers.js';
+import type { CallbackName } from '../../functions/kco/kco-handler.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
 import { logger } from '../../functions/shared/log.js';
 
-type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 const TOKEN = 'very-secret-callback-token-4711';
 const seed = (name: string): Record<string, unknown> => JSON.parse(readFileSync(`test/fixtures/seed/${name}.json`, 'utf8')) as Record<string, unknown>;
@@ -28,7 +29,7 @@ const PERSONAL_VALUES = [
 ];
 
 let dynamo: RunningDynamoDb;
-const handlers: Record<string, Handler> = {};
+let handlers: KcoHandlers;
 const savedEnv = { ...process.env };
 // A fresh context per invocation, as Lambda gives: its remaining time counts down from the call.
 const context = () => lambdaContext('personal-data');
@@ -48,14 +49,7 @@ beforeAll(async () => {
   expect((await putRules(client, table, 'order#refusing', { shipping_countries: ['SE'], billing_countries: ['SE'] })).ok).toBe(true);
   await client.send(new PutCommand({ TableName: table, Item: { scope: 'order#broken', tax: { mode: 'vat', rates: { US: 'John Doe' } } } }));
   client.destroy();
-  for (const [name, file] of [
-    ['address_update', 'address-update'],
-    ['country_change', 'country-change'],
-    ['shipping_option_update', 'shipping-option-update'],
-    ['validation', 'validation'],
-  ] as const) {
-    handlers[name] = ((await import(`../../functions/kco/${file}.js`)) as { handler: Handler }).handler;
-  }
+  handlers = await loadKcoHandlers();
 }, 60_000);
 
 afterAll(async () => {
@@ -64,7 +58,7 @@ afterAll(async () => {
 });
 
 it('no personal value and no token appears in any log line, whatever the outcome', async () => {
-  const requests: [string, Record<string, unknown>][] = [
+  const requests: [CallbackName, Record<string, unknown>][] = [
     ['address_update', seed('address-update.request')],
     ['country_change', seed('country-change.request')],
     ['shipping_option_update', seed('shipping-option-update.request')],
