@@ -202,7 +202,7 @@ export class KlarnaStack extends Stack {
     Validations.of(callbackTokens).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'Each token is baked into the merchant_urls of checkout orders already created; automatic rotation would break in-flight checkouts. Rotation is manual: add a new token, switch new orders to it, drop the old one after the orders expire (docs/deploy.md).',
+        'Each token is baked into the merchant_urls of checkout orders already created; automatic rotation would break in-flight checkouts. Rotation is manual: add a new token, switch new orders to it, drop the old one after the orders expire (README, Deploy to AWS: Secrets).',
     });
     Validations.of(osmCredentials).acknowledge({
       id: 'AwsSolutions-SMG4',
