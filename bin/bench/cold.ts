@@ -2,8 +2,9 @@
  * Part 2, cold start. Every function in lib/routes.ts is bundled exactly as the stack bundles it
  * (`esbuildOptions` from lib/klarna-function.ts), and so are two floors from bin/bench:
  *   floor          imports and constructs the DynamoDB client, answers nothing (the issue's floor)
+ *   floor+POST     the same plus that GetItem as a bare, unsigned HTTP POST: the network's share
  *   floor+GetItem  the same plus one GetItem: what the first DynamoDB request of a process costs
- * Each run is a fresh `node` (NODE_OPTIONS=--enable-source-maps, as the stack sets it) that
+ * Each run is a fresh `node` (no NODE_OPTIONS, as the stack sets none) that
  * imports one bundle and calls its handler once with a realistic event; the time is read inside
  * the child, from process start (performance.now()) to the answer. Runs interleave a function
  * and the floor, round by round, so both share whatever else the 2 cores are doing.
@@ -67,12 +68,20 @@ export type ColdResult = {
   readonly orderLines: number;
   readonly floor: Omit<ColdRow, 'ratioToFloor' | 'ratioToFloorWithGetItem'>;
   readonly floorWithGetItem: Omit<ColdRow, 'ratioToFloor' | 'ratioToFloorWithGetItem'>;
+  /** The floor plus the same GetItem as a bare HTTP POST (no SDK): the network's share alone. */
+  readonly floorWithBarePost: Omit<ColdRow, 'ratioToFloor' | 'ratioToFloorWithGetItem'>;
   readonly functions: readonly ColdRow[];
   /**
    * AddressUpdateFunction as deployed: the tokens come from Secrets Manager (a loopback stand-in
    * answering GetSecretValue) instead of KCO_CALLBACK_TOKENS. Not one of the issue's rows.
    */
   readonly withSecretsManager: ColdRow & { readonly secretsManagerRequests: number };
+  /**
+   * AddressUpdateFunction run with NODE_OPTIONS=--enable-source-maps, as the stack deployed it
+   * until that was measured here (and the floor under the same option, for its ratio).
+   */
+  readonly withSourceMaps: ColdRow;
+  readonly floorWithSourceMaps: Omit<ColdRow, 'ratioToFloor' | 'ratioToFloorWithGetItem'>;
 };
 
 const packageOf = (input: string): string => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? input;
@@ -161,9 +170,15 @@ export const runCold = async (
     const built = await Promise.all([
       bundle('Floor', 'bin/bench/cold-floor.ts', outdir),
       bundle('FloorWithGetItem', 'bin/bench/cold-floor-request.ts', outdir),
+      bundle('FloorWithBarePost', 'bin/bench/cold-floor-bare-request.ts', outdir),
       ...definitions.map((def) => bundle(def.id, def.entry, outdir)),
     ]);
-    const [floorBundle, floorRequestBundle, ...functionBundles] = built as [typeof built[0], typeof built[0], ...typeof built];
+    const [floorBundle, floorRequestBundle, floorPostBundle, ...functionBundles] = built as [
+      typeof built[0],
+      typeof built[0],
+      typeof built[0],
+      ...typeof built,
+    ];
     for (const { info } of built) options.progress?.(`  bundle ${info.id}: ${(info.bytes / 1024).toFixed(1)} KiB, zod ${info.zod}`);
 
     // Events: the callbacks answer a 10-line checkout accepted by the example rules; OSM a placement
@@ -187,7 +202,6 @@ export const runCold = async (
     // What Lambda and the stack would set, pointed at loopback. Nothing else from our environment.
     const baseEnv = (id: string): Record<string, string> => ({
       PATH: process.env.PATH ?? '',
-      NODE_OPTIONS: '--enable-source-maps',
       AWS_REGION: 'eu-north-1',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
@@ -211,6 +225,9 @@ export const runCold = async (
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
     };
     const SECRETS_MANAGER_ID = `${functions.addressUpdate.id} (tokens from Secrets Manager)`;
+    const SOURCE_MAPS_ID = `${functions.addressUpdate.id} with --enable-source-maps`;
+    const FLOOR_SOURCE_MAPS_ID = 'Floor with --enable-source-maps';
+    const withSourceMapsEnv = (id: string): Record<string, string> => ({ ...baseEnv(id), NODE_OPTIONS: '--enable-source-maps' });
 
     const runOnce = (file: string, id: string, event: unknown, childEnv: Record<string, string> = baseEnv(id)): Promise<ColdRun> =>
       new Promise((resolveRun, reject) => {
@@ -257,6 +274,7 @@ export const runCold = async (
     if (!addressUpdate) throw new Error('lib/routes.ts has no address update function');
     for (let round = 0; round < runs; round++) {
       record(floorRequestBundle.info.id, await runOnce(floorRequestBundle.file, floorRequestBundle.info.id, {}));
+      record(floorPostBundle.info.id, await runOnce(floorPostBundle.file, floorPostBundle.info.id, {}));
       // Rotate the order each round so no function always follows the same neighbour.
       for (let i = 0; i < functionBundles.length; i++) {
         const { file, info } = functionBundles[(i + round) % functionBundles.length]!;
@@ -265,6 +283,8 @@ export const runCold = async (
       }
       record(floorBundle.info.id, await runOnce(floorBundle.file, floorBundle.info.id, {}));
       record(SECRETS_MANAGER_ID, await runOnce(addressUpdate.file, SECRETS_MANAGER_ID, eventFor[functions.addressUpdate.id], secretsManagerEnv));
+      record(FLOOR_SOURCE_MAPS_ID, await runOnce(floorBundle.file, FLOOR_SOURCE_MAPS_ID, {}, withSourceMapsEnv(floorBundle.info.id)));
+      record(SOURCE_MAPS_ID, await runOnce(addressUpdate.file, SOURCE_MAPS_ID, eventFor[functions.addressUpdate.id], withSourceMapsEnv(functions.addressUpdate.id)));
       if ((round + 1) % 5 === 0) options.progress?.(`  cold: ${round + 1}/${runs} rounds`);
     }
 
@@ -287,6 +307,7 @@ export const runCold = async (
     };
     const floor = rowOf(floorBundle.info);
     const floorWithGetItem = rowOf(floorRequestBundle.info);
+    const floorWithBarePost = rowOf(floorPostBundle.info);
     const rows = functionBundles.map(({ info }) => {
       const row = rowOf(info);
       return {
@@ -308,7 +329,15 @@ export const runCold = async (
       secretsManagerRequests: Number(((secretsManager.calls() - secretsManagerCallsBefore) / runs).toFixed(2)),
     };
     options.progress?.(`  cold ${SECRETS_MANAGER_ID}: ${withSecretsManager.answered.median.toFixed(1)} ms (${withSecretsManager.ratioToFloor}×)`);
-    return { runs, orderLines: COLD_ORDER_LINES, floor, floorWithGetItem, functions: rows, withSecretsManager };
+    const floorWithSourceMaps = rowOf(floorBundle.info, FLOOR_SOURCE_MAPS_ID);
+    const sourceMapsRow = rowOf(addressUpdate.info, SOURCE_MAPS_ID);
+    const withSourceMaps = {
+      ...sourceMapsRow,
+      ratioToFloor: ratio(sourceMapsRow.answered.median, floorWithSourceMaps.answered.median),
+      ratioToFloorWithGetItem: ratio(sourceMapsRow.answered.median, floorWithGetItem.answered.median),
+    };
+    options.progress?.(`  cold ${SOURCE_MAPS_ID}: ${withSourceMaps.answered.median.toFixed(1)} ms (${withSourceMaps.ratioToFloor}× the floor with the same option)`);
+    return { runs, orderLines: COLD_ORDER_LINES, floor, floorWithGetItem, floorWithBarePost, functions: rows, withSecretsManager, withSourceMaps, floorWithSourceMaps };
   } finally {
     await secretsManager.close();
     await rm(outdir, { recursive: true, force: true });

@@ -5,6 +5,7 @@
 import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { ColdResult, ColdRow } from './cold.js';
+import { ratio } from './stats.js';
 import type { RoundTripsResult } from './round-trips.js';
 import type { ThroughputResult } from './throughput.js';
 import type { WarmRow } from './warm.js';
@@ -112,11 +113,13 @@ const coldTable = (cold: ColdResult): string => {
     requests(row.dynamoDbRequests),
     row.statuses.join(', ') || '—',
   ];
+  const toFloor = (row: Omit<ColdRow, 'ratioToFloor' | 'ratioToFloorWithGetItem'>): string => `${ratio(row.answered.median, cold.floor.answered.median)}×`;
   return table(
     ['bundle', 'size (minified)', 'zod', 'loaded', 'answered (median)', 'answered (p99)', '× floor', '× floor+GetItem', 'DynamoDB requests', 'status'],
     [
       line(cold.floor, 'floor: DynamoDB client only', '1×', '—'),
-      line(cold.floorWithGetItem, 'floor + one GetItem', `${(cold.floorWithGetItem.answered.median / cold.floor.answered.median).toFixed(2)}×`, '1×'),
+      line(cold.floorWithBarePost, 'floor + that GetItem as a bare HTTP POST (no SDK)', toFloor(cold.floorWithBarePost), '—'),
+      line(cold.floorWithGetItem, 'floor + one GetItem', toFloor(cold.floorWithGetItem), '1×'),
       ...cold.functions.map((row) => line(row, row.id, `${row.ratioToFloor}×`, `${row.ratioToFloorWithGetItem}×`)),
       ...(cold.withSecretsManager
         ? [
@@ -128,6 +131,13 @@ const coldTable = (cold: ColdResult): string => {
             ),
           ]
         : []),
+      line(cold.floorWithSourceMaps, 'floor with --enable-source-maps', toFloor(cold.floorWithSourceMaps), '—'),
+      line(
+        cold.withSourceMaps,
+        `${cold.withSourceMaps.id} (× the floor with the same option)`,
+        `${cold.withSourceMaps.ratioToFloor}×`,
+        `${cold.withSourceMaps.ratioToFloorWithGetItem}×`,
+      ),
     ],
   );
 };

@@ -177,7 +177,6 @@ describe('functions', () => {
     expect((properties.Environment as { Variables: Json }).Variables).toEqual({
       ...Object.fromEntries(def.tables.map(({ table }) => [table.envVar, { Ref: tableLogicalId(table.id) }])),
       ...secretEnv,
-      NODE_OPTIONS: '--enable-source-maps',
     });
   });
 
