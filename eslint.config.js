@@ -2,7 +2,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', 'bench/results.json', 'coverage/**', 'dist/**'] },
+  // .local/ holds what `npm start` and local experiments write (git-ignored too).
+  { ignores: ['node_modules/**', 'cdk.out/**', 'bench/results.json', 'coverage/**', 'dist/**', '.local/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
