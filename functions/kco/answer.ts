@@ -34,6 +34,7 @@ export const defaultErrorTexts: Record<ReasonCode, string> = {
   denied_reference: 'One of the items in your cart cannot be bought right now. Please remove it and try again.',
   customer_type_not_allowed: 'Unfortunately we cannot accept orders for this type of customer.',
   expected_amount_mismatch: 'Your cart has changed. Please review your order and try again.',
+  too_many_lines: 'Your order has too many items to add delivery and tax to. Please split it into two orders.',
   rules_invalid: TRY_AGAIN,
   rules_unavailable: TRY_AGAIN,
   invalid_request: 'We could not read your order. Please try again.',
@@ -98,8 +99,10 @@ export const unauthorized = (): HttpAnswer => ({
   body: JSON.stringify({ error: UNAUTHORIZED_TEXT }),
 });
 
-export const tooLarge = (limit: number): HttpAnswer => ({
-  statusCode: 413,
-  headers: { ...JSON_HEADERS },
-  body: JSON.stringify({ error_type: 'approval_failed', error_text: `The request body is larger than ${limit} bytes.` }),
-});
+/**
+ * A body over MAX_BODY_BYTES: Klarna's answers are 200, a redirect or 400 (no 413), and the text
+ * is shown to the shopper, so it is the generic refusal with no byte counts.
+ */
+export const tooLarge = (): HttpAnswer => rejected('approval_failed', TOO_LARGE_TEXT);
+
+export const TOO_LARGE_TEXT = 'Your order is too large for us to process. Please contact the shop.';

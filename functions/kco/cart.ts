@@ -5,7 +5,7 @@
  * Every priced order is checked with `reconcile` before it leaves this module.
  */
 import { addedTax, expectedLineTotal, includedTax, reconcile, taxWithinTolerance } from './money.js';
-import type { Address, OfferedShippingOption, OrderLine, OrderLineType } from './order.js';
+import { MAX_ORDER_LINES, type Address, type OfferedShippingOption, type OrderLine, type OrderLineType } from './order.js';
 import { countryOf } from './address.js';
 import type { MerchantRules, ReasonCode, ShippingOptionRule, TaxRules } from './rules.js';
 
@@ -210,6 +210,8 @@ export const priceOrder = (input: PricingInput, rules: MerchantRules): Priced =>
     }
     lines.push(salesTaxLine(addedTax(Math.max(0, base), plan.rate)));
   }
+  // Our fee and tax lines count towards Klarna's limit too: a full cart has no room for them.
+  if (lines.length > MAX_ORDER_LINES) return { ok: false, reason: 'too_many_lines' };
 
   let orderAmount = 0;
   let orderTax = 0;

@@ -30,7 +30,7 @@ type CallbackSpec<Body> = {
 // Klarna's order ids are UUIDs; accept any URL-safe id but nothing that could smuggle text into logs.
 const ORDER_ID = /^[A-Za-z0-9._~-]{1,128}$/;
 
-type Logged = { decision: 'update' | 'approve' | 'deny' | 'refuse' | 'reject' | 'unauthorized' | 'error'; reason?: string; line?: number };
+type Logged = { decision: 'update' | 'approve' | 'deny' | 'refuse' | 'reject' | 'unauthorized' | 'error'; reason?: string; line?: number; body_bytes?: number; limit_bytes?: number };
 
 const answerFor = (callback: CallbackName, outcome: Outcome, orderId: string, rules: MerchantRules | undefined): HttpAnswer => {
   switch (outcome.kind) {
@@ -106,9 +106,10 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
           log(started, undefined, 400, { decision: 'reject', reason: 'invalid_request' });
           return failClosed('invalid_request', 'The order id in the callback URL is invalid.');
         }
-        if (bodyBytes(request.event) > limit) {
-          log(started, orderId, 413, { decision: 'reject', reason: 'invalid_request' });
-          return tooLarge(limit);
+        const size = bodyBytes(request.event);
+        if (size > limit) {
+          log(started, orderId, 400, { decision: 'reject', reason: 'invalid_request', body_bytes: size, limit_bytes: limit });
+          return tooLarge();
         }
         return undefined;
       },

@@ -67,10 +67,13 @@ const customerSchema = z.object({
   type: z.optional(z.enum(['person', 'organization'])),
 });
 
+/** Klarna processes at most 1000 lines in one order, in requests and in our answers alike. */
+export const MAX_ORDER_LINES = 1000;
+
 const commonOrderFields = {
   order_amount: orderAmount,
   order_tax_amount: orderAmount,
-  order_lines: z.array(orderLineSchema).check(z.maxLength(1000)),
+  order_lines: z.array(orderLineSchema).check(z.maxLength(MAX_ORDER_LINES)),
   purchase_currency: z.string().check(z.regex(/^[A-Za-z]{3}$/)),
   billing_address: z.optional(addressSchema),
   shipping_address: z.optional(addressSchema),

@@ -32,6 +32,7 @@ export const reasonCodes = [
   'denied_reference',
   'customer_type_not_allowed',
   'expected_amount_mismatch',
+  'too_many_lines',
   'rules_invalid',
   'rules_unavailable',
   'invalid_request',

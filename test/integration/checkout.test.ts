@@ -11,6 +11,7 @@ import { rulesTable } from '../../lib/tables.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
 import { reconcile } from '../../functions/kco/money.js';
+import { TOO_LARGE_TEXT } from '../../functions/kco/answer.js';
 import type { OrderLine, UpdateResponse } from '../../functions/kco/order.js';
 
 const TOKEN = 'test-token';
@@ -292,10 +293,27 @@ describe('what the callbacks refuse before deciding anything', () => {
     expect(res.json).toEqual({ error_type: 'approval_failed', error_text: 'The order could not be read: order_lines is missing or invalid.' });
   });
 
-  it('a body over the limit is 413 before parsing', async () => {
-    const huge = JSON.stringify(callbackBody({ merchant_data: 'x'.repeat(1024 * 1024) }));
+  it('a body over the limit (6 MiB) is refused before parsing, in Klarna’s shape (400, no 413)', async () => {
+    const huge = JSON.stringify(callbackBody({ merchant_data: 'x'.repeat(6 * 1024 * 1024) }));
     const res = await callback('se-order-3', 'address_update', huge);
-    expect(res.status).toBe(413);
+    expect(res.status).toBe(400);
+    expect(res.json).toEqual({ error_type: 'approval_failed', error_text: TOO_LARGE_TEXT });
+  });
+
+  it('an order Klarna allows is not too large: 1000 lines with long texts (over 1 MiB) are read', async () => {
+    const longLine = (i: number) => ({
+      ...goods[0]!,
+      reference: `TS-${i}`.padEnd(255, '-'),
+      name: 'N'.repeat(255),
+      merchant_data: 'm'.repeat(1024),
+      image_url: `https://shop.example.com/${'i'.repeat(900)}.jpg`,
+      product_url: `https://shop.example.com/${'p'.repeat(900)}`,
+    });
+    const body = JSON.stringify(callbackBody({ order_lines: Array.from({ length: 999 }, (_, i) => longLine(i)) }));
+    expect(body.length).toBeGreaterThan(2 * 1024 * 1024);
+    const res = await callback('se-order-3', 'address_update', body);
+    expect(res.status).toBe(200);
+    expect((res.json as UpdateResponse | undefined)?.order_lines).toHaveLength(1000);
   });
 
   it('a rules document that breaks the schema fails closed: updates refuse, validation denies', async () => {

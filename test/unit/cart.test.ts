@@ -362,6 +362,21 @@ describe('priceOrder: refusals', () => {
     expect([order.order_amount, order.order_tax_amount]).toEqual([5962, 363]);
   });
 
+  it('keeps within Klarna’s 1000 lines: a full cart leaves no room for our fee and tax lines', () => {
+    const cart = (n: number) => Array.from({ length: n }, (_, i) => line({ reference: `SKU-${i}`, quantity: 1, unit_price: 1000, tax_rate: 0 }));
+    // VAT: one shipping fee line is added.
+    expect(priced({ order_lines: cart(999), shipping_address: seAddress() }, vatRules()).order_lines).toHaveLength(1000);
+    expect(priceOrder({ order_lines: cart(1000), shipping_address: seAddress(), selection: 'keep' }, vatRules())).toEqual({ ok: false, reason: 'too_many_lines' });
+    // US sales tax: a shipping fee line and a sales_tax line are added.
+    expect(priced({ order_lines: cart(998), shipping_address: usAddress() }, salesTaxRules()).order_lines).toHaveLength(1000);
+    expect(priceOrder({ order_lines: cart(999), shipping_address: usAddress(), selection: 'keep' }, salesTaxRules())).toEqual({
+      ok: false,
+      reason: 'too_many_lines',
+    });
+    // Nothing added: 1000 lines stay 1000.
+    expect(priced({ order_lines: cart(1000), shipping_address: seAddress() }, vatRules({ shipping_options: [], tax: undefined })).order_lines).toHaveLength(1000);
+  });
+
   it('refuses an order whose discounts exceed the goods (negative total)', () => {
     const order = [line({ quantity: 1, unit_price: 1000 }), discountLine(2000)];
     expect(priceOrder({ order_lines: order, shipping_address: seAddress(), selection: 'keep' }, vatRules({ shipping_options: [] }))).toEqual({

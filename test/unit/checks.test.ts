@@ -318,6 +318,17 @@ describe('validateOrder denies', () => {
     expect(validateOrder(swedishOrder(), vatRules({ allowed_customer_types: ['person'] }))).toEqual({ approve: true });
   });
 
+  it('too_many_lines when a full cart (1000 goods lines) leaves no room for the shipping fee line', () => {
+    const cart = Array.from({ length: 999 }, (_, i) => line({ reference: `SKU-${i}`, quantity: 1, unit_price: 1000 }));
+    const fits = orderFromPriced(priced({ order_lines: cart, shipping_address: seAddress() }, vatRules()), { shipping_address: seAddress() });
+    expect(fits.order_lines).toHaveLength(1000);
+    expect(validateOrder(fits, vatRules())).toEqual({ approve: true });
+    // The fee line replaced by one more article: still 1000 lines, but we could not have added the fee.
+    const fee = indexOfType(fits, 'shipping_fee');
+    const full = fits.order_lines.map((l, i) => (i === fee ? line({ reference: 'SKU-999', quantity: 1, unit_price: 1000 }) : l));
+    expect(validateOrder({ ...fits, order_lines: full, ...totalsOf(full) }, vatRules())).toEqual({ approve: false, reason: 'too_many_lines' });
+  });
+
   it('expected_amount_mismatch when order_amount differs from the merchant’s cart total by 1', () => {
     expect(validateOrder(swedishOrder(), vatRules({ expected_order_amount: 41101 }))).toEqual({ approve: false, reason: 'expected_amount_mismatch' });
     expect(validateOrder(swedishOrder(), vatRules({ expected_order_amount: 41099 }))).toEqual({ approve: false, reason: 'expected_amount_mismatch' });
