@@ -1,9 +1,9 @@
 /**
  * A stand-in for Klarna's On-site messaging API on 127.0.0.1 (a free port): `GET /messaging/v3`
  * and `/messaging/v4` answer like Klarna (403 without a User-Agent, `klarna-correlation-id`,
- * `cache-control`), with content, status, Cache-Control and delay (or a hang) chosen per request;
- * it counts messaging requests by query and serves the impression URLs it hands out, counting
- * the hits. `close()` also ends hanging requests.
+ * `cache-control`), with content, status, Cache-Control, `Age` and delay (or a hang) chosen per
+ * request; it counts messaging requests by query and serves the impression URLs it hands out,
+ * counting the hits. `close()` also ends hanging requests.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -23,6 +23,8 @@ export type FakeAnswer = {
   readonly body?: unknown;
   /** Default `defaultCacheControl`; null sends no header. */
   readonly cacheControl?: string | null;
+  /** Sent as the `Age` header, as Klarna's CDN would; default none. */
+  readonly age?: string;
   readonly delayMs?: number;
   /** Never answer (until close()). */
   readonly hang?: boolean;
@@ -157,6 +159,7 @@ export const startFakeOsm = async (): Promise<FakeOsm> => {
           : JSON.stringify(chosen.body);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (cacheControl !== null) headers['cache-control'] = cacheControl;
+    if (chosen.age !== undefined) headers.age = chosen.age;
     const reply = (): void => send(response, status, status === 204 ? '' : body, headers);
     if (chosen.delayMs) {
       const timer = setTimeout(() => {

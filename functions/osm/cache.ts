@@ -2,7 +2,7 @@
  * The OSM placement cache: Klarna's `Cache-Control` decides how long an answer may be reused
  * (pure functions, first), a bounded in-memory LRU per Lambda container sits in front of the
  * DynamoDB table (adapter, below), and concurrent misses of one key in a container share a single
- * lookup and fetch. The clock is injected so tests can move time.
+ * lookup and fetch (a `private` answer excepted). The clock is injected so tests can move time.
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
@@ -16,6 +16,8 @@ export type Clock = () => number;
 export type CacheDirectives = {
   readonly noStore: boolean;
   readonly noCache: boolean;
+  /** Present (true) only when sent, like the delta-seconds directives. */
+  readonly private?: boolean;
   readonly maxAge?: number;
   readonly sMaxage?: number;
   readonly staleIfError?: number;
@@ -32,7 +34,7 @@ const deltaSeconds = (raw: string | undefined): number => {
 };
 
 export const parseCacheControl = (header: string | null | undefined): CacheDirectives => {
-  const out: { noStore: boolean; noCache: boolean; maxAge?: number; sMaxage?: number; staleIfError?: number } = {
+  const out: { noStore: boolean; noCache: boolean; private?: boolean; maxAge?: number; sMaxage?: number; staleIfError?: number } = {
     noStore: false,
     noCache: false,
   };
@@ -52,6 +54,10 @@ export const parseCacheControl = (header: string | null | undefined): CacheDirec
       case 'no-cache':
         out.noCache = true;
         break;
+      // `private="field"` is read as plain `private`: keeping none of it is the safe reading.
+      case 'private':
+        out.private = true;
+        break;
       case 'max-age':
         keepMin('maxAge', deltaSeconds(value));
         break;
@@ -68,28 +74,67 @@ export const parseCacheControl = (header: string | null | undefined): CacheDirec
   return out;
 };
 
+/**
+ * The `Age` header: seconds the answer already spent in caches before us (Klarna's CDN). Anything
+ * but one plain non-negative integer is ignored (undefined), as if no cache had held it.
+ */
+export const parseAge = (header: string | null | undefined): number | undefined => {
+  const value = header?.trim();
+  if (value === undefined || !/^\d+$/.test(value)) return undefined;
+  return Math.min(Number(value), MAX_DELTA_SECONDS);
+};
+
+/** Any directive that says how long (or whether) to reuse; without one the default TTL applies. */
+const saysFreshness = (d: CacheDirectives): boolean =>
+  d.noStore || d.noCache || d.private === true || d.maxAge !== undefined || d.sMaxage !== undefined;
+
 export type CachePolicy = {
-  /** False for `no-store`, and when nothing could ever be served from the copy. */
+  /** False for `no-store` and `private`, and when nothing could ever be served from the copy. */
   readonly store: boolean;
-  /** Seconds the copy is reused without asking Klarna. */
+  /** Seconds our caches (memory and DynamoDB) reuse the copy without asking Klarna. */
   readonly freshSeconds: number;
   /** Seconds after that during which the copy may serve when Klarna fails. */
   readonly staleIfErrorSeconds: number;
 };
 
 /**
- * How long to keep Klarna's answer. Ours is a shared cache, so `s-maxage` wins over `max-age`;
- * `no-store` is never stored; `no-cache` and a missing header mean "ask again every time", unless
- * the operator set a floor with OSM_DEFAULT_TTL_SECONDS (default 0), which applies to every
- * storable answer.
+ * How long our caches keep Klarna's answer. They serve every shopper, so they are shared caches:
+ * `s-maxage` wins over `max-age`, and neither `no-store` nor `private` is ever kept. `no-cache`
+ * means "ask again every time". Age (RFC 9111 §4.2.3) counts against the lifetime and the
+ * stale-if-error window. OSM_DEFAULT_TTL_SECONDS (default 0) applies only to an answer that says
+ * nothing about freshness (no header, or none of the directives above): never against Klarna's word.
  */
-export const cachePolicy = (header: string | null | undefined, defaultTtlSeconds = 0): CachePolicy => {
+export const cachePolicy = (header: string | null | undefined, defaultTtlSeconds = 0, ageSeconds = 0): CachePolicy => {
   const directives = parseCacheControl(header);
-  if (directives.noStore) return { store: false, freshSeconds: 0, staleIfErrorSeconds: 0 };
-  const klarnaFresh = directives.noCache ? 0 : (directives.sMaxage ?? directives.maxAge ?? 0);
-  const freshSeconds = Math.max(klarnaFresh, defaultTtlSeconds);
-  const staleIfErrorSeconds = directives.staleIfError ?? 0;
-  return { store: freshSeconds + staleIfErrorSeconds > 0, freshSeconds, staleIfErrorSeconds };
+  if (directives.noStore || directives.private === true) return { store: false, freshSeconds: 0, staleIfErrorSeconds: 0 };
+  const klarnaLifetime = directives.noCache ? 0 : (directives.sMaxage ?? directives.maxAge ?? 0);
+  const lifetime = saysFreshness(directives) ? klarnaLifetime : defaultTtlSeconds;
+  const freshSeconds = Math.max(0, lifetime - ageSeconds);
+  // An answer older than its lifetime has already spent part of its stale-if-error window.
+  const servableSeconds = Math.max(0, lifetime + (directives.staleIfError ?? 0) - ageSeconds);
+  return { store: servableSeconds > 0, freshSeconds, staleIfErrorSeconds: servableSeconds - freshSeconds };
+};
+
+export type BrowserPolicy = {
+  /** Klarna said `private` (and not `no-store`): the caller's browser may keep it, nobody else. */
+  readonly private: boolean;
+  /** Seconds the browser may reuse it: Klarna's max-age less Age. */
+  readonly maxAgeSeconds: number;
+};
+
+/**
+ * What the browser, a private cache, may do: `s-maxage` is not for it, so only `max-age` (less
+ * Age) counts, and an answer with `s-maxage` alone gives it 0. `no-cache` gives 0. The default TTL
+ * applies as in cachePolicy.
+ */
+export const browserPolicy = (header: string | null | undefined, defaultTtlSeconds = 0, ageSeconds = 0): BrowserPolicy => {
+  const directives = parseCacheControl(header);
+  const klarnaLifetime = directives.noCache ? 0 : (directives.maxAge ?? 0);
+  const lifetime = saysFreshness(directives) ? klarnaLifetime : defaultTtlSeconds;
+  return {
+    private: directives.private === true && !directives.noStore,
+    maxAgeSeconds: Math.max(0, lifetime - ageSeconds),
+  };
 };
 
 // --- Entries and freshness (pure) -----------------------------------------------------------
@@ -103,12 +148,16 @@ export type CachedPlacement = {
   readonly freshUntilMs: number;
   /** Served when Klarna fails until then; nothing is served after it (the DynamoDB TTL). */
   readonly staleUntilMs: number;
+  /** Browsers may reuse it until then (Klarna's max-age less Age; see browserPolicy). */
+  readonly maxAgeUntilMs: number;
 };
 
+/** `browserMaxAgeSeconds` defaults to our own lifetime, which is right when Klarna sent max-age alone. */
 export const cacheEntry = (
   placement: { content: OsmContent | null; impressionUrl: string | null },
   policy: CachePolicy,
   nowMs: number,
+  browserMaxAgeSeconds = policy.freshSeconds,
 ): CachedPlacement => {
   const freshUntilMs = nowMs + policy.freshSeconds * 1000;
   return {
@@ -117,6 +166,7 @@ export const cacheEntry = (
     fetchedAtMs: nowMs,
     freshUntilMs,
     staleUntilMs: freshUntilMs + policy.staleIfErrorSeconds * 1000,
+    maxAgeUntilMs: nowMs + browserMaxAgeSeconds * 1000,
   };
 };
 
@@ -128,9 +178,33 @@ export const freshnessAt = (entry: Pick<CachedPlacement, 'freshUntilMs' | 'stale
   return 'expired';
 };
 
-/** What remains of Klarna's max-age, in whole seconds, for our own `Cache-Control`. */
-export const remainingMaxAge = (entry: Pick<CachedPlacement, 'freshUntilMs'>, nowMs: number): number =>
-  Math.max(0, Math.floor((entry.freshUntilMs - nowMs) / 1000));
+/** What remains of Klarna's max-age (never s-maxage), in whole seconds, for our own `Cache-Control`. */
+export const remainingMaxAge = (entry: Pick<CachedPlacement, 'maxAgeUntilMs'>, nowMs: number): number =>
+  Math.max(0, Math.floor((entry.maxAgeUntilMs - nowMs) / 1000));
+
+/** A served lookup, as far as browserCacheControl needs it. */
+export type ServedAnswer =
+  | { readonly source: 'stale' }
+  | { readonly source: 'hit'; readonly entry: Pick<CachedPlacement, 'maxAgeUntilMs'> }
+  | {
+      readonly source: 'miss';
+      readonly stored: boolean;
+      readonly private: boolean;
+      readonly entry: Pick<CachedPlacement, 'maxAgeUntilMs' | 'fetchedAtMs'>;
+    };
+
+/**
+ * Our `Cache-Control` to the browser: what remains of Klarna's max-age (less Age and the time the
+ * copy spent in our cache), `private` kept private, `no-store` for any other answer we did not
+ * keep, and `max-age=0` for a stale copy. A hit is public: private answers are never kept.
+ */
+export const browserCacheControl = (served: ServedAnswer, nowMs: number): string => {
+  if (served.source === 'stale') return 'public, max-age=0';
+  if (served.source === 'hit') return `public, max-age=${remainingMaxAge(served.entry, nowMs)}`;
+  const maxAge = remainingMaxAge(served.entry, served.entry.fetchedAtMs);
+  if (served.private) return `private, max-age=${maxAge}`;
+  return served.stored ? `public, max-age=${maxAge}` : 'no-store';
+};
 
 /** DynamoDB's TTL attribute: epoch seconds after which nothing may be served. */
 export const ttlEpochSeconds = (entry: Pick<CachedPlacement, 'staleUntilMs'>): number => Math.ceil(entry.staleUntilMs / 1000);
@@ -206,14 +280,17 @@ const itemSchema = z.object({
   fetched_at_ms: z.number(),
   fresh_until_ms: z.number(),
   stale_until_ms: z.number(),
+  // Required: an item written before it existed may hold a `private` answer, so it is a miss.
+  max_age_until_ms: z.number(),
 });
 
 type DocumentSender = Pick<DynamoDBDocumentClient, 'send'>;
 
 /**
  * Items: `placement_id` + `purchase_amount` (keys), `content`, `impression_url`, `fetched_at_ms`,
- * `fresh_until_ms`, `stale_until_ms` and `expires_at` (the table's TTL attribute, epoch seconds:
- * when nothing may be served any more). TTL deletion is lazy, so reads check the times themselves.
+ * `fresh_until_ms`, `stale_until_ms`, `max_age_until_ms` (the browsers' share) and `expires_at`
+ * (the table's TTL attribute, epoch seconds: when nothing may be served any more). TTL deletion is
+ * lazy, so reads check the times themselves.
  */
 export class DynamoPlacementStore implements PlacementStore {
   constructor(
@@ -239,6 +316,7 @@ export class DynamoPlacementStore implements PlacementStore {
       fetchedAtMs: item.fetched_at_ms,
       freshUntilMs: item.fresh_until_ms,
       staleUntilMs: item.stale_until_ms,
+      maxAgeUntilMs: item.max_age_until_ms,
     };
   }
 
@@ -254,6 +332,7 @@ export class DynamoPlacementStore implements PlacementStore {
           fetched_at_ms: entry.fetchedAtMs,
           fresh_until_ms: entry.freshUntilMs,
           stale_until_ms: entry.staleUntilMs,
+          max_age_until_ms: entry.maxAgeUntilMs,
           expires_at: ttlEpochSeconds(entry),
         },
       }),
@@ -265,14 +344,23 @@ export class DynamoPlacementStore implements PlacementStore {
 
 /** What the cache needs to know of a fetch; the caller's own result type rides along. */
 export type FetchLike =
-  | { readonly ok: true; readonly placement: { content: OsmContent | null; impressionUrl: string | null }; readonly cacheControl?: string | undefined }
+  | {
+      readonly ok: true;
+      readonly placement: { content: OsmContent | null; impressionUrl: string | null };
+      readonly cacheControl?: string | undefined;
+      /** The raw `Age` header. */
+      readonly age?: string | undefined;
+    }
   | { readonly ok: false };
 
 export type CacheLookup<R extends FetchLike> = { readonly coalesced?: boolean } & (
   /** Fresh copy from memory or DynamoDB; no request to Klarna. */
   | { readonly source: 'hit'; readonly entry: CachedPlacement }
-  /** Fetched now; `stored` false for `no-store` (and answers that could never be reused). */
-  | { readonly source: 'miss'; readonly entry: CachedPlacement; readonly stored: boolean; readonly fetched: R }
+  /**
+   * Fetched now; `stored` false for `no-store`, `private` (then `private` is true: for this caller
+   * alone, never shared with coalesced ones) and answers that could never be reused.
+   */
+  | { readonly source: 'miss'; readonly entry: CachedPlacement; readonly stored: boolean; readonly private: boolean; readonly fetched: R }
   /**
    * Klarna failed and a copy within its stale-if-error window serves. `fetched` is undefined when
    * Klarna failed moments ago and was not asked again (see `failureBackoffMs`).
@@ -313,8 +401,8 @@ export class PlacementCache {
 
   /**
    * A fresh copy if there is one, else one fetch (shared by every concurrent caller of the same
-   * key in this container), stored as Klarna's Cache-Control allows; when the fetch fails, a copy
-   * still inside its stale-if-error window.
+   * key in this container, unless its answer is private), stored as Klarna's Cache-Control allows;
+   * when the fetch fails, a copy still inside its stale-if-error window.
    */
   get<R extends FetchLike>(key: CacheKey, fetch: () => Promise<R>): Promise<CacheLookup<R>> {
     const id = keyString(key);
@@ -329,8 +417,14 @@ export class PlacementCache {
       }
     }
     const pending = this.inFlight.get(id);
-    // Followers get the leader's outcome, marked so a log counts the fetch once.
-    if (pending !== undefined) return pending.then((lookup) => ({ ...lookup, coalesced: true })) as Promise<CacheLookup<R>>;
+    // Followers get the leader's outcome, marked so a log counts the fetch once; a private answer
+    // is the leader's alone, so then each follower asks Klarna for its own.
+    if (pending !== undefined) {
+      return pending.then(
+        (lookup): CacheLookup<FetchLike> | Promise<CacheLookup<FetchLike>> =>
+          lookup.source === 'miss' && lookup.private ? this.fetchAndKeep(key, id, undefined, fetch) : { ...lookup, coalesced: true },
+      ) as Promise<CacheLookup<R>>;
+    }
     const flight = this.lookUpAndFetch(key, id, fetch).finally(() => this.inFlight.delete(id));
     this.inFlight.set(id, flight);
     return flight;
@@ -351,15 +445,27 @@ export class PlacementCache {
       this.memory.set(id, stored);
       return { source: 'hit', entry: stored };
     }
+    return this.fetchAndKeep(key, id, stored, fetch);
+  }
+
+  /** Asks Klarna and keeps what its Cache-Control allows; on failure, a copy still servable. */
+  private async fetchAndKeep<R extends FetchLike>(
+    key: CacheKey,
+    id: string,
+    stored: CachedPlacement | undefined,
+    fetch: () => Promise<R>,
+  ): Promise<CacheLookup<R>> {
     const fetched = await fetch();
     const now = this.clock();
     if (fetched.ok) {
-      const policy = cachePolicy(fetched.cacheControl, this.options.defaultTtlSeconds);
-      const entry = cacheEntry(fetched.placement, policy, now);
+      const ageSeconds = parseAge(fetched.age) ?? 0;
+      const policy = cachePolicy(fetched.cacheControl, this.options.defaultTtlSeconds, ageSeconds);
+      const browser = browserPolicy(fetched.cacheControl, this.options.defaultTtlSeconds, ageSeconds);
+      const entry = cacheEntry(fetched.placement, policy, now, browser.maxAgeSeconds);
       if (!policy.store) {
         this.failedUntil.delete(id);
         this.memory.delete(id);
-        return { source: 'miss', entry, stored: false, fetched };
+        return { source: 'miss', entry, stored: false, private: browser.private, fetched };
       }
       this.failedUntil.delete(id);
       this.memory.set(id, entry);
@@ -368,7 +474,7 @@ export class PlacementCache {
       } catch (error) {
         this.options.onStoreError?.('put', error);
       }
-      return { source: 'miss', entry, stored: true, fetched };
+      return { source: 'miss', entry, stored: true, private: false, fetched };
     }
     // Klarna failed: the newest copy we know of, if its stale-if-error window is still open.
     const candidates = [this.memory.get(id), stored].filter((e): e is CachedPlacement => e !== undefined);

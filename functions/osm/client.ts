@@ -237,6 +237,8 @@ export type OsmFetchResult = {
   /** Klarna's `error_code` from an error body, for the log. */
   readonly errorCode?: string | undefined;
   readonly cacheControl: string | undefined;
+  /** The raw `Age` header: how long Klarna's CDN already held the answer (parsed by the cache). */
+  readonly age: string | undefined;
   readonly durationMs: number;
   readonly droppedNodes: number;
 } & ({ readonly ok: true; readonly placement: OsmPlacement } | { readonly ok: false; readonly failure: OsmFailure });
@@ -290,11 +292,13 @@ export const fetchPlacement = async (
   const started = performance.now();
   let correlationId: string | undefined;
   let cacheControl: string | undefined;
+  let age: string | undefined;
   let errorCode: string | undefined;
   const done = (outcome: { ok: true; placement: OsmPlacement } | { ok: false; failure: OsmFailure }, droppedNodes = 0): OsmFetchResult => ({
     ...outcome,
     correlationId,
     cacheControl,
+    age,
     errorCode,
     droppedNodes,
     durationMs: Math.round(performance.now() - started),
@@ -307,6 +311,7 @@ export const fetchPlacement = async (
     });
     correlationId = response.headers.get('klarna-correlation-id')?.slice(0, 100) ?? undefined;
     cacheControl = response.headers.get('cache-control') ?? undefined;
+    age = response.headers.get('age') ?? undefined;
     const body = await response.text();
     if (response.status !== 200 && response.status !== 204) {
       errorCode = errorCodeOf(body);

@@ -16,8 +16,8 @@ import { describeError, logger } from '../shared/log.js';
 import {
   DynamoPlacementStore,
   PlacementCache,
+  browserCacheControl,
   placementCacheKey,
-  remainingMaxAge,
   type CacheLookup,
   type Clock,
   type PlacementStore,
@@ -157,15 +157,12 @@ export const createOsmHandler = (deps: OsmHandlerDeps = {}): OsmHandler => {
     return { credentials, key };
   };
 
-  /** Our Cache-Control passes on what remains of Klarna's max-age (all of it on a miss). */
-  const servedHeaders = (lookup: Exclude<CacheLookup<OsmFetchResult>, { source: 'error' }>) => {
-    const { entry } = lookup;
-    let cacheControl: string;
-    if (lookup.source === 'miss' && !lookup.stored) cacheControl = 'no-store';
-    else if (lookup.source === 'stale') cacheControl = 'public, max-age=0';
-    else cacheControl = `public, max-age=${remainingMaxAge(entry, lookup.source === 'miss' ? entry.fetchedAtMs : clock())}`;
-    return { 'cache-control': cacheControl, 'x-cache': lookup.source, vary: 'Accept' };
-  };
+  /** Our Cache-Control passes on what remains of Klarna's max-age, and keeps `private` private. */
+  const servedHeaders = (lookup: Exclude<CacheLookup<OsmFetchResult>, { source: 'error' }>) => ({
+    'cache-control': browserCacheControl(lookup, clock()),
+    'x-cache': lookup.source,
+    vary: 'Accept',
+  });
 
   const getPlacement = async (event: APIGatewayProxyEvent): Promise<Result> => {
     const rawKey = event.pathParameters?.placement_key ?? '';

@@ -104,9 +104,17 @@ const impressionEvent = (body: unknown): APIGatewayProxyEvent =>
   }) as unknown as APIGatewayProxyEvent;
 
 /** A handler as a fresh Lambda container would have it (own memory cache), on a clock we move. */
-const container = ({ memoryEntries, startAt }: { memoryEntries?: number; startAt?: number } = {}) => {
+const container = ({
+  memoryEntries,
+  startAt,
+  defaultTtlSeconds,
+}: { memoryEntries?: number; startAt?: number; defaultTtlSeconds?: number } = {}) => {
   let now = startAt ?? Date.now();
-  const config = { ...placement.readOsmConfig(), ...(memoryEntries === undefined ? {} : { memoryEntries }) };
+  const config = {
+    ...placement.readOsmConfig(),
+    ...(memoryEntries === undefined ? {} : { memoryEntries }),
+    ...(defaultTtlSeconds === undefined ? {} : { defaultTtlSeconds }),
+  };
   const handler = placement.createOsmHandler({ config, clock: () => now });
   return { handler, now: () => now, advance: (seconds: number) => void (now += seconds * 1000) };
 };
@@ -466,6 +474,97 @@ describe('OSM cache freshness with a moving clock', () => {
     advance(10);
     expect((await post()).statusCode).toBe(404);
     expect(fake.impressionHits()).toBe(1);
+  });
+});
+
+describe("OSM honours Klarna's Cache-Control and Age", () => {
+  it('keeps a private answer out of memory and DynamoDB, serves it to its caller alone, as private', async () => {
+    const amount = nextAmount();
+    fake.setAnswer({ cacheControl: 'private, max-age=60' });
+    const { handler, now } = container();
+    for (let i = 0; i < 2; i += 1) {
+      const result = await handler(getEvent(amount));
+      expect(result.statusCode).toBe(200);
+      expect(result.headers).toMatchObject({ 'x-cache': 'miss', 'cache-control': 'private, max-age=60' });
+    }
+    expect(fetchesFor(amount)).toBe(2);
+    expect(await storedItem(amount)).toBeUndefined();
+    const other = container({ memoryEntries: 0, startAt: now() });
+    expect((await other.handler(getEvent(amount))).headers).toMatchObject({ 'x-cache': 'miss' });
+    expect(fetchesFor(amount)).toBe(3);
+  });
+
+  it('does not share a private answer among concurrent shoppers through the local server', async () => {
+    const amount = nextAmount();
+    fake.setAnswer({ cacheControl: 'private, max-age=60', age: '15', delayMs: 100 });
+    const responses = await Promise.all(Array.from({ length: 3 }, () => httpGet(placementPath(amount))));
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(responses.map((r) => r.headers.get('cache-control'))).toEqual(Array(3).fill('private, max-age=45'));
+    expect(fetchesFor(amount)).toBe(3);
+    expect(await storedItem(amount)).toBeUndefined();
+  });
+
+  it('counts Klarna’s Age against max-age, and ignores an invalid Age', async () => {
+    const amount = nextAmount();
+    fake.setAnswer({ cacheControl: 'max-age=60', age: '45' });
+    const { handler, advance } = container();
+    expect((await handler(getEvent(amount))).headers).toMatchObject({ 'x-cache': 'miss', 'cache-control': 'public, max-age=15' });
+    const item = await storedItem(amount);
+    expect(Number(item?.fresh_until_ms?.N)).toBe(Number(item?.fetched_at_ms?.N) + 15_000);
+    advance(14);
+    expect((await handler(getEvent(amount))).headers).toMatchObject({ 'x-cache': 'hit', 'cache-control': 'public, max-age=1' });
+    advance(1);
+    expect((await handler(getEvent(amount))).headers).toMatchObject({ 'x-cache': 'miss' });
+    expect(fetchesFor(amount)).toBe(2);
+
+    const invalid = nextAmount();
+    fake.setAnswer({ cacheControl: 'max-age=60', age: 'soon' });
+    expect((await handler(getEvent(invalid))).headers).toMatchObject({ 'x-cache': 'miss', 'cache-control': 'public, max-age=60' });
+  });
+
+  it('keeps a copy for s-maxage but tells browsers only what remains of max-age', async () => {
+    const amount = nextAmount();
+    fake.setAnswer({ cacheControl: 'max-age=10, s-maxage=120' });
+    const first = container();
+    expect((await first.handler(getEvent(amount))).headers).toMatchObject({ 'x-cache': 'miss', 'cache-control': 'public, max-age=10' });
+    const item = await storedItem(amount);
+    const fetchedAt = Number(item?.fetched_at_ms?.N);
+    expect(Number(item?.fresh_until_ms?.N)).toBe(fetchedAt + 120_000);
+    expect(Number(item?.max_age_until_ms?.N)).toBe(fetchedAt + 10_000);
+
+    first.advance(4);
+    expect((await first.handler(getEvent(amount))).headers).toMatchObject({ 'x-cache': 'hit', 'cache-control': 'public, max-age=6' });
+    first.advance(26);
+    expect((await first.handler(getEvent(amount))).headers).toMatchObject({ 'x-cache': 'hit', 'cache-control': 'public, max-age=0' });
+    const second = container({ memoryEntries: 0, startAt: first.now() });
+    expect((await second.handler(getEvent(amount))).headers).toMatchObject({ 'x-cache': 'hit', 'cache-control': 'public, max-age=0' });
+    expect(fetchesFor(amount)).toBe(1);
+
+    const sharedOnly = nextAmount();
+    fake.setAnswer({ cacheControl: 's-maxage=120' });
+    expect((await first.handler(getEvent(sharedOnly))).headers).toMatchObject({ 'x-cache': 'miss', 'cache-control': 'public, max-age=0' });
+    expect((await first.handler(getEvent(sharedOnly))).headers).toMatchObject({ 'x-cache': 'hit', 'cache-control': 'public, max-age=0' });
+    expect(fetchesFor(sharedOnly)).toBe(1);
+  });
+
+  it('applies OSM_DEFAULT_TTL_SECONDS only when Klarna says nothing about freshness', async () => {
+    const { handler, advance } = container({ defaultTtlSeconds: 300 });
+    for (const cacheControl of ['no-cache', 'max-age=0']) {
+      const amount = nextAmount();
+      fake.setAnswer({ cacheControl });
+      for (let i = 0; i < 2; i += 1) {
+        expect((await handler(getEvent(amount))).headers).toMatchObject({ 'x-cache': 'miss', 'cache-control': 'no-store' });
+      }
+      expect(fetchesFor(amount)).toBe(2);
+      expect(await storedItem(amount)).toBeUndefined();
+    }
+
+    const silent = nextAmount();
+    fake.setAnswer({ cacheControl: null });
+    expect((await handler(getEvent(silent))).headers).toMatchObject({ 'x-cache': 'miss', 'cache-control': 'public, max-age=300' });
+    advance(100);
+    expect((await handler(getEvent(silent))).headers).toMatchObject({ 'x-cache': 'hit', 'cache-control': 'public, max-age=200' });
+    expect(fetchesFor(silent)).toBe(1);
   });
 });
 

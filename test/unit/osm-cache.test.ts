@@ -1,10 +1,14 @@
 import {
+  DynamoPlacementStore,
   MemoryLru,
   NO_AMOUNT,
   PlacementCache,
+  browserCacheControl,
+  browserPolicy,
   cacheEntry,
   cachePolicy,
   freshnessAt,
+  parseAge,
   parseCacheControl,
   placementCacheKey,
   remainingMaxAge,
@@ -43,6 +47,27 @@ describe('OSM parseCacheControl', () => {
     expect(parseCacheControl('max-age=60, max-age=10').maxAge).toBe(10);
     expect(parseCacheControl('max-age=99999999999999').maxAge).toBe(2 ** 31 - 1);
   });
+
+  it('reads private, plain or qualified with field names, and nothing else as private', () => {
+    expect(parseCacheControl('Private, max-age=60')).toEqual({ noStore: false, noCache: false, private: true, maxAge: 60 });
+    expect(parseCacheControl('private="set-cookie, x-shopper", max-age=60').private).toBe(true);
+    expect(parseCacheControl('public, max-age=60').private).toBeUndefined();
+  });
+});
+
+describe('OSM parseAge', () => {
+  it('reads Age as a non-negative integer, capped at 2^31-1', () => {
+    expect(parseAge('30')).toBe(30);
+    expect(parseAge(' 0 ')).toBe(0);
+    expect(parseAge('99999999999999')).toBe(2 ** 31 - 1);
+  });
+
+  it.each([[undefined], [null], [''], ['-5'], ['1.5'], ['abc'], ['"30"'], ['10, 20'], ['3e2']])(
+    'ignores a missing or invalid Age: %p',
+    (header) => {
+      expect(parseAge(header)).toBeUndefined();
+    },
+  );
 });
 
 describe('OSM cachePolicy', () => {
@@ -55,17 +80,96 @@ describe('OSM cachePolicy', () => {
     expect(cachePolicy('no-store, max-age=60, stale-if-error=60', 30)).toEqual({ store: false, freshSeconds: 0, staleIfErrorSeconds: 0 });
   });
 
-  it('treats no-cache and a missing header as "ask again" unless a default TTL floors it', () => {
+  it('treats no-cache and a missing header as "ask again"; a default TTL applies to the missing header only', () => {
     expect(cachePolicy('no-cache, max-age=60')).toEqual({ store: false, freshSeconds: 0, staleIfErrorSeconds: 0 });
     expect(cachePolicy(undefined)).toEqual({ store: false, freshSeconds: 0, staleIfErrorSeconds: 0 });
     expect(cachePolicy(undefined, 30)).toEqual({ store: true, freshSeconds: 30, staleIfErrorSeconds: 0 });
-    expect(cachePolicy('no-cache', 30).freshSeconds).toBe(30);
-    expect(cachePolicy('max-age=5', 30).freshSeconds).toBe(30);
+    expect(cachePolicy('no-cache', 30).freshSeconds).toBe(0);
+    expect(cachePolicy('max-age=5', 30).freshSeconds).toBe(5);
     expect(cachePolicy('max-age=90', 30).freshSeconds).toBe(90);
+  });
+
+  it('never overrides an explicit directive with the default TTL', () => {
+    const notStored = { store: false, freshSeconds: 0, staleIfErrorSeconds: 0 };
+    expect(cachePolicy('no-cache', 30)).toEqual(notStored);
+    expect(cachePolicy('max-age=0', 30)).toEqual(notStored);
+    expect(cachePolicy('s-maxage=0', 30)).toEqual(notStored);
+    expect(cachePolicy('private', 30)).toEqual(notStored);
+    expect(cachePolicy('no-store', 30)).toEqual(notStored);
+    expect(cachePolicy('s-maxage=5', 30).freshSeconds).toBe(5);
+    expect(browserPolicy('no-cache', 30).maxAgeSeconds).toBe(0);
+    expect(browserPolicy('max-age=5', 30).maxAgeSeconds).toBe(5);
+  });
+
+  it('applies the default TTL when no directive speaks of freshness (public, stale-if-error, unknown ones)', () => {
+    expect(cachePolicy('public', 30)).toEqual({ store: true, freshSeconds: 30, staleIfErrorSeconds: 0 });
+    expect(cachePolicy('stale-if-error=60, immutable', 30)).toEqual({ store: true, freshSeconds: 30, staleIfErrorSeconds: 60 });
+    expect(browserPolicy(undefined, 30)).toEqual({ private: false, maxAgeSeconds: 30 });
+  });
+
+  it('never stores a private answer in the shared caches, whatever else is said or configured', () => {
+    const notStored = { store: false, freshSeconds: 0, staleIfErrorSeconds: 0 };
+    expect(cachePolicy('private, max-age=60')).toEqual(notStored);
+    expect(cachePolicy('private, s-maxage=60, max-age=60, stale-if-error=600', 30)).toEqual(notStored);
+    expect(cachePolicy('public, private="set-cookie", max-age=60')).toEqual(notStored);
+  });
+
+  it('counts Age against the lifetime: max(0, max-age - Age), and against the stale-if-error window', () => {
+    expect(cachePolicy('max-age=60', 0, 20)).toEqual({ store: true, freshSeconds: 40, staleIfErrorSeconds: 0 });
+    expect(cachePolicy('max-age=60', 0, 60)).toEqual({ store: false, freshSeconds: 0, staleIfErrorSeconds: 0 });
+    expect(cachePolicy('max-age=60', 0, 600)).toEqual({ store: false, freshSeconds: 0, staleIfErrorSeconds: 0 });
+    expect(cachePolicy('max-age=10, s-maxage=100', 0, 30).freshSeconds).toBe(70);
+    expect(cachePolicy('max-age=10, stale-if-error=30', 0, 5)).toEqual({ store: true, freshSeconds: 5, staleIfErrorSeconds: 30 });
+    expect(cachePolicy('max-age=10, stale-if-error=30', 0, 25)).toEqual({ store: true, freshSeconds: 0, staleIfErrorSeconds: 15 });
+    expect(cachePolicy('max-age=10, stale-if-error=30', 0, 40).store).toBe(false);
+    expect(cachePolicy(undefined, 30, 10).freshSeconds).toBe(20);
   });
 
   it('stores a no-cache answer that has a stale-if-error window, for errors only', () => {
     expect(cachePolicy('no-cache, stale-if-error=120')).toEqual({ store: true, freshSeconds: 0, staleIfErrorSeconds: 120 });
+  });
+});
+
+describe('OSM browserPolicy', () => {
+  it('gives the browser max-age, never s-maxage, less Age', () => {
+    expect(browserPolicy('max-age=60, s-maxage=300')).toEqual({ private: false, maxAgeSeconds: 60 });
+    expect(browserPolicy('max-age=300, s-maxage=60')).toEqual({ private: false, maxAgeSeconds: 300 });
+    expect(browserPolicy('max-age=60, s-maxage=300', 0, 45)).toEqual({ private: false, maxAgeSeconds: 15 });
+    expect(browserPolicy('max-age=60', 0, 100).maxAgeSeconds).toBe(0);
+  });
+
+  it('gives the browser nothing to reuse when Klarna sent s-maxage alone', () => {
+    expect(browserPolicy('s-maxage=300')).toEqual({ private: false, maxAgeSeconds: 0 });
+    expect(browserPolicy('s-maxage=300', 30).maxAgeSeconds).toBe(0);
+  });
+
+  it('keeps private with its max-age less Age, unless no-store says nobody may keep it', () => {
+    expect(browserPolicy('private, max-age=60', 0, 15)).toEqual({ private: true, maxAgeSeconds: 45 });
+    expect(browserPolicy('private')).toEqual({ private: true, maxAgeSeconds: 0 });
+    expect(browserPolicy('private, no-store, max-age=60').private).toBe(false);
+  });
+});
+
+describe('OSM browserCacheControl', () => {
+  const at = (freshSeconds: number, browserSeconds: number) =>
+    cacheEntry({ content: null, impressionUrl: null }, { store: true, freshSeconds, staleIfErrorSeconds: 0 }, 0, browserSeconds);
+
+  it('passes a private answer on as private with its max-age, never as public', () => {
+    const entry = cacheEntry({ content: null, impressionUrl: null }, cachePolicy('private, max-age=60'), 0, 45);
+    expect(browserCacheControl({ source: 'miss', stored: false, private: true, entry }, 0)).toBe('private, max-age=45');
+  });
+
+  it('tells browsers what remains of max-age, not of s-maxage, on a miss and on a hit', () => {
+    const entry = at(300, 60); // max-age=60, s-maxage=300
+    expect(browserCacheControl({ source: 'miss', stored: true, private: false, entry }, 0)).toBe('public, max-age=60');
+    expect(browserCacheControl({ source: 'hit', entry }, 20_000)).toBe('public, max-age=40');
+    expect(browserCacheControl({ source: 'hit', entry }, 100_000)).toBe('public, max-age=0');
+  });
+
+  it('answers max-age=0 for s-maxage alone, no-store for answers not kept, and max-age=0 when stale', () => {
+    expect(browserCacheControl({ source: 'miss', stored: true, private: false, entry: at(300, 0) }, 0)).toBe('public, max-age=0');
+    expect(browserCacheControl({ source: 'miss', stored: false, private: false, entry: at(0, 0) }, 0)).toBe('no-store');
+    expect(browserCacheControl({ source: 'stale' }, 0)).toBe('public, max-age=0');
   });
 });
 
@@ -138,9 +242,9 @@ describe('OSM PlacementCache', () => {
     };
     const cache = new PlacementCache({ store, memoryEntries, defaultTtlSeconds, clock: () => now });
     let fetches = 0;
-    const answer = (cacheControl: string | undefined, ok = true) => async (): Promise<FetchLike> => {
+    const answer = (cacheControl: string | undefined, ok = true, age?: string) => async (): Promise<FetchLike> => {
       fetches += 1;
-      return ok ? { ok: true, placement: { content, impressionUrl: 'https://i.example/1' }, cacheControl } : { ok: false };
+      return ok ? { ok: true, placement: { content, impressionUrl: 'https://i.example/1' }, cacheControl, age } : { ok: false };
     };
     return {
       cache,
@@ -226,6 +330,71 @@ describe('OSM PlacementCache', () => {
     expect(await t.cache.peek(key)).toBeUndefined();
   });
 
+  it('keeps a private answer in neither memory nor the store, and asks Klarna again next time', async () => {
+    const t = setup();
+    expect(await t.cache.get(key, t.answer('private, max-age=60'))).toMatchObject({ source: 'miss', stored: false, private: true });
+    expect(t.items.size).toBe(0);
+    expect(await t.cache.get(key, t.answer('private, max-age=60'))).toMatchObject({ source: 'miss', private: true });
+    expect(t.fetches()).toBe(2);
+    expect(await t.cache.peek(key)).toBeUndefined();
+  });
+
+  it('does not hand one caller’s private answer to concurrent callers: each asks Klarna for its own', async () => {
+    const t = setup();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = async (): Promise<FetchLike> => {
+      await gate;
+      return t.answer('private, max-age=60')();
+    };
+    const all = Promise.all([t.cache.get(key, slow), t.cache.get(key, slow), t.cache.get(key, slow)]);
+    release();
+    const results = await all;
+    expect(t.fetches()).toBe(3);
+    expect(results.map((r) => [r.source, r.coalesced ?? false])).toEqual([
+      ['miss', false],
+      ['miss', false],
+      ['miss', false],
+    ]);
+    expect(t.items.size).toBe(0);
+  });
+
+  it('counts Age against max-age: fresh for max-age - Age, then asks again', async () => {
+    const t = setup();
+    const first = await t.cache.get(key, t.answer('max-age=60', true, '45'));
+    expect(first.source === 'miss' && first.entry).toMatchObject({ freshUntilMs: 1_015_000, maxAgeUntilMs: 1_015_000 });
+    t.advance(14_999);
+    expect((await t.cache.get(key, t.answer('max-age=60'))).source).toBe('hit');
+    t.advance(1);
+    expect((await t.cache.get(key, t.answer('max-age=60', true, 'not-a-number'))).source).toBe('miss');
+    t.advance(59_999); // the invalid Age was ignored: a full 60 s
+    expect((await t.cache.get(key, t.answer('max-age=60'))).source).toBe('hit');
+    expect(t.fetches()).toBe(2);
+  });
+
+  it('keeps a copy for s-maxage but remembers max-age for browsers', async () => {
+    const t = setup();
+    const first = await t.cache.get(key, t.answer('max-age=10, s-maxage=120'));
+    expect(first.source === 'miss' && first.entry).toMatchObject({ freshUntilMs: 1_120_000, maxAgeUntilMs: 1_010_000 });
+    t.advance(30_000);
+    const hit = await t.cache.get(key, t.answer('max-age=10, s-maxage=120'));
+    expect(hit.source).toBe('hit');
+    expect(hit.source === 'hit' && browserCacheControl(hit, 1_030_000)).toBe('public, max-age=0');
+    expect(t.fetches()).toBe(1);
+  });
+
+  it('asks Klarna every time for no-cache and max-age=0 even with a default TTL', async () => {
+    const t = setup(10, 300);
+    for (const cacheControl of ['no-cache', 'max-age=0']) {
+      expect(await t.cache.get(key, t.answer(cacheControl))).toMatchObject({ source: 'miss', stored: false });
+      expect(await t.cache.get(key, t.answer(cacheControl))).toMatchObject({ source: 'miss', stored: false });
+    }
+    expect(t.fetches()).toBe(4);
+    await t.cache.get(key, t.answer(undefined));
+    expect((await t.cache.get(key, t.answer(undefined))).source).toBe('hit');
+    expect(t.fetches()).toBe(5);
+  });
+
   it('answers from Klarna when the store fails, and reports the failure', async () => {
     const errors: string[] = [];
     const cache = new PlacementCache({
@@ -240,5 +409,37 @@ describe('OSM PlacementCache', () => {
     const result = await cache.get(key, async () => ({ ok: true, placement: { content, impressionUrl: null }, cacheControl: 'max-age=5' }));
     expect(result.source).toBe('miss');
     expect(errors).toEqual(['get', 'put']);
+  });
+});
+
+describe('OSM DynamoPlacementStore', () => {
+  const key: CacheKey = { placementId: 'p', purchaseAmount: 100 };
+  const item = {
+    placement_id: 'p',
+    purchase_amount: 100,
+    content: { nodes: [{ type: 'TEXT', value: 'Pay in 4.' }] },
+    impression_url: 'https://i.example/1',
+    fetched_at_ms: 1_000,
+    fresh_until_ms: 61_000,
+    stale_until_ms: 61_000,
+  };
+  const storeAnswering = (answer: Record<string, unknown> | undefined) => {
+    const sent: unknown[] = [];
+    const send = async (command: { input: unknown }) => {
+      sent.push(command.input);
+      return { Item: answer };
+    };
+    return { store: new DynamoPlacementStore({ send } as never, 'placements'), sent };
+  };
+
+  it('writes and reads the browsers’ max_age_until_ms', async () => {
+    const { store, sent } = storeAnswering({ ...item, max_age_until_ms: 11_000 });
+    expect(await store.get(key)).toMatchObject({ freshUntilMs: 61_000, maxAgeUntilMs: 11_000 });
+    await store.put(key, { content: null, impressionUrl: null, fetchedAtMs: 0, freshUntilMs: 5_000, staleUntilMs: 5_000, maxAgeUntilMs: 2_000 });
+    expect(sent[1]).toMatchObject({ Item: { fresh_until_ms: 5_000, max_age_until_ms: 2_000 } });
+  });
+
+  it('counts an item without max_age_until_ms (written before private was honoured) as a miss', async () => {
+    expect(await storeAnswering(item).store.get(key)).toBeUndefined();
   });
 });
