@@ -56,9 +56,13 @@ const totals = (lines: readonly OrderLine[]) => ({
   order_tax_amount: lines.reduce((sum, l) => sum + l.total_tax_amount, 0),
 });
 
-/** address_update with `lines` goods lines (the first callback: no shipping fee line yet). */
+/**
+ * address_update with `lines` goods lines (the first callback: no shipping fee line yet). Klarna's
+ * cap of 1000 lines counts our fee line too, so a 1000-line checkout starts with 999 goods lines
+ * (with 1000 the callback refuses: too_many_lines).
+ */
 export const addressUpdateBody = (lines: number): Record<string, unknown> => {
-  const orderLines = Array.from({ length: lines }, (_, i) => benchLine(i));
+  const orderLines = Array.from({ length: Math.min(lines, MAX_LINES - 1) }, (_, i) => benchLine(i));
   return {
     ...totals(orderLines),
     order_lines: orderLines,
