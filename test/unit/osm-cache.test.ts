@@ -305,17 +305,22 @@ describe('OSM PlacementCache', () => {
     expect(t.fetches()).toBe(3);
   });
 
-  it('shares one fetch between concurrent misses of one key', async () => {
-    const t = setup();
+  /** Three gets of one key that all start before Klarna's answer (with `header`) arrives. */
+  const concurrentGets = async (t: ReturnType<typeof setup>, header: string) => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));
     const slow = async (): Promise<FetchLike> => {
       await gate;
-      return t.answer('max-age=60')();
+      return t.answer(header)();
     };
     const all = Promise.all([t.cache.get(key, slow), t.cache.get(key, slow), t.cache.get(key, slow)]);
     release();
-    const results = await all;
+    return all;
+  };
+
+  it('shares one fetch between concurrent misses of one key', async () => {
+    const t = setup();
+    const results = await concurrentGets(t, 'max-age=60');
     expect(t.fetches()).toBe(1);
     expect(results.map((r) => r.source)).toEqual(['miss', 'miss', 'miss']);
     expect(results.map((r) => r.coalesced ?? false)).toEqual([false, true, true]);
@@ -341,15 +346,7 @@ describe('OSM PlacementCache', () => {
 
   it('does not hand one caller’s private answer to concurrent callers: each asks Klarna for its own', async () => {
     const t = setup();
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((r) => (release = r));
-    const slow = async (): Promise<FetchLike> => {
-      await gate;
-      return t.answer('private, max-age=60')();
-    };
-    const all = Promise.all([t.cache.get(key, slow), t.cache.get(key, slow), t.cache.get(key, slow)]);
-    release();
-    const results = await all;
+    const results = await concurrentGets(t, 'private, max-age=60');
     expect(t.fetches()).toBe(3);
     expect(results.map((r) => [r.source, r.coalesced ?? false])).toEqual([
       ['miss', false],
