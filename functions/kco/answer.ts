@@ -99,10 +99,10 @@ export const unauthorized = (): HttpAnswer => ({
   body: JSON.stringify({ error: UNAUTHORIZED_TEXT }),
 });
 
+export const TOO_LARGE_TEXT = 'Your order is too large for us to process. Please contact the shop.';
+
 /**
  * A body over MAX_BODY_BYTES: Klarna's answers are 200, a redirect or 400 (no 413), and the text
  * is shown to the shopper, so it is the generic refusal with no byte counts.
  */
 export const tooLarge = (): HttpAnswer => rejected('approval_failed', TOO_LARGE_TEXT);
-
-export const TOO_LARGE_TEXT = 'Your order is too large for us to process. Please contact the shop.';
