@@ -146,10 +146,10 @@ export class KlarnaFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
-      // No NODE_OPTIONS=--enable-source-maps: it made every cold start 12-15 % slower
-      // (`npm run bench` keeps the comparison), and our logs carry no stack traces to map (describeError in
-      // functions/shared/log.ts logs an error's name and message). The .map files still ship for
-      // mapping the stack of an init crash by hand; Node reads them only with the flag.
+      // No NODE_OPTIONS=--enable-source-maps: it made every cold start 12-15 % slower (`npm run
+      // bench` keeps the comparison), and our logs carry no stack traces to map (describeError
+      // in functions/shared/log.ts logs an error's name and message). The .map files still ship
+      // for mapping the stack of an init crash by hand; Node reads them only with the flag.
       environment: { ...props.environment },
       bundling: bundlingOptions,
     });
