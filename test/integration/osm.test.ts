@@ -123,6 +123,20 @@ const bodyOf = (result: APIGatewayProxyResult): Record<string, unknown> => JSON.
 
 const fetchesFor = (amount: number): number => fake.countRequests({ purchase_amount: String(amount) });
 
+/**
+ * Two requests for `amount` in one container: each is a miss answered with `servedCacheControl`,
+ * each asks Klarna, and nothing lands in DynamoDB (for answers we must not keep).
+ */
+const expectAskedEveryTime = async (handler: ReturnType<typeof container>['handler'], amount: number, servedCacheControl: string) => {
+  for (let i = 0; i < 2; i += 1) {
+    const result = await handler(getEvent(amount));
+    expect(result.statusCode).toBe(200);
+    expect(result.headers).toMatchObject({ 'x-cache': 'miss', 'cache-control': servedCacheControl });
+  }
+  expect(fetchesFor(amount)).toBe(2);
+  expect(await storedItem(amount)).toBeUndefined();
+};
+
 const storedItem = async (amount: number) => {
   const ddb = localClient(db.endpoint);
   try {
@@ -391,13 +405,7 @@ describe('OSM cache freshness with a moving clock', () => {
     const amount = nextAmount();
     fake.setAnswer({ cacheControl: 'no-store' });
     const { handler } = container();
-    for (let i = 0; i < 2; i += 1) {
-      const result = await handler(getEvent(amount));
-      expect(result.statusCode).toBe(200);
-      expect(result.headers).toMatchObject({ 'x-cache': 'miss', 'cache-control': 'no-store' });
-    }
-    expect(fetchesFor(amount)).toBe(2);
-    expect(await storedItem(amount)).toBeUndefined();
+    await expectAskedEveryTime(handler, amount, 'no-store');
     expect((await handler(impressionEvent({ placement_key: KEY, locale: LOCALE, purchase_amount: amount }))).statusCode).toBe(404);
   });
 
@@ -482,13 +490,7 @@ describe("OSM honours Klarna's Cache-Control and Age", () => {
     const amount = nextAmount();
     fake.setAnswer({ cacheControl: 'private, max-age=60' });
     const { handler, now } = container();
-    for (let i = 0; i < 2; i += 1) {
-      const result = await handler(getEvent(amount));
-      expect(result.statusCode).toBe(200);
-      expect(result.headers).toMatchObject({ 'x-cache': 'miss', 'cache-control': 'private, max-age=60' });
-    }
-    expect(fetchesFor(amount)).toBe(2);
-    expect(await storedItem(amount)).toBeUndefined();
+    await expectAskedEveryTime(handler, amount, 'private, max-age=60');
     const other = container({ memoryEntries: 0, startAt: now() });
     expect((await other.handler(getEvent(amount))).headers).toMatchObject({ 'x-cache': 'miss' });
     expect(fetchesFor(amount)).toBe(3);
