@@ -54,7 +54,8 @@ export const resolveEndpoint = (settings: {
       throw new Error('OSM_BASE_URL must be an absolute http(s) URL');
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('OSM_BASE_URL must be an absolute http(s) URL');
-    const baseUrl = url.href.replace(/\/+$/, '');
+    // The lookbehind starts the match at the first of the trailing slashes only (linear time).
+    const baseUrl = url.href.replace(/(?<!\/)\/+$/, '');
     return { baseUrl, id: `custom|${baseUrl}` };
   }
   const region = (settings.region ?? 'eu').toLowerCase();

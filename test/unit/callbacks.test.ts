@@ -179,8 +179,8 @@ describe('shippingOptionUpdate', () => {
     });
   });
 
-  it('refuses a request without a selected option', () => {
-    expect(shippingOptionUpdate(callbackRequest(), vatRules())).toEqual({ kind: 'refuse', reason: 'shipping_option_not_offered' });
+  it('refuses a request without a selected option, saying that none was selected', () => {
+    expect(shippingOptionUpdate(callbackRequest(), vatRules())).toEqual({ kind: 'refuse', reason: 'no_shipping_option_selected' });
   });
 
   it('checks the shipping address first', () => {
