@@ -39,4 +39,11 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*', '@middy/*', 'aws-cdk-lib', 'aws-cdk-lib/*'] }],
     },
   },
+  {
+    // The OSM cache policy and impression tokens are pure too (their adapters are in osm/store.ts).
+    files: ['functions/osm/cache-policy.ts', 'functions/osm/impression-token.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*', '@middy/*', 'aws-cdk-lib', 'aws-cdk-lib/*', '../shared/*'] }],
+    },
+  },
 );
