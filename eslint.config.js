@@ -48,11 +48,4 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // The OSM cache policy and impression tokens are pure too (their adapters are in osm/store.ts).
-    files: ['functions/osm/cache-policy.ts', 'functions/osm/impression-token.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*', '@middy/*', 'aws-cdk-lib', 'aws-cdk-lib/*', '../shared/*'] }],
-    },
-  },
 );
