@@ -24,7 +24,7 @@ beforeAll(async () => {
   const table = `osm-fuzz-${randomUUID().slice(0, 8)}`;
   await createTables(db.endpoint, [placementsTable], () => table);
   fake = await startFakeOsm();
-  Object.assign(process.env, { DYNAMODB_ENDPOINT: db.endpoint, PLACEMENTS_TABLE: table, OSM_BASE_URL: fake.url, OSM_CLIENT_ID: 'fuzz', OSM_TIMEOUT_MS: '300' });
+  Object.assign(process.env, { DYNAMODB_ENDPOINT: db.endpoint, PLACEMENTS_TABLE: table, OSM_BASE_URL: fake.url, OSM_CLIENT_ID: 'fuzz', OSM_TIMEOUT_MS: '2000', DYNAMODB_REQUEST_TIMEOUT_MS: '5000' });
   handler = ((await import('../../functions/osm/placement.js')) as { handler: Handler }).handler;
 }, 60_000);
 

@@ -20,7 +20,9 @@ type ClientModule = typeof import('../../functions/osm/client.js');
 const KEY = 'credit-promotion-badge';
 const LOCALE = 'en-US';
 const CLIENT_ID = 'test-client-id';
-const TIMEOUT_MS = 300;
+// Well above a busy machine's loopback round trip (a normal answer must never time out here),
+// low enough that the hanging-Klarna tests stay short.
+const TIMEOUT_MS = 2000;
 const tableName = `osm-test-${randomUUID().slice(0, 8)}`;
 
 let db: RunningDynamoDb;
@@ -41,6 +43,9 @@ beforeAll(async () => {
   // Before the handler module loads: it reads its configuration once, at cold start.
   Object.assign(process.env, {
     DYNAMODB_ENDPOINT: db.endpoint,
+    // DynamoDB Local on a busy 2-core machine can pass the 700 ms default; these tests are about
+    // OSM's answers, not DynamoDB's latency (the faults tests cover a slow DynamoDB).
+    DYNAMODB_REQUEST_TIMEOUT_MS: '5000',
     PLACEMENTS_TABLE: tableName,
     OSM_BASE_URL: fake.url,
     OSM_CLIENT_ID: CLIENT_ID,
@@ -658,8 +663,13 @@ describe("OSM honours Klarna's Cache-Control and Age", () => {
 
   it('does not share a private answer among concurrent shoppers through the local server', async () => {
     const amount = nextAmount();
-    fake.setAnswer({ cacheControl: 'private, max-age=60', age: '15', delayMs: 100 });
-    const responses = await Promise.all(Array.from({ length: 3 }, () => httpGet(placementPath(amount))));
+    fake.setAnswer({ cacheControl: 'private, max-age=60', age: '15' });
+    // The first answer is held until Klarna has been asked; whoever waits on it must then ask for its own.
+    const release = fake.hold();
+    const pending = Promise.all(Array.from({ length: 3 }, () => httpGet(placementPath(amount))));
+    await fake.requestsArrived(1);
+    release();
+    const responses = await pending;
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
     expect(responses.map((r) => r.headers.get('cache-control'))).toEqual(Array(3).fill('private, max-age=45'));
     expect(fetchesFor(amount)).toBe(3);
@@ -742,6 +752,26 @@ describe('OSM: the rest of the contract', () => {
       expect(bodyOf(result)).toEqual({ error: 'On-site messaging is not configured' });
     }
     expect(fake.requests).toHaveLength(0);
+  });
+
+  it('serves the placement without a token when the token cannot be stored, and answers 500 when a token cannot be redeemed', async () => {
+    const { createDocumentClient } = await import('../../functions/shared/dynamodb.js');
+    const { DynamoImpressionTokens } = await import('../../functions/osm/store.js');
+    // The real adapter against a closed loopback port: DynamoDB unreachable for the tokens only.
+    const unreachable = createDocumentClient('http://127.0.0.1:9');
+    try {
+      const handler = placement.createOsmHandler({ tokens: new DynamoImpressionTokens(unreachable, tableName) });
+      const amount = nextAmount();
+      const served = await handler(getEvent(amount));
+      expect(served.statusCode).toBe(200);
+      expect(bodyOf(served)).toMatchObject({ impression_token: null, html: expect.stringContaining('klarna-osm__text') });
+      const post = await handler(impressionEvent({ impression_token: 'A'.repeat(22), placement_key: KEY, locale: LOCALE, purchase_amount: amount }));
+      expect(post.statusCode).toBe(500);
+      expect(bodyOf(post)).toEqual({ error: 'Internal error' });
+      expect(fake.impressionHits()).toBe(0);
+    } finally {
+      unreachable.destroy();
+    }
   });
 
   it('answers 500 with a generic message when something unexpected fails', async () => {
