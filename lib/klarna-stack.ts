@@ -73,6 +73,8 @@ export const secretEnvVars = {
 const tableActions = {
   read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
   readWrite: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  /** Exactly what functions/osm/store.ts sends: GetItem, PutItem and the conditional DeleteItem. */
+  osmCache: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
 } as const;
 
 /**
