@@ -69,9 +69,13 @@ export const secretEnvVars = {
   osmCredentials: 'OSM_CREDENTIALS_SECRET_ARN',
 } as const satisfies Record<FunctionDefinition['secret'], string>;
 
-/** Table actions per access level: item reads and writes only, never Query or Scan. */
+/**
+ * Table actions per access level: exactly what the functions' code calls, never Query or Scan.
+ * `read` is the callbacks' rules lookup, one BatchGetItem (functions/shared/rules-store.ts); the
+ * rules tool's GetItem runs with the operator's credentials, not a function role.
+ */
 const tableActions = {
-  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+  read: ['dynamodb:BatchGetItem'],
   readWrite: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
 } as const;
 
@@ -227,7 +231,8 @@ export class KlarnaStack extends Stack {
       for (const { table, access } of def.tables) {
         fn.allow(new PolicyStatement({ actions: [...tableActions[access]], resources: [tableFor(table).tableArn] }));
       }
-      secrets[def.secret].grantRead(fn.role);
+      // GetSecretValue is the one call functions/shared/secrets.ts makes (grantRead would add DescribeSecret).
+      fn.allow(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secrets[def.secret].secretArn] }));
       if (tracing) {
         Validations.of(fn.role).acknowledge({
           id: 'AwsSolutions-IAM5[Resource::*]',

@@ -214,18 +214,18 @@ describe('least privilege', () => {
   };
   const secretStatement = (secretId: string): Json => ({
     Effect: 'Allow',
-    Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+    Action: ['secretsmanager:GetSecretValue'],
     Resource: { Ref: secretLogicalId(secretId) },
   });
 
   it.each(allFunctions.filter((def) => callbackFunctions.has(def)).map((def) => [def.id, def] as const))(
-    '%s may only GetItem/BatchGetItem the rules table, read the callback tokens and write its logs',
+    '%s may only BatchGetItem the rules table (the rules store’s one call), GetSecretValue the callback tokens and write its logs',
     (_id, def) => {
       expect(statementsOf(def)).toEqual([
         logStatement(def),
         {
           Effect: 'Allow',
-          Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
+          Action: ['dynamodb:BatchGetItem'],
           Resource: { 'Fn::GetAtt': [tableLogicalId(rulesTable.id), 'Arn'] },
         },
         secretStatement('KcoCallbackTokens'),
