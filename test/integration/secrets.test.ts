@@ -214,16 +214,27 @@ describe('the KCO callbacks with their tokens in Secrets Manager', () => {
     expect(answer.statusCode).toBe(401);
   });
 
-  it("fail closed with Klarna's 400 approval_failed when the tokens cannot be read: the token cannot be checked", async () => {
+  it("fail closed with Klarna's 400 approval_failed when the tokens cannot be read (the token cannot be checked), counted as tokens_unavailable", async () => {
     const arn = newSecret({ tokens: ['right-token'] });
     fake.setBehaviour('error');
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
     const handlers = await load(arn);
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     for (const callback of ['validation', 'address_update'] as const) {
-      const answer = await handlers[callback](kcoCallbackEvent(callback, 'order-1', '{}', { token: 'right-token' }), lambdaContext(callback));
-      expect({ status: answer.statusCode, error_type: (JSON.parse(answer.body) as { error_type?: string }).error_type }).toEqual({
+      let answer: Awaited<ReturnType<(typeof handlers)[typeof callback]>> | undefined;
+      const logs = await logsOf(async () => {
+        answer = await handlers[callback](kcoCallbackEvent(callback, 'order-1', '{}', { token: 'right-token' }), lambdaContext(callback));
+      });
+      expect({ status: answer?.statusCode, error_type: (JSON.parse(answer?.body ?? '{}') as { error_type?: string }).error_type }).toEqual({
         status: 400,
         error_type: 'approval_failed',
       });
+      const counted = logs
+        .split('\n')
+        .filter((line) => line.includes('"CallbackDecision"'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .map(({ callback: name, decision, reason, CallbackDecision }) => ({ name, decision, reason, CallbackDecision }));
+      expect(counted).toEqual([{ name: callback, decision: 'error', reason: 'tokens_unavailable', CallbackDecision: 1 }]);
     }
   });
 });
