@@ -5,8 +5,8 @@
  * never answer, until close()), answer a SecretString that is not JSON, or a body that is not
  * even the protocol's JSON. It counts requests and those still hanging.
  */
-import { createServer, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { startLoopbackServer } from './loopback-server.js';
 
 /** What the next requests get. */
 export type FakeSecretsBehaviour = 'answer' | 'error' | 'hang' | 'not_json_secret' | 'garbage';
@@ -27,7 +27,6 @@ const AMZ_JSON = { 'content-type': 'application/x-amz-json-1.1' };
 
 export const startFakeSecretsManager = async (): Promise<FakeSecretsManager> => {
   const secrets = new Map<string, string>();
-  const sockets = new Set<Socket>();
   const held = new Map<ServerResponse, unknown>();
   let behaviour: FakeSecretsBehaviour = 'answer';
   let calls = 0;
@@ -38,7 +37,7 @@ export const startFakeSecretsManager = async (): Promise<FakeSecretsManager> => 
     response.end(typeof body === 'string' ? body : JSON.stringify(body));
   };
 
-  const server = createServer((request, response) => {
+  const loopback = await startLoopbackServer('fake Secrets Manager', (request, response) => {
     let text = '';
     request.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
     request.on('end', () => {
@@ -80,28 +79,12 @@ export const startFakeSecretsManager = async (): Promise<FakeSecretsManager> => 
       });
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (typeof address !== 'object' || address === null) throw new Error('fake Secrets Manager: no address');
-
   return {
-    url: `http://127.0.0.1:${address.port}`,
+    url: loopback.url,
     calls: (secretId) => (secretId === undefined ? calls : (callsById.get(secretId) ?? 0)),
     hanging: (secretId) => [...held.values()].filter((id) => secretId === undefined || id === secretId).length,
     setSecret: (secretId, secretString) => void secrets.set(secretId, secretString),
     setBehaviour: (next) => void (behaviour = next),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-        for (const socket of sockets) socket.destroy();
-      }),
+    close: () => loopback.close(),
   };
 };
