@@ -277,6 +277,11 @@ describe('what the callbacks refuse before deciding anything', () => {
     expect((await callback('se-order-3', 'address_update', callbackBody(), { token: OLD_TOKEN })).status).toBe(200);
   });
 
+  it('a path that is not valid percent-encoding is a 400 from the server, never a 502', async () => {
+    const answer = await callback('bad%E0%A4%A', 'validation', callbackBody());
+    expect({ status: answer.status, json: answer.json }).toEqual({ status: 400, json: { message: 'Bad Request' } });
+  });
+
   it('malformed JSON and a wrong content type are Klarna-shaped 400s', async () => {
     const bad = await callback('se-order-3', 'address_update', '{"order_lines": [');
     expect(bad.status).toBe(400);
