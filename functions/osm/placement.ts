@@ -15,6 +15,7 @@ import { intEnv, optionalEnv, requireEnv } from '../shared/config.js';
 import { documentClient } from '../shared/dynamodb.js';
 import { bodyBytes, safeJsonReviver } from '../shared/http.js';
 import { describeError, logger } from '../shared/log.js';
+import { countOsmOutcome } from '../shared/metrics.js';
 import { PlacementCache, type CacheLookup, type PlacementStore } from './cache.js';
 import { browserCacheControl, placementCacheKey, type Clock } from './cache-policy.js';
 import {
@@ -133,6 +134,7 @@ const WARN_OUTCOMES: ReadonlySet<OsmOutcome> = new Set(['error', 'impression_fai
 
 /** THE place each outcome is made visible: one log line per request (metrics can count here too). */
 export const recordOutcome = ({ outcome, fields = {} }: Served): void => {
+  countOsmOutcome(outcome);
   if (outcome === 'fault') logger.error('osm request', { outcome, ...fields });
   else if (WARN_OUTCOMES.has(outcome)) logger.warn('osm request', { outcome, ...fields });
   else logger.info('osm request', { outcome, ...fields });
