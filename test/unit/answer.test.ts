@@ -8,8 +8,6 @@ import {
   rejected,
   tooLarge,
   TOO_LARGE_TEXT,
-  unauthorized,
-  UNAUTHORIZED_TEXT,
   updated,
   type HttpAnswer,
 } from '../../functions/kco/answer.js';
@@ -83,16 +81,7 @@ describe('updated / approved / rejected', () => {
   });
 });
 
-describe('unauthorized / tooLarge', () => {
-  it('answers a missing or wrong token with 401 and the same text API Gateway uses', () => {
-    expect(unauthorized()).toEqual({
-      statusCode: 401,
-      headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-      body: JSON.stringify({ error: 'Missing or invalid callback token.' }),
-    });
-    expect(UNAUTHORIZED_TEXT).toBe('Missing or invalid callback token.');
-  });
-
+describe('tooLarge', () => {
   it('answers a body over the size limit with the generic 400 approval_failed, no byte counts', () => {
     const answer = tooLarge();
     expect(answer.statusCode).toBe(400);
