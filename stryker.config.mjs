@@ -7,10 +7,9 @@
  */
 export default {
   mutate: [
-    // Top level only: the Lambda handlers and their middy wrapper are tested by the integration tier.
+    // Top level only: the Lambda handlers and their middy wrapper (functions/kco/handlers/) are
+    // tested by the integration tier.
     'functions/kco/*.ts',
-    '!functions/kco/kco-handler.ts',
-    '!functions/kco/{address-update,country-change,shipping-option-update,validation}.ts',
     // zod/mini's fast path: its mutants are killed only by the long property runs against zod
     // itself (test/unit/fast-parse.test.ts, ~2 600 cases), several seconds per mutant.
     '!functions/kco/fast-parse.ts',

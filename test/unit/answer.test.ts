@@ -8,8 +8,6 @@ import {
   rejected,
   tooLarge,
   TOO_LARGE_TEXT,
-  unauthorized,
-  UNAUTHORIZED_TEXT,
   updated,
   type HttpAnswer,
 } from '../../functions/kco/answer.js';
@@ -38,7 +36,7 @@ describe('errorTypeFor', () => {
   });
 
   it('maps every other reason to approval_failed', () => {
-    const addressLike = new Set(['po_box', 'billing_country_not_allowed', 'address_missing']);
+    const addressLike = new Set(['po_box', 'parcel_locker', 'billing_country_not_allowed', 'address_missing']);
     const unsupported = new Set(['shipping_country_not_allowed', 'postal_code_blocked', 'no_shipping_option', 'shipping_option_not_offered', 'no_tax_rate']);
     for (const reason of reasonCodes) {
       const expected = addressLike.has(reason) ? 'address_error' : unsupported.has(reason) ? 'unsupported_shipping_address' : 'approval_failed';
@@ -83,16 +81,7 @@ describe('updated / approved / rejected', () => {
   });
 });
 
-describe('unauthorized / tooLarge', () => {
-  it('answers a missing or wrong token with 401 and the same text API Gateway uses', () => {
-    expect(unauthorized()).toEqual({
-      statusCode: 401,
-      headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-      body: JSON.stringify({ error: 'Missing or invalid callback token.' }),
-    });
-    expect(UNAUTHORIZED_TEXT).toBe('Missing or invalid callback token.');
-  });
-
+describe('tooLarge', () => {
   it('answers a body over the size limit with the generic 400 approval_failed, no byte counts', () => {
     const answer = tooLarge();
     expect(answer.statusCode).toBe(400);

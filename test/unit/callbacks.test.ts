@@ -184,13 +184,13 @@ describe('shippingOptionUpdate', () => {
     });
   });
 
-  it('refuses a request without a selected option', () => {
-    expect(shippingOptionUpdate(callbackRequest(), vatRules())).toEqual({ kind: 'refuse', reason: 'shipping_option_not_offered' });
+  it('refuses a request without a selected option, saying that none was selected', () => {
+    expect(shippingOptionUpdate(callbackRequest(), vatRules())).toEqual({ kind: 'refuse', reason: 'no_shipping_option_selected' });
   });
 
   it('refuses a request without a selected option even when nothing ships (a digital-only order)', () => {
     const ebook = line({ type: 'digital', reference: 'EBOOK', quantity: 1, unit_price: 9900, tax_rate: 0, total_tax_amount: 0 });
-    expect(shippingOptionUpdate(callbackRequest({ order_lines: [ebook] }), vatRules())).toEqual({ kind: 'refuse', reason: 'shipping_option_not_offered' });
+    expect(shippingOptionUpdate(callbackRequest({ order_lines: [ebook] }), vatRules())).toEqual({ kind: 'refuse', reason: 'no_shipping_option_selected' });
   });
 
   it('names the line of a refusal that has one, and adds no line key to one that has none', () => {
