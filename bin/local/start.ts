@@ -15,6 +15,7 @@ import { defaultScope, orderScope, type RulesIssue } from '../../functions/kco/r
 import { checkJava, createTables, startDynamoDb, type RunningDynamoDb } from './dynamodb-local.js';
 import { startLocalServer, type LocalServer } from './server.js';
 import { startFakeOsm } from './fake-osm.js';
+import { createPlayground } from './playground/serve.js';
 import exampleRules from './example-rules.json';
 import exampleOrderRules from './example-order-rules.json';
 
@@ -192,9 +193,12 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
       }
     }
 
+    const playground = createPlayground({ token, endpoint: dynamoDb.endpoint, rulesTable: nameOf(rulesTable) });
+    cleanups.push(() => playground.close());
+
     let server: LocalServer;
     try {
-      server = await startLocalServer({ port: options.port });
+      server = await startLocalServer({ port: options.port, extra: playground.handle });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       throw new LocalStartError(
