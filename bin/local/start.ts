@@ -1,7 +1,8 @@
 /**
  * `npm start` as a function: DynamoDB Local (or DYNAMODB_ENDPOINT), the tables from lib/tables.ts,
  * the example rules, and the local API serving lib/routes.ts with the very handlers the Lambdas
- * run. bin/local.ts prints and handles signals; tests call `startLocal` directly.
+ * run, plus the checkout playground at `/` (bin/local/playground; never deployed). bin/local.ts
+ * prints and handles signals; tests call `startLocal` directly.
  *
  * While it runs, a small state file (`.local/dynamodb.json`) tells the rules tool where the local
  * DynamoDB and rules table are.

@@ -5,8 +5,10 @@
  * asserts a duration.
  */
 import { randomUUID } from 'node:crypto';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { request as httpRequest } from 'node:http';
+import type { Browser, Page } from 'puppeteer-core';
 import { startLocal, type LocalService } from '../../bin/local/start.js';
+import { launchChromium } from '../../bin/local/playground/browser.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { getRules } from '../../functions/shared/rules-store.js';
 import { logger } from '../../functions/shared/log.js';
@@ -14,7 +16,6 @@ import exampleRules from '../../bin/local/example-rules.json';
 
 jest.setTimeout(60_000);
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const WAIT = { timeout: 20_000 };
 const prefix = `browser-${randomUUID().slice(0, 8)}`;
 const envBefore = { ...process.env };
@@ -35,7 +36,7 @@ beforeAll(async () => {
   logger.setLogLevel('INFO');
   quiet = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
   service = await startLocal({ port: 0, tablePrefix: prefix });
-  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  browser = await launchChromium();
   page = await browser.newPage();
   await page.setViewport({ width: 1400, height: 1000 });
   page.on('pageerror', (error) => pageErrors.push(String(error)));
@@ -257,5 +258,58 @@ describe('the checkout playground', () => {
     await page.waitForFunction(() => document.getElementById('osm-data')?.textContent?.includes('"purchase_amount": 40000'), WAIT);
     expect(await textOf('#osm-cache')).toBe('hit');
     expect(await badge()).toContain('Make 4 payments of $100.00. No fees.');
+  });
+});
+
+describe('the playground API answers only its own page', () => {
+  /** node:http, so the test can send the Host header a rebinding DNS name would carry. */
+  const call = (path: string, { method = 'GET', headers = {}, body }: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
+    new Promise<{ status: number; body: string }>((resolveCall, reject) => {
+      const url = new URL(path, service.url);
+      const req = httpRequest(url, { method, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolveCall({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const json = { 'content-type': 'application/json' };
+  const validDocument = JSON.stringify({ document: { block_po_boxes: true } });
+
+  it('refuses another Host (DNS rebinding), another Origin and a body that is not declared JSON, writing nothing', async () => {
+    const host = new URL(service.url).host;
+    expect((await call('/playground/api/orders', { headers: { host: `rebound.example:${host.split(':')[1]}` } })).status).toBe(403);
+    const crossOrigin = await call('/playground/api/rules?scope=order%23api-test', { method: 'PUT', headers: { ...json, origin: 'https://evil.example' }, body: validDocument });
+    expect(crossOrigin.status).toBe(403);
+    const formPost = await call('/playground/api/rules?scope=order%23api-test', { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: validDocument });
+    expect(formPost.status).toBe(403);
+    const client = createDocumentClient(service.endpoint);
+    try {
+      expect(await getRules(client, `${prefix}-rules`, 'order#api-test')).toBeUndefined();
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('answers 400 for a bad scope or body, and 422 with the issues for an invalid document', async () => {
+    expect((await call('/playground/api/rules?scope=store', { method: 'PUT', headers: json, body: validDocument })).status).toBe(400);
+    expect((await call('/playground/api/rules?scope=default', { method: 'PUT', headers: json, body: '{' })).status).toBe(400);
+    expect((await call('/playground/api/callbacks/validation', { method: 'POST', headers: json, body: '{"order": {}}' })).status).toBe(400);
+    const invalid = await call('/playground/api/rules?scope=order%23api-test', { method: 'PUT', headers: json, body: JSON.stringify({ document: { max_quantity_per_line: 0, colour: 'red' } }) });
+    expect(invalid.status).toBe(422);
+    expect(JSON.parse(invalid.body)).toEqual({
+      ok: false,
+      issues: [
+        { scope: 'order#api-test', path: 'max_quantity_per_line', message: 'must be at least 1' },
+        { scope: 'order#api-test', path: '(document)', message: 'unknown field(s): colour' },
+      ],
+    });
+  });
+
+  it('never hands the callback token to the page', async () => {
+    for (const path of ['/', '/playground/app.js', '/playground/api/orders']) {
+      expect((await call(path)).body).not.toContain(service.token);
+    }
   });
 });

@@ -63,7 +63,7 @@ const showValue = (field: Field, value: unknown): void => {
   if (value === undefined) field.control.value = NOT_SET;
   else if (field.kind === 'json') {
     field.control.value = JSON.stringify(value, null, 2);
-    (field.control as HTMLTextAreaElement).rows = Math.min(12, Math.max(3, field.control.value.split('\n').length));
+    (field.control as HTMLTextAreaElement).rows = Math.min(8, Math.max(2, field.control.value.split('\n').length));
   } else field.control.value = String(value);
 };
 
