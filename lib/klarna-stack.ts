@@ -27,7 +27,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { NOT_JSON_TEXT, UNAUTHORIZED_TEXT } from '../functions/kco/answer.js';
+import { NOT_JSON_TEXT, UNAUTHORIZED_TEXT } from '../functions/shared/refusal-texts.js';
 import { KlarnaFunction, callbackTimeout } from './klarna-function.js';
 import { functions, kcoCallbacks, merchantUrls, routes, type FunctionDefinition } from './routes.js';
 import { placementsTable, tables, type KeyAttribute, type TableDefinition } from './tables.js';

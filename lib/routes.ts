@@ -27,7 +27,7 @@ export type RouteDefinition = {
 
 const kcoCallback = (name: string, file: string): FunctionDefinition => ({
   id: name,
-  entry: `functions/kco/${file}.ts`,
+  entry: `functions/kco/handlers/${file}.ts`,
   tables: [{ table: rulesTable, access: 'read' }],
   secret: 'callbackTokens',
 });

@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { addressUpdate, shippingOptionUpdate, validation } from '../../functions/kco/callbacks.js';
-import { kcoCallback, type CallbackName } from '../../functions/kco/kco-handler.js';
+import { kcoCallback, type CallbackName } from '../../functions/kco/handlers/kco-handler.js';
 import { callbackRequestSchema, validationOrderSchema } from '../../functions/kco/order.js';
 import { createOsmHandler, readOsmConfig } from '../../functions/osm/placement.js';
 import { placementCacheKey } from '../../functions/osm/cache.js';

@@ -8,7 +8,7 @@ import type { MerchantRules, ReasonCode } from './rules.js';
 
 export type HttpAnswer = { statusCode: number; headers: Record<string, string>; body: string };
 
-const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } as const;
+export const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } as const;
 
 const TRY_AGAIN = 'We could not update your order just now. Please try again in a moment.';
 
@@ -89,15 +89,6 @@ export const denyPurchase = (reason: ReasonCode, orderId: string, rules: Merchan
   return rejected('approval_failed', errorText(reason, rules));
 };
 
-/** Shared with API Gateway's own refusals (lib/klarna-stack.ts), so both answer alike. */
-export const UNAUTHORIZED_TEXT = 'Missing or invalid callback token.';
-export const NOT_JSON_TEXT = 'The request body must be a JSON order sent as application/json.';
-
-export const unauthorized = (): HttpAnswer => ({
-  statusCode: 401,
-  headers: { ...JSON_HEADERS },
-  body: JSON.stringify({ error: UNAUTHORIZED_TEXT }),
-});
 
 export const TOO_LARGE_TEXT = 'Your order is too large for us to process. Please contact the shop.';
 
