@@ -52,7 +52,8 @@ export const loadHandler = (() => {
   };
 })();
 
-const readBody = (request: IncomingMessage): Promise<Buffer | 'too_large'> =>
+/** The request body, or 'too_large' past API Gateway's limit (the rest is read and dropped). */
+export const readBody = (request: IncomingMessage): Promise<Buffer | 'too_large'> =>
   new Promise((resolveBody, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

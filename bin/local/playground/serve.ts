@@ -22,7 +22,7 @@ import { parseRulesDocument, rulesJsonSchema } from '../../../functions/kco/rule
 import { createDocumentClient } from '../../../functions/shared/dynamodb.js';
 import { getRules, isRulesScope, putRules } from '../../../functions/shared/rules-store.js';
 import { kcoCallbacks } from '../../../lib/routes.js';
-import { kcoCallbackEvent, lambdaContext, loadHandler, type ExtraHandler } from '../server.js';
+import { kcoCallbackEvent, lambdaContext, loadHandler, readBody, type ExtraHandler } from '../server.js';
 import { installDecisionTap, withDecisionLog } from './decision-log.js';
 import { playgroundOrders } from './orders.js';
 
@@ -37,8 +37,6 @@ export type PlaygroundOptions = {
 export type Playground = { handle: ExtraHandler; close(): Promise<void> };
 
 const PAGE_DIR = 'bin/local/playground/page';
-/** A pasted order may be as large as Klarna allows (about 3.8 MB at 1000 full lines). */
-const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 // The OSM preview's HTML inherits this policy (srcdoc): it may load images from loopback (the
 // local OSM stand-in's impression beacon) but nothing from the internet, and run no script.
@@ -72,24 +70,15 @@ class BadRequest extends Error {
   override name = 'BadRequest';
 }
 
-const readJson = (request: IncomingMessage): Promise<unknown> =>
-  new Promise((resolveBody, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    request.on('end', () => {
-      if (size > MAX_BODY_BYTES) return reject(new BadRequest(`the request is larger than ${MAX_BODY_BYTES} bytes`));
-      try {
-        resolveBody(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch {
-        reject(new BadRequest('the request body is not JSON'));
-      }
-    });
-    request.on('error', reject);
-  });
+const readJson = async (request: IncomingMessage): Promise<unknown> => {
+  const body = await readBody(request);
+  if (body === 'too_large') throw new BadRequest('the request is too large');
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new BadRequest('the request body is not JSON');
+  }
+};
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
