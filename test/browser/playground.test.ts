@@ -155,7 +155,7 @@ describe('the checkout playground', () => {
     expect(answer.after).toBe('unchanged');
   });
 
-  it('validation of the order whose rules expect 448.00 approves at that amount, and says why it denies otherwise', async () => {
+  it('validation of the order whose rules expect 448.00 approves at that amount, says why it denies otherwise, and shows a redirect', async () => {
     await pickOrder('example-order-1');
     const start = await answers();
     await page.click('#address-form button[type="submit"]');
@@ -171,6 +171,21 @@ describe('the checkout playground', () => {
     expect(denied.title).toBe('validation → 400');
     expect(denied.reason).toBe('expected_amount_mismatch');
     expect(denied['error-type']).toBe('approval_failed');
+
+    // A deny page in this order's rules turns the denial into a redirect that names the reason.
+    await page.select('#rules-scope', 'order');
+    await page.waitForFunction(() => document.getElementById('rules-stored')?.textContent?.startsWith('Stored for order#example-order-1'), WAIT);
+    await retype('#rules-field-deny_redirect_url', 'https://shop.example/denied');
+    await page.click('#rules-save');
+    await page.waitForFunction(() => document.getElementById('rules-status')?.textContent?.startsWith('Saved'), WAIT);
+    await page.click('#validate');
+    const redirected = await nextAnswer(start + 5);
+    expect(redirected.title).toBe('validation → 303');
+    expect(redirected.location).toMatch(/^https:\/\/shop\.example\/denied\?/);
+    expect(new URL(redirected.location ?? '').searchParams.get('reason')).toBe('expected_amount_mismatch');
+    expect(redirected.reason).toBe('expected_amount_mismatch');
+    expect(redirected['error-text']).toBeUndefined();
+    await page.select('#rules-scope', 'default');
   });
 
   it('shows a pasted order as text: markup in it is never parsed', async () => {
