@@ -98,10 +98,19 @@ const parseBody = (body: string): unknown => {
   }
 };
 
+/** The `reason` a deny page gets in its query, when the Location is a URL at all. */
+const reasonIn = (location: string | undefined): string | null => {
+  try {
+    return location ? new URL(location).searchParams.get('reason') : null;
+  } catch {
+    return null;
+  }
+};
+
 const renderAnswer = (answer: CallbackAnswer, sent: Order): HTMLElement => {
   const body = parseBody(answer.body);
   const error = isObject(body) ? body : {};
-  const locationReason = answer.location ? new URL(answer.location).searchParams.get('reason') : null;
+  const locationReason = reasonIn(answer.location);
   const reason = answer.decision?.reason ?? locationReason ?? (answer.status === 200 ? '—' : 'not logged (set LOG_LEVEL=INFO)');
   const facts: [string, string, string][] = [
     ['status', 'Status', String(answer.status)],
