@@ -14,7 +14,7 @@ export type FunctionDefinition = {
   /** Handler module, relative to the project root; it exports `handler`. */
   readonly entry: string;
   /** Tables the function uses and how: least privilege is derived from this. */
-  readonly tables: readonly { readonly table: TableDefinition; readonly access: 'read' | 'readWrite' }[];
+  readonly tables: readonly { readonly table: TableDefinition; readonly access: 'read' | 'readWrite' | 'osmCache' }[];
   /** Which secret the function reads (callback tokens or OSM credentials). */
   readonly secret: 'callbackTokens' | 'osmCredentials';
 };
@@ -40,7 +40,8 @@ export const functions = {
   osmPlacement: {
     id: 'OsmPlacementFunction',
     entry: 'functions/osm/placement.ts',
-    tables: [{ table: placementsTable, access: 'readWrite' }],
+    // GetItem and PutItem (cached placements, impression tokens), DeleteItem (redeeming a token).
+    tables: [{ table: placementsTable, access: 'osmCache' }],
     secret: 'osmCredentials',
   },
 } as const satisfies Record<string, FunctionDefinition>;

@@ -15,7 +15,7 @@ import { addressUpdate, shippingOptionUpdate, validation } from '../../functions
 import { kcoCallback, type CallbackName } from '../../functions/kco/handlers/kco-handler.js';
 import { callbackRequestSchema, validationOrderSchema } from '../../functions/kco/order.js';
 import { createOsmHandler, readOsmConfig } from '../../functions/osm/placement.js';
-import { placementCacheKey } from '../../functions/osm/cache.js';
+import { placementCacheKey } from '../../functions/osm/cache-policy.js';
 import { documentClient } from '../../functions/shared/dynamodb.js';
 import { DynamoDbRulesSource } from '../../functions/shared/rules-store.js';
 import { BENCH_OSM_CLIENT_ID, BENCH_TOKEN, type BenchEnvironment } from './environment.js';

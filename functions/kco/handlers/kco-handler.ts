@@ -9,14 +9,15 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type * as z from 'zod/mini';
 import { bodyBytes, isBodyParserError, maxBodyBytes, safeJsonBodyParser, tokenMatches } from '../../shared/http.js';
 import { describeError, logger } from '../../shared/log.js';
+import { countCallbackDecision } from '../../shared/metrics.js';
 import { NOT_JSON_TEXT, UNAUTHORIZED_TEXT } from '../../shared/refusal-texts.js';
-import { rulesSource, type RulesSource } from '../../shared/rules-store.js';
+import { rulesSource, type RulesLookup, type RulesSource } from '../../shared/rules-store.js';
 import { callbackTokens } from '../../shared/secrets.js';
 import { JSON_HEADERS, approved, denyPurchase, errorText, refuseUpdate, rejected, tooLarge, updated, type HttpAnswer } from '../answer.js';
 import type { Outcome } from '../callbacks.js';
 import { safeParse } from '../fast-parse.js';
 import { firstIssuePath } from '../order.js';
-import type { MerchantRules, ReasonCode } from '../rules.js';
+import { orderScope, orderScopeRefusal, type MerchantRules, type ReasonCode } from '../rules.js';
 
 export type CallbackName = 'address_update' | 'country_change' | 'shipping_option_update' | 'validation';
 
@@ -35,6 +36,12 @@ type Logged = { decision: 'update' | 'approve' | 'deny' | 'refuse' | 'reject' | 
 
 // Not a decision about the order: the caller is not Klarna (or not configured), so no Klarna shape.
 const unauthorized = (): HttpAnswer => ({ statusCode: 401, headers: { ...JSON_HEADERS }, body: JSON.stringify({ error: UNAUTHORIZED_TEXT }) });
+
+const LOOKUP_FAILURES: Record<Exclude<RulesLookup['status'], 'ok'>, ReasonCode> = {
+  missing: 'rules_missing',
+  invalid: 'rules_invalid',
+  unavailable: 'rules_unavailable',
+};
 
 const answerFor = (callback: CallbackName, outcome: Outcome, orderId: string, rules: MerchantRules | undefined): HttpAnswer => {
   switch (outcome.kind) {
@@ -63,6 +70,7 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
     const entry = { callback, order_id: orderId, status, duration_ms: Date.now() - started, ...logged };
     if (logged.decision === 'error' || logged.decision === 'reject') logger.warn('callback answered', entry);
     else logger.info('callback answered', entry);
+    countCallbackDecision(callback, logged.decision, logged.reason);
   };
 
   const core = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
@@ -78,12 +86,13 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
     }
     const lookup = await source().rulesFor(orderId);
     if (lookup.status !== 'ok') {
-      const reason: ReasonCode = lookup.status === 'invalid' ? 'rules_invalid' : 'rules_unavailable';
+      const reason = LOOKUP_FAILURES[lookup.status];
       const answer = failClosed(reason);
       log(started, orderId, answer.statusCode, { decision: 'error', reason });
       return answer;
     }
-    const outcome = decide(parsed.data, lookup.rules);
+    const unknown = orderScopeRefusal(lookup.rules, lookup.scopesFound.includes(orderScope(orderId)));
+    const outcome: Outcome = unknown ? { kind: callback === 'validation' ? 'deny' : 'refuse', reason: unknown } : decide(parsed.data, lookup.rules);
     const answer = answerFor(callback, outcome, orderId, lookup.rules);
     log(started, orderId, answer.statusCode, {
       decision: outcome.kind,
@@ -102,7 +111,16 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
         const started = Date.now();
         const orderId = request.event.pathParameters?.order_id ?? '';
         const token = request.event.queryStringParameters?.token;
-        if (!tokenMatches(token, await callbackTokens())) {
+        const tokens = await callbackTokens().catch((error: unknown) => {
+          logger.error('callback tokens unavailable', { callback, ...describeError(error) });
+          return undefined;
+        });
+        if (tokens === undefined) {
+          // The token cannot be checked: Klarna's refusal (400), not a claim that it is wrong (401).
+          log(started, undefined, 400, { decision: 'error', reason: 'tokens_unavailable' });
+          return failClosed('internal_error');
+        }
+        if (!tokenMatches(token, tokens)) {
           log(started, ORDER_ID.test(orderId) ? orderId : undefined, 401, { decision: 'unauthorized' });
           return unauthorized();
         }
@@ -118,7 +136,7 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
         return undefined;
       },
     })
-    .use(safeJsonBodyParser())
+    .use(safeJsonBodyParser({ dropNulls: true }))
     .use({
       onError: (request) => {
         const orderId = request.event.pathParameters?.order_id;
