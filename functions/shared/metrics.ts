@@ -8,7 +8,6 @@
  * of metrics stays bounded whatever a caller sends.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { reasonCodes } from '../kco/rules.js';
 
 export const METRICS_NAMESPACE = 'KlarnaServerless';
 /** Powertools adds `service` to every dimension set; fixed so the alarms can name it. */
@@ -56,7 +55,6 @@ export type OrderOutcome = (typeof orderOutcomes)[number];
 export const NO_REASON = 'none';
 const OTHER = 'other';
 
-const knownReasons: ReadonlySet<string> = new Set<string>([...reasonCodes, ...failClosedReasons, NO_REASON]);
 const bounded = (allowed: ReadonlySet<string>, value: string | undefined, fallback = OTHER): string =>
   value !== undefined && allowed.has(value) ? value : fallback;
 const callbackSet: ReadonlySet<string> = new Set(callbackNames);
@@ -75,20 +73,25 @@ const count = (name: string, dimensionSets: readonly Record<string, string>[]): 
 };
 
 /**
- * A KCO callback's answer. Dimension sets: callback × decision × reason (the dashboard), reason
- * alone (the fail-closed alarms) and decision alone (the denial rate).
+ * The counter of KCO callback answers, given the domain's reason codes (passed in, so that this
+ * module, which the OSM function bundles too, does not import the rules schema). Dimension sets:
+ * callback × decision × reason (the dashboard), reason alone (the fail-closed alarms) and
+ * decision alone (the denial rate).
  */
-export const countCallbackDecision = (callback: string, decision: string, reason: string | undefined): void => {
-  const dims = {
-    callback: bounded(callbackSet, callback),
-    decision: bounded(decisionSet, decision),
-    reason: bounded(knownReasons, reason ?? NO_REASON),
+export const callbackDecisionCounter = (reasonCodes: readonly string[]) => {
+  const knownReasons: ReadonlySet<string> = new Set<string>([...reasonCodes, ...failClosedReasons, NO_REASON]);
+  return (callback: string, decision: string, reason: string | undefined): void => {
+    const dims = {
+      callback: bounded(callbackSet, callback),
+      decision: bounded(decisionSet, decision),
+      reason: bounded(knownReasons, reason ?? NO_REASON),
+    };
+    count(metricNames.callbackDecision, [dims, { reason: dims.reason }, { decision: dims.decision }]);
   };
-  count(metricNames.callbackDecision, [dims, { reason: dims.reason }, { decision: dims.decision }]);
 };
 
 /** One OSM request's outcome (see osmOutcomes). */
-export const countOsmOutcome = (outcome: string): void => {
+export const countOsmOutcome = (outcome: OsmOutcome): void => {
   count(metricNames.osmRequest, [{ outcome: bounded(osmSet, outcome) }]);
 };
 

@@ -41,10 +41,11 @@ const shape = (emf: Emf) => {
 
 // Loaded once with metrics on; the module keeps no state between counts.
 const metrics = load();
+const countDecision = metrics.callbackDecisionCounter(['po_box', 'too_many_lines']);
 
 describe('callback decisions', () => {
   it('counts one decision per line under callback × decision × reason, reason alone and decision alone', () => {
-    const lines = emitted(() => metrics.countCallbackDecision('validation', 'deny', 'po_box'));
+    const lines = emitted(() => countDecision('validation', 'deny', 'po_box'));
     expect(lines.map(shape)).toEqual([
       {
         namespace: 'KlarnaServerless',
@@ -61,8 +62,8 @@ describe('callback decisions', () => {
 
   it('counts a decision without a reason as reason "none", and each call on its own line', () => {
     const lines = emitted(() => {
-      metrics.countCallbackDecision('address_update', 'update', undefined);
-      metrics.countCallbackDecision('address_update', 'update', undefined);
+      countDecision('address_update', 'update', undefined);
+      countDecision('address_update', 'update', undefined);
     });
     expect(lines.map((line) => [line.reason, line.decision, line.CallbackDecision])).toEqual([
       ['none', 'update', 1],
@@ -74,18 +75,18 @@ describe('callback decisions', () => {
     'keeps the fail-closed reason %s as it is (each has its alarm)',
     (reason) => {
         expect(metrics.failClosedReasons).toContain(reason);
-      expect(emitted(() => metrics.countCallbackDecision('validation', 'error', reason))[0]?.reason).toBe(reason);
+      expect(emitted(() => countDecision('validation', 'error', reason))[0]?.reason).toBe(reason);
     },
   );
 
   it('bounds every dimension: an unknown callback, decision or reason is counted as "other"', () => {
-    const [line] = emitted(() => metrics.countCallbackDecision('evil<script>', 'maybe', 'Robert"); DROP TABLE'));
+    const [line] = emitted(() => countDecision('evil<script>', 'maybe', 'Robert"); DROP TABLE'));
     expect([line?.callback, line?.decision, line?.reason]).toEqual(['other', 'other', 'other']);
   });
 });
 
 describe('OSM and order steps', () => {
-  it.each(['hit', 'miss', 'stale', 'error'])('counts the OSM outcome %s', (outcome) => {
+  it.each(['hit', 'miss', 'stale', 'error'] as const)('counts the OSM outcome %s', (outcome) => {
     expect(emitted(() => metrics.countOsmOutcome(outcome)).map(shape)).toEqual([
       {
         namespace: 'KlarnaServerless',
@@ -97,7 +98,29 @@ describe('OSM and order steps', () => {
   });
 
   it('counts an unknown OSM outcome as "other"', () => {
-    expect(emitted(() => metrics.countOsmOutcome('bypass'))[0]?.outcome).toBe('other');
+    expect(emitted(() => metrics.countOsmOutcome('bypass' as never))[0]?.outcome).toBe('other');
+  });
+
+  it('counts every OSM request where the OSM handler records its outcome', () => {
+    // The module builds its handler at load: it needs the environment the stack gives it.
+    const saved = { ...process.env };
+    Object.assign(process.env, { POWERTOOLS_METRICS_DISABLED: 'false', PLACEMENTS_TABLE: 'placements', OSM_BASE_URL: 'http://127.0.0.1:9' });
+    let placement: typeof import('../../functions/osm/placement.js') | undefined;
+    try {
+      jest.isolateModules(() => {
+        placement = jest.requireActual<typeof import('../../functions/osm/placement.js')>('../../functions/osm/placement.js');
+      });
+    } finally {
+      process.env = saved;
+    }
+    const lines = emitted(() => {
+      placement!.recordOutcome({ result: { statusCode: 200, body: '' }, outcome: 'stale' });
+      placement!.recordOutcome({ result: { statusCode: 502, body: '' }, outcome: 'error' });
+    });
+    expect(lines.filter((line) => 'OsmRequest' in line).map((line) => [line.outcome, line.OsmRequest])).toEqual([
+      ['stale', 1],
+      ['error', 1],
+    ]);
   });
 
   it('counts an order step with its outcome', () => {
@@ -111,5 +134,5 @@ it('writes nothing when metrics are disabled (as in the other tests)', () => {
   jest.isolateModules(() => {
     module = jest.requireActual<typeof import('../../functions/shared/metrics.js')>('../../functions/shared/metrics.js');
   });
-  expect(emitted(() => module!.countCallbackDecision('validation', 'approve', undefined))).toEqual([]);
+  expect(emitted(() => module!.callbackDecisionCounter(['po_box'])('validation', 'approve', undefined))).toEqual([]);
 });

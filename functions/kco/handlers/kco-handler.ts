@@ -9,7 +9,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type * as z from 'zod/mini';
 import { bodyBytes, isBodyParserError, maxBodyBytes, safeJsonBodyParser, tokenMatches } from '../../shared/http.js';
 import { describeError, logger } from '../../shared/log.js';
-import { countCallbackDecision } from '../../shared/metrics.js';
+import { callbackDecisionCounter } from '../../shared/metrics.js';
 import { NOT_JSON_TEXT, UNAUTHORIZED_TEXT } from '../../shared/refusal-texts.js';
 import { rulesSource, type RulesLookup, type RulesSource } from '../../shared/rules-store.js';
 import { callbackTokens } from '../../shared/secrets.js';
@@ -17,7 +17,9 @@ import { JSON_HEADERS, approved, denyPurchase, errorText, refuseUpdate, rejected
 import type { Outcome } from '../callbacks.js';
 import { safeParse } from '../fast-parse.js';
 import { firstIssuePath } from '../order.js';
-import { orderScope, orderScopeRefusal, type MerchantRules, type ReasonCode } from '../rules.js';
+import { orderScope, orderScopeRefusal, reasonCodes, type MerchantRules, type ReasonCode } from '../rules.js';
+
+const countCallbackDecision = callbackDecisionCounter(reasonCodes);
 
 export type CallbackName = 'address_update' | 'country_change' | 'shipping_option_update' | 'validation';
 
