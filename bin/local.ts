@@ -38,6 +38,7 @@ const width = Math.max(...Object.keys(urls).map((k) => k.length));
 const lines = [
   '',
   `Klarna merchant backend, local: ${service.url}`,
+  `Checkout playground (try the callbacks, rules and On-site messaging in a browser): ${service.url}/`,
   '',
   service.dynamoDbOwned
     ? `DynamoDB Local: ${service.endpoint} (in memory: everything is gone when this stops)`

@@ -33,7 +33,11 @@ const compile = (route: RouteDefinition): CompiledRoute => {
 
 export type LocalServer = { readonly url: string; readonly server: Server; close(): Promise<void> };
 
-const loadHandler = (() => {
+/** Serves paths the route table does not know (the playground); false: not mine, answer 404. */
+export type ExtraHandler = (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<boolean>;
+
+/** A route's handler module, imported once per process as a Lambda container would. */
+export const loadHandler = (() => {
   const loaded = new Map<string, Promise<LambdaHandler>>();
   return (entry: string): Promise<LambdaHandler> => {
     let handler = loaded.get(entry);
@@ -48,7 +52,8 @@ const loadHandler = (() => {
   };
 })();
 
-const readBody = (request: IncomingMessage): Promise<Buffer | 'too_large'> =>
+/** The request body, or 'too_large' past API Gateway's limit (the rest is read and dropped). */
+export const readBody = (request: IncomingMessage): Promise<Buffer | 'too_large'> =>
   new Promise((resolveBody, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -188,7 +193,8 @@ const send = (response: ServerResponse, status: number, body: string, headers: R
 export const startLocalServer = async ({
   port = 0,
   routes = allRoutes,
-}: { port?: number; routes?: readonly RouteDefinition[] } = {}): Promise<LocalServer> => {
+  extra,
+}: { port?: number; routes?: readonly RouteDefinition[]; extra?: ExtraHandler } = {}): Promise<LocalServer> => {
   const compiled = routes.map(compile);
   const server = createServer((request, response) => {
     void (async () => {
@@ -196,7 +202,10 @@ export const startLocalServer = async ({
       const candidates = compiled
         .map((c) => ({ c, m: c.pattern.exec(url.pathname) }))
         .filter((x): x is { c: CompiledRoute; m: RegExpExecArray } => x.m !== null);
-      if (candidates.length === 0) return send(response, 404, JSON.stringify({ message: 'Not Found' }));
+      if (candidates.length === 0) {
+        if (extra && (await extra(request, response, url))) return;
+        return send(response, 404, JSON.stringify({ message: 'Not Found' }));
+      }
       const found = candidates.find(({ c }) => c.route.method === request.method);
       // API Gateway answers a known path with an unknown method with 403 "Missing Authentication Token".
       if (!found) return send(response, 403, JSON.stringify({ message: 'Missing Authentication Token' }));

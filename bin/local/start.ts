@@ -1,7 +1,8 @@
 /**
  * `npm start` as a function: DynamoDB Local (or DYNAMODB_ENDPOINT), the tables from lib/tables.ts,
  * the example rules, and the local API serving lib/routes.ts with the very handlers the Lambdas
- * run. bin/local.ts prints and handles signals; tests call `startLocal` directly.
+ * run, plus the checkout playground at `/` (bin/local/playground; never deployed). bin/local.ts
+ * prints and handles signals; tests call `startLocal` directly.
  *
  * While it runs, a small state file (`.local/dynamodb.json`) tells the rules tool where the local
  * DynamoDB and rules table are.
@@ -15,6 +16,7 @@ import { defaultScope, orderScope, type RulesIssue } from '../../functions/kco/r
 import { checkJava, createTables, startDynamoDb, type RunningDynamoDb } from './dynamodb-local.js';
 import { startLocalServer, type LocalServer } from './server.js';
 import { startFakeOsm } from './fake-osm.js';
+import { createPlayground } from './playground/serve.js';
 import exampleRules from './example-rules.json';
 import exampleOrderRules from './example-order-rules.json';
 
@@ -192,9 +194,12 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
       }
     }
 
+    const playground = createPlayground({ token, endpoint: dynamoDb.endpoint, rulesTable: nameOf(rulesTable) });
+    cleanups.push(() => playground.close());
+
     let server: LocalServer;
     try {
-      server = await startLocalServer({ port: options.port });
+      server = await startLocalServer({ port: options.port, extra: playground.handle });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       throw new LocalStartError(

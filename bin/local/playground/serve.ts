@@ -1,0 +1,208 @@
+/**
+ * The checkout playground `npm start` serves at `/`: a page (bin/local/playground/page, bundled
+ * with esbuild on first request) and the small JSON API it calls. Local only: the CDK stack never
+ * deploys any of this.
+ *
+ * - `POST /playground/api/callbacks/{callback}` `{order_id, order}`: builds the API Gateway event
+ *   Klarna's POST would become (with the local callback token, which never reaches the page) and
+ *   runs the route's real handler; answers its status, Location and body, plus the decision and
+ *   reason code the handler logged.
+ * - `/playground/api/rules…`: the schema `npm run rules -- schema` prints, one scope read, checked
+ *   and written with the rules tool's own functions (parseRulesDocument, getRules, putRules).
+ * - `GET /playground/api/orders`: the example orders (./orders.ts).
+ *
+ * The API changes local state and spends the callback token, so it only answers this page: the
+ * Host must be this loopback server (no DNS rebinding) and a write must be a same-origin JSON
+ * request (a form on another site cannot send one without a CORS preflight, which gets no answer).
+ */
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { resolve } from 'node:path';
+import { parseRulesDocument, rulesJsonSchema } from '../../../functions/kco/rules.js';
+import { createDocumentClient } from '../../../functions/shared/dynamodb.js';
+import { getRules, isRulesScope, putRules } from '../../../functions/shared/rules-store.js';
+import { kcoCallbacks } from '../../../lib/routes.js';
+import { kcoCallbackEvent, lambdaContext, loadHandler, readBody, type ExtraHandler } from '../server.js';
+import { installDecisionTap, withDecisionLog } from './decision-log.js';
+import { playgroundOrders } from './orders.js';
+
+export type PlaygroundOptions = {
+  /** A callback token the handlers accept. */
+  token: string;
+  /** DynamoDB endpoint and rules table the handlers use. */
+  endpoint: string;
+  rulesTable: string;
+};
+
+export type Playground = { handle: ExtraHandler; close(): Promise<void> };
+
+const PAGE_DIR = 'bin/local/playground/page';
+
+// The OSM preview's HTML inherits this policy (srcdoc): it may load images from loopback (the
+// local OSM stand-in's impression beacon) but nothing from the internet, and run no script.
+const PAGE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data: http://127.0.0.1:*",
+  "frame-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const COMMON_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+
+const sendJson = (response: ServerResponse, status: number, value: unknown): true => {
+  response.writeHead(status, { ...COMMON_HEADERS, 'content-type': 'application/json; charset=utf-8' });
+  response.end(JSON.stringify(value));
+  return true;
+};
+
+const sendText = (response: ServerResponse, contentType: string, body: string): true => {
+  response.writeHead(200, { ...COMMON_HEADERS, 'content-type': contentType, 'content-security-policy': PAGE_CSP });
+  response.end(body);
+  return true;
+};
+
+class BadRequest extends Error {
+  override name = 'BadRequest';
+}
+
+const readJson = async (request: IncomingMessage): Promise<unknown> => {
+  const body = await readBody(request);
+  if (body === 'too_large') throw new BadRequest('the request is too large');
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new BadRequest('the request body is not JSON');
+  }
+};
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Only this page on this server: right Host, and for writes a same-origin JSON request. */
+const refusal = (request: IncomingMessage): string | undefined => {
+  const port = request.socket.localPort;
+  const hosts = [`127.0.0.1:${port}`, `localhost:${port}`];
+  if (!hosts.includes(request.headers.host ?? '')) return 'the playground answers only on its own loopback address';
+  if (request.method === 'GET') return undefined;
+  const origin = request.headers.origin;
+  if (origin !== undefined && !hosts.some((host) => origin === `http://${host}`)) return 'cross-origin requests are refused';
+  if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) return 'send JSON (content-type: application/json)';
+  return undefined;
+};
+
+export const createPlayground = (options: PlaygroundOptions): Playground => {
+  const client = createDocumentClient(options.endpoint);
+  const untap = installDecisionTap();
+  let bundle: Promise<string> | undefined;
+
+  // esbuild is a devDependency, like everything `npm start` runs: loaded only when the page is.
+  const app = (): Promise<string> =>
+    (bundle ??= import('esbuild')
+      .then((esbuild) =>
+        esbuild.build({
+          entryPoints: [resolve(process.cwd(), PAGE_DIR, 'main.ts')],
+          bundle: true,
+          write: false,
+          format: 'esm',
+          target: 'es2022',
+          sourcemap: 'inline',
+          logLevel: 'silent',
+        }),
+      )
+      .then((result) => result.outputFiles[0]?.text ?? '')
+      .catch((error: unknown) => {
+        bundle = undefined; // A fixed page builds on the next load.
+        throw error;
+      }));
+
+  const callback = async (name: string, request: IncomingMessage, response: ServerResponse): Promise<true> => {
+    const route = kcoCallbacks.find((c) => c.callback === name);
+    if (!route) return sendJson(response, 404, { error: `no callback ${name}` });
+    const input = await readJson(request);
+    if (!isObject(input) || typeof input.order_id !== 'string' || !isObject(input.order)) {
+      throw new BadRequest('send {"order_id": "…", "order": {…}}');
+    }
+    const event = kcoCallbackEvent(name, input.order_id, JSON.stringify(input.order), { token: options.token });
+    const handler = await loadHandler(route.fn.entry);
+    const { value: result, decision } = await withDecisionLog(() => handler(event, lambdaContext(route.fn.id)));
+    const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
+    return sendJson(response, 200, {
+      callback: name,
+      status: result.statusCode,
+      ...(headers.location ? { location: headers.location } : {}),
+      body: result.body,
+      ...(decision ? { decision } : {}),
+    });
+  };
+
+  const rules = async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<true> => {
+    const scope = url.searchParams.get('scope') ?? '';
+    if (!isRulesScope(scope)) return sendJson(response, 400, { error: 'a scope is "default" or "order#<order_id>"' });
+    if (request.method === 'GET') {
+      const stored = await getRules(client, options.rulesTable, scope);
+      return sendJson(response, 200, {
+        scope,
+        stored: stored !== undefined,
+        document: stored?.document ?? {},
+        issues: stored && !stored.parsed.ok ? stored.parsed.issues : [],
+        ...(stored?.updatedAt ? { updated_at: stored.updatedAt } : {}),
+        ...(stored?.updatedBy ? { updated_by: stored.updatedBy } : {}),
+      });
+    }
+    const input = await readJson(request);
+    if (!isObject(input) || !('document' in input)) throw new BadRequest('send {"document": {…}}');
+    if (request.method === 'POST') {
+      // Check only: the very parse the rules tool and the callbacks use.
+      const parsed = parseRulesDocument(scope, input.document);
+      return sendJson(response, 200, parsed.ok ? { ok: true, issues: [] } : { ok: false, issues: parsed.issues });
+    }
+    if (request.method === 'PUT') {
+      const stored = await putRules(client, options.rulesTable, scope, input.document, { updatedBy: 'playground' });
+      return sendJson(response, stored.ok ? 200 : 422, stored.ok ? { ok: true, issues: [] } : { ok: false, issues: stored.issues });
+    }
+    return sendJson(response, 405, { error: 'GET, POST (check) or PUT (save)' });
+  };
+
+  const route = async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<boolean> => {
+    const { pathname } = url;
+    const get = request.method === 'GET';
+    if (get && (pathname === '/' || pathname === '/index.html')) {
+      return sendText(response, 'text/html; charset=utf-8', await readFile(resolve(process.cwd(), PAGE_DIR, 'index.html'), 'utf8'));
+    }
+    if (get && pathname === '/playground/styles.css') {
+      return sendText(response, 'text/css; charset=utf-8', await readFile(resolve(process.cwd(), PAGE_DIR, 'styles.css'), 'utf8'));
+    }
+    if (get && pathname === '/playground/app.js') return sendText(response, 'text/javascript; charset=utf-8', await app());
+    if (get && pathname === '/playground/api/orders') return sendJson(response, 200, playgroundOrders());
+    if (get && pathname === '/playground/api/rules/schema') return sendJson(response, 200, rulesJsonSchema());
+    if (pathname === '/playground/api/rules') return rules(request, response, url);
+    const match = /^\/playground\/api\/callbacks\/([a-z_]+)$/.exec(pathname);
+    if (match?.[1] && request.method === 'POST') return callback(match[1], request, response);
+    return false;
+  };
+
+  return {
+    handle: async (request, response, url) => {
+      if (!isPlaygroundPath(url.pathname)) return false;
+      const refused = refusal(request);
+      if (refused) return sendJson(response, 403, { error: refused });
+      try {
+        return await route(request, response, url);
+      } catch (error) {
+        if (error instanceof BadRequest) return sendJson(response, 400, { error: error.message });
+        throw error; // The server answers 502 and logs the error's name.
+      }
+    },
+    close: async () => {
+      untap();
+      client.destroy();
+    },
+  };
+};
+
+/** The paths the playground serves; anything else stays the server's 404. */
+const isPlaygroundPath = (path: string): boolean => path === '/' || path === '/index.html' || path.startsWith('/playground/');
