@@ -39,4 +39,11 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*', '@middy/*', 'aws-cdk-lib', 'aws-cdk-lib/*'] }],
     },
   },
+  {
+    // The order lifecycle's pure modules: no AWS, no middy, no adapters.
+    files: ['functions/orders/lifecycle.ts', 'functions/orders/order.ts', 'functions/orders/events.ts', 'functions/orders/order-check.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*', '@middy/*', 'aws-cdk-lib', 'aws-cdk-lib/*', '**/shared/*'] }],
+    },
+  },
 );
