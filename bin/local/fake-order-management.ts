@@ -44,6 +44,8 @@ export type FakeOrderManagement = {
   clearFaults(): void;
   /** Acknowledge requests received for an order (answered or not). */
   acknowledgeCalls(orderId: string): number;
+  /** Acknowledge requests answered 204 for an order (a repeated idempotency key included). */
+  acknowledgements(orderId: string): number;
   /** Has Klarna's side recorded the acknowledgement? */
   isAcknowledged(orderId: string): boolean;
   /** Resolves when a request of `call` for `orderId` has arrived (already or later). */
@@ -101,6 +103,7 @@ export const startFakeOrderManagement = async (): Promise<FakeOrderManagement> =
   const orders = new Map<string, Record<string, unknown>>();
   const acknowledged = new Set<string>();
   const answeredKeys = new Map<string, number>();
+  const acknowledgedTimes = new Map<string, number>();
   const requests: OmRequest[] = [];
   const queued: Record<OmCall, OmFault[]> = { get: [], acknowledge: [] };
   const always: Partial<Record<OmCall, OmFault>> = {};
@@ -145,6 +148,7 @@ export const startFakeOrderManagement = async (): Promise<FakeOrderManagement> =
       delete always.acknowledge;
     },
     acknowledgeCalls: (orderId) => requests.filter((r) => r.call === 'acknowledge' && r.orderId === orderId).length,
+    acknowledgements: (orderId) => acknowledgedTimes.get(orderId) ?? 0,
     isAcknowledged: (orderId) => acknowledged.has(orderId),
     waitForRequest: (call, orderId) =>
       requests.some((r) => r.call === call && r.orderId === orderId)
@@ -153,6 +157,7 @@ export const startFakeOrderManagement = async (): Promise<FakeOrderManagement> =
     reset() {
       orders.clear();
       acknowledged.clear();
+      acknowledgedTimes.clear();
       answeredKeys.clear();
       requests.length = 0;
       fake.clearFaults();
@@ -180,6 +185,7 @@ export const startFakeOrderManagement = async (): Promise<FakeOrderManagement> =
     if (call === 'get') return send(response, 200, order);
     const key = request.headers['klarna-idempotency-key'];
     const keyId = typeof key === 'string' ? `${orderId}|${key}` : undefined;
+    acknowledgedTimes.set(orderId, (acknowledgedTimes.get(orderId) ?? 0) + 1);
     if (keyId !== undefined && answeredKeys.has(keyId)) return send(response, answeredKeys.get(keyId) ?? 204, undefined);
     acknowledged.add(orderId);
     if (keyId !== undefined) answeredKeys.set(keyId, 204);

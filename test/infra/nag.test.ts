@@ -100,6 +100,8 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     const methods = [
       'Api/Default/kco/orders/{order_id}/address_update/POST',
       'Api/Default/kco/orders/{order_id}/country_change/POST',
+      'Api/Default/kco/orders/{order_id}/notification/POST',
+      'Api/Default/kco/orders/{order_id}/push/POST',
       'Api/Default/kco/orders/{order_id}/shipping_option_update/POST',
       'Api/Default/kco/orders/{order_id}/validation/POST',
       'Api/Default/osm/impressions/POST',
@@ -110,7 +112,7 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       'AwsSolutions-COG4': methods,
       'AwsSolutions-APIG3': ['Api/DeploymentStage.live'],
       'AwsSolutions-DDB3': ['PlacementsTable'],
-      'AwsSolutions-SMG4': ['KcoCallbackTokenSeed', 'KcoCallbackTokens', 'OsmCredentials'],
+      'AwsSolutions-SMG4': ['KcoCallbackTokenSeed', 'KcoCallbackTokens', 'OrderManagementCredentials', 'OsmCredentials'],
       'AwsSolutions-SNS2': ['AlarmTopic'],
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]': [
         'Api/CloudWatchRole',
@@ -118,6 +120,8 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       'AwsSolutions-L1': [
         'AddressUpdateFunction/Resource',
         'CountryChangeFunction/Resource',
+        'OrderNotificationFunction/Resource',
+        'OrderPushFunction/Resource',
         'OsmPlacementFunction/Resource',
         'ShippingOptionUpdateFunction/Resource',
         'ValidationFunction/Resource',

@@ -94,7 +94,7 @@ describe('routes', () => {
       expect(integrationTarget(method?.Properties ?? {})).toBe(fnLogicalId(route.fn));
       const pathParameters = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => `method.request.path.${match[1]}`);
       const expectedParameters = Object.fromEntries(
-        [...pathParameters, ...(callbackFunctions.has(route.fn) ? ['method.request.querystring.token'] : [])].map((name) => [
+        [...pathParameters, ...(callbackFunctions.has(route.fn) || route.fn.orderManagement ? ['method.request.querystring.token'] : [])].map((name) => [
           name,
           true,
         ]),
@@ -169,14 +169,16 @@ describe('functions', () => {
       Architectures: ['arm64'],
       Handler: 'index.handler',
       MemorySize: 1024,
-      // Callbacks: Klarna's 3 s budget; OSM: its client's 2.5 s limit plus a cold start.
-      Timeout: callbackFunctions.has(def) ? 3 : 5,
+      // Callbacks: Klarna's 3 s budget; OSM: its client's 2.5 s limit plus a cold start; push and
+      // notification: Klarna's Order Management calls with retries (8 s) plus a cold start.
+      Timeout: callbackFunctions.has(def) ? 3 : def.orderManagement ? 10 : 5,
     });
     expect(properties.FunctionName).toBeUndefined();
     expect(properties.TracingConfig).toBeUndefined();
     expect((properties.Environment as { Variables: Json }).Variables).toEqual({
       ...Object.fromEntries(def.tables.map(({ table }) => [table.envVar, { Ref: tableLogicalId(table.id) }])),
       ...secretEnv,
+      ...(def.orderManagement ? { KCO_API_CREDENTIALS_SECRET_ARN: { Ref: secretLogicalId('OrderManagementCredentials') } } : {}),
     });
   });
 
