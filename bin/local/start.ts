@@ -8,7 +8,7 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { rulesTable, tables, type TableDefinition } from '../../lib/tables.js';
+import { ordersTable, rulesTable, tables, type TableDefinition } from '../../lib/tables.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
 import { defaultScope, orderScope, type RulesIssue } from '../../functions/kco/rules.js';
@@ -16,6 +16,8 @@ import { checkJava, createTables, startDynamoDb, type RunningDynamoDb } from './
 import { startLocalServer, type LocalServer } from './server.js';
 import { startFakeOsm } from './fake-osm.js';
 import { exampleOmOrder, startFakeOrderManagement } from './fake-order-management.js';
+import { startFakeEventBridge, type BusEvent } from './fake-eventbridge.js';
+import { startOrderStream } from './order-stream.js';
 import exampleRules from './example-rules.json';
 import exampleOrderRules from './example-order-rules.json';
 
@@ -85,6 +87,8 @@ export type StartLocalOptions = {
   tablePrefix?: string;
   /** Seed the example rules (default true). */
   seed?: boolean;
+  /** Called with each order event the publisher puts on the (local) bus; `npm start` prints them. */
+  onOrderEvent?: (event: BusEvent) => void;
 };
 
 export type LocalService = {
@@ -204,6 +208,30 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
         delete process.env.KCO_API_BASE_URL;
       });
     }
+    // The orders table's stream → the publisher handler → a loopback EventBridge, as Lambda's
+    // stream trigger would run it; each event reaches onOrderEvent.
+    const eventBus = await startFakeEventBridge();
+    cleanups.push(() => eventBus.close());
+    eventBus.onEvent = options.onOrderEvent;
+    const busSettings: Record<string, string> = { EVENTBRIDGE_ENDPOINT: eventBus.url, EVENT_BUS_NAME: `${prefix}-orders-bus` };
+    const busPrevious = Object.fromEntries(Object.keys(busSettings).map((key) => [key, process.env[key]]));
+    Object.assign(process.env, busSettings);
+    cleanups.push(async () => {
+      for (const [key, value] of Object.entries(busPrevious)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    });
+    const publisher = await import('../../functions/orders/handlers/publish-events.js');
+    const orderStream = await startOrderStream({
+      endpoint: dynamoDb.endpoint,
+      tableName: nameOf(ordersTable),
+      handle: (records) => publisher.handler({ Records: records }),
+      pollMs: 250,
+      onError: (error) => process.stderr.write(`orders stream: ${error instanceof Error ? error.message : String(error)}\n`),
+    });
+    cleanups.push(() => orderStream.stop());
+
     const token = (process.env.KCO_CALLBACK_TOKENS ?? DEFAULT_CALLBACK_TOKEN).split(',').map((t) => t.trim()).find(Boolean) ?? DEFAULT_CALLBACK_TOKEN;
 
     const seeded: { scope: string; file: string }[] = [];

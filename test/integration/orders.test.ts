@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createTables, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
 import { exampleOmOrder, startFakeOrderManagement, type FakeOrderManagement } from '../../bin/local/fake-order-management.js';
+import { startFakeEventBridge, type FakeEventBridge } from '../../bin/local/fake-eventbridge.js';
+import { startOrderStream, type OrderStream } from '../../bin/local/order-stream.js';
 import { lambdaContext, startLocalServer, type LocalServer } from '../../bin/local/server.js';
 import { ordersTable, rulesTable } from '../../lib/tables.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
@@ -26,13 +28,18 @@ let db: RunningDynamoDb;
 let fake: FakeOrderManagement;
 let server: LocalServer;
 let client: ReturnType<typeof createDocumentClient>;
+let bus: FakeEventBridge;
+let stream: OrderStream;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   db = await startDynamoDb();
   await createTables(db.endpoint, [ordersTable, rulesTable], (def) => (def === ordersTable ? ORDERS : RULES));
   fake = await startFakeOrderManagement();
+  bus = await startFakeEventBridge();
   Object.assign(process.env, {
+    EVENTBRIDGE_ENDPOINT: bus.url,
+    EVENT_BUS_NAME: 'orders-test-bus',
     DYNAMODB_ENDPOINT: db.endpoint,
     ORDERS_TABLE: ORDERS,
     RULES_TABLE: RULES,
@@ -41,7 +48,7 @@ beforeAll(async () => {
     KCO_API_BASE_URL: fake.url,
     KCO_API_USERNAME: 'K123_test',
     KCO_API_PASSWORD: 'test-password',
-    KCO_API_TIMEOUT_MS: '300',
+    KCO_API_TIMEOUT_MS: '1500',
     KCO_API_BACKOFF_MS: '10',
     // The order functions have seconds, not Klarna's 3 s callback budget; a busy test machine
     // must not turn a slow DynamoDB Local into a failed push.
@@ -51,10 +58,14 @@ beforeAll(async () => {
   const stored = await putRules(client, RULES, 'default', {}, { updatedBy: 'orders test' });
   if (!stored.ok) throw new Error('default rules refused');
   server = await startLocalServer({ port: 0 });
+  const publisher = await import('../../functions/orders/handlers/publish-events.js');
+  stream = await startOrderStream({ endpoint: db.endpoint, tableName: ORDERS, handle: (records) => publisher.handler({ Records: records }) });
 });
 
 afterAll(async () => {
   await server?.close();
+  await stream?.stop();
+  await bus?.close();
   await fake?.close();
   client?.destroy();
   (await import('../../functions/shared/dynamodb.js')).documentClient().destroy();
@@ -75,6 +86,12 @@ const post = async (orderId: string, route: 'push' | 'notification', body?: unkn
 };
 const push = (orderId: string, token?: string) => post(orderId, 'push', undefined, token);
 const notify = (orderId: string, eventType: string) => post(orderId, 'notification', { order_id: orderId, event_type: eventType });
+
+/** The events published for an order so far, after the stream has been read to its end. */
+const eventsFor = async (orderId: string): Promise<string[]> => {
+  await stream.drain();
+  return bus.events.filter((e) => e.detail.order_id === orderId).map((e) => `${String(e.detail.sequence)} ${e.detailType}`);
+};
 
 const item = async (orderId: string): Promise<Record<string, unknown> | undefined> =>
   (await client.send(new GetCommand({ TableName: ORDERS, Key: { order_id: orderId }, ConsistentRead: true }))).Item;
@@ -120,6 +137,11 @@ describe('push', () => {
     expect(await itemsFor(id)).toBe(1);
     expect(fake.acknowledgeCalls(id)).toBe(1);
     expect(await item(id)).toMatchObject({ status: 'acknowledged', fraud_status: 'ACCEPTED', version: 3 });
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged', '3 Order Fraud Status Changed']);
+    const [recorded, acknowledged, fraud] = bus.events.filter((e) => e.detail.order_id === id);
+    expect(recorded).toMatchObject({ source: 'klarna-serverless', eventBusName: 'orders-test-bus', detail: { fraud_status: 'PENDING', may_ship: false } });
+    expect(acknowledged?.detail).toMatchObject({ status: 'acknowledged', fraud_status: 'PENDING', may_ship: false });
+    expect(fraud?.detail).toMatchObject({ previous_fraud_status: 'PENDING', fraud_status: 'ACCEPTED', may_ship: true });
   });
 
   it('Klarna failing and then recovering gives one acknowledgement', async () => {
@@ -144,6 +166,7 @@ describe('push', () => {
     expect(await push(id)).toEqual({ status: 404, body: { error: 'Unknown order' } });
     expect(await item(id)).toBeUndefined();
     expect(fake.requests.filter((r) => r.orderId === id).map((r) => r.call)).toEqual(['get']);
+    expect(await eventsFor(id)).toEqual([]);
   });
 
   it('an order that differs from its rules is set aside for review and not acknowledged', async () => {
@@ -154,6 +177,7 @@ describe('push', () => {
     expect(await push(id)).toEqual({ status: 200, body: { order_id: id, status: 'needs_review' } });
     expect(await item(id)).toMatchObject({ status: 'needs_review', review_reason: 'expected_amount_mismatch', version: 2 });
     expect(fake.acknowledgeCalls(id)).toBe(0);
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Needs Review']);
     const reads = fake.requests.filter((r) => r.orderId === id).length;
     expect((await push(id)).body).toEqual({ order_id: id, status: 'needs_review' });
     expect(fake.requests.filter((r) => r.orderId === id).length).toBe(reads);
@@ -193,6 +217,19 @@ describe('push', () => {
     expect(answer.statusCode).toBe(200);
     expect(await item(id)).toMatchObject({ status: 'acknowledged', version: 2 });
     expect(fake.acknowledgements(id)).toBe(1);
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged']);
+  });
+
+  it('an event EventBridge refuses is retried from its record: none lost, none out of order', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    await stream.drain();
+    const refusedBefore = bus.refusals;
+    bus.failNextEntries(1);
+    bus.failNextRequests(3);
+    expect((await push(id)).status).toBe(200);
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged']);
+    expect(bus.refusals - refusedBefore).toBe(4);
   });
 });
 
@@ -212,6 +249,7 @@ describe('notification', () => {
     fake.updateOrder(id, { fraud_status: 'ACCEPTED' });
     expect((await notify(id, 'FRAUD_RISK_ACCEPTED')).status).toBe(200);
     expect(await item(id)).toMatchObject({ fraud_status: 'REJECTED', version: 3 });
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged', '3 Order Fraud Status Changed']);
   });
 
   it('records and acknowledges an order whose notification arrives before any push', async () => {
