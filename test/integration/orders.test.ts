@@ -209,7 +209,8 @@ describe('push', () => {
     // Within the dead function's lease another attempt leaves the order alone...
     expect((await push(id)).status).toBe(202);
     // ...after it, the next attempt (a later push, or the sweeper) acknowledges.
-    const { orderHandler, defaultDeps } = await import('../../functions/orders/handlers/order-handler.js');
+    const { orderHandler } = await import('../../functions/orders/handlers/order-handler.js');
+    const { defaultDeps } = await import('../../functions/orders/handlers/deps.js');
     const later = orderHandler('push', () => ({ ...defaultDeps(), now: () => Date.now() + 60_000 }));
     const { apiGatewayEvent } = await import('../../bin/local/server.js');
     const event = apiGatewayEvent({ method: 'POST', resource: '/kco/orders/{order_id}/push', path: `/kco/orders/${id}/push`, pathParameters: { order_id: id }, query: { token: TOKEN } });
@@ -257,5 +258,50 @@ describe('notification', () => {
     fake.putOrder(exampleOmOrder(id));
     expect(await notify(id, 'FRAUD_RISK_ACCEPTED')).toEqual({ status: 200, body: { order_id: id, status: 'acknowledged' } });
     expect(fake.acknowledgements(id)).toBe(1);
+  });
+});
+
+describe('sweeper', () => {
+  it('acknowledges an order left recorded once Klarna answers again, and counts what is still waiting', async () => {
+    const { defaultDeps } = await import('../../functions/orders/handlers/deps.js');
+    const { sweep } = await import('../../functions/orders/sweep.js');
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    fake.failAlways('acknowledge', { status: 503 });
+    expect((await push(id)).status).toBe(503);
+    expect(await item(id)).toMatchObject({ status: 'recorded', awaiting: 'recorded' });
+
+    const later = { ...defaultDeps(), now: () => Date.now() + 31 * 60_000 };
+    const options = { afterMs: 30 * 60_000, limit: 100, deadline: later.now() + 20_000, perOrderMs: 4000 };
+    // Too young to sweep: nothing happens to it.
+    const young = await sweep({ ...later, now: Date.now }, { ...options, deadline: Date.now() + 20_000 });
+    expect(young.found).toBe(0);
+    // Klarna still failing: the order is counted as waiting (the alarm's metric).
+    const failing = await sweep(later, options);
+    expect(failing.found).toBeGreaterThanOrEqual(1);
+    expect(failing.stillWaiting).toBeGreaterThanOrEqual(1);
+    expect(await item(id)).toMatchObject({ status: 'recorded' });
+    fake.clearFaults();
+    const recovered = await sweep(later, options);
+    expect(recovered.acknowledged).toBeGreaterThanOrEqual(1);
+    expect(recovered.stillWaiting).toBe(0);
+    const settled = await item(id);
+    expect(settled).toMatchObject({ status: 'acknowledged' });
+    expect(settled).not.toHaveProperty('awaiting');
+    expect(fake.acknowledgements(id)).toBe(1);
+    const after = await sweep(later, options);
+    expect(after.found).toBe(0);
+  });
+
+  it('publishes the count still waiting as an embedded CloudWatch metric', async () => {
+    const { awaitingMetricLine } = await import('../../functions/orders/handlers/sweep.js');
+    expect(JSON.parse(awaitingMetricLine(2, 1_700_000_000_000))).toEqual({
+      _aws: {
+        Timestamp: 1_700_000_000_000,
+        CloudWatchMetrics: [{ Namespace: 'KlarnaServerless', Dimensions: [[]], Metrics: [{ Name: 'OrdersAwaitingAcknowledgement', Unit: 'Count' }] }],
+      },
+      OrdersAwaitingAcknowledgement: 2,
+      step: 'sweep_metric',
+    });
   });
 });
