@@ -30,6 +30,7 @@ import type { Construct } from 'constructs';
 import { NOT_JSON_TEXT, UNAUTHORIZED_TEXT } from '../functions/kco/answer.js';
 import { KlarnaFunction, callbackTimeout } from './klarna-function.js';
 import {
+  OrderLifecycle,
   createOrderManagementSecret,
   orderFunctionTimeout,
   orderManagementEnvironment,
@@ -37,7 +38,7 @@ import {
   type OrderManagementSettings,
 } from './order-lifecycle.js';
 import { functions, kcoCallbacks, merchantUrls, orderRoutes, routes, type FunctionDefinition, type TableAccess } from './routes.js';
-import { placementsTable, tables, type KeyAttribute, type TableDefinition } from './tables.js';
+import { ordersTable, placementsTable, rulesTable, tables, type KeyAttribute, type TableDefinition } from './tables.js';
 
 /**
  * The source addresses Klarna has published for KCO callbacks. Not confirmed to still hold since
@@ -136,6 +137,7 @@ export class KlarnaStack extends Stack {
   readonly api: RestApi;
   readonly functions: ReadonlyMap<FunctionDefinition, KlarnaFunction>;
   readonly tables: ReadonlyMap<TableDefinition, Table>;
+  readonly orders: OrderLifecycle;
 
   constructor(scope: Construct, id: string, props: KlarnaStackProps = {}) {
     super(scope, id, props);
@@ -500,6 +502,17 @@ export class KlarnaStack extends Stack {
       });
     }
 
+    // ---- After the purchase: events, sweeper --------------------------------------------------
+    this.orders = new OrderLifecycle(this, {
+      ordersTable: tableFor(ordersTable),
+      ordersIndexName: ordersTable.globalIndexes[0].name,
+      rulesTable: tableFor(rulesTable),
+      orderManagementCredentials,
+      ...(props.orderManagement ? { settings: props.orderManagement } : {}),
+      tracing,
+      alarm,
+    });
+
     // ---- Outputs ------------------------------------------------------------------------------
     // The API's base URL without a trailing slash (api.url ends in one).
     const baseUrl = `https://${api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${api.deploymentStage.stageName}`;
@@ -517,6 +530,7 @@ export class KlarnaStack extends Stack {
     new CfnOutput(this, 'KcoCallbackTokensSecretArn', { value: callbackTokens.secretArn });
     new CfnOutput(this, 'OsmCredentialsSecretArn', { value: osmCredentials.secretArn });
     new CfnOutput(this, 'OrderManagementCredentialsSecretArn', { value: orderManagementCredentials.secretArn });
+    new CfnOutput(this, 'OrderEventBusName', { value: this.orders.bus.eventBusName, description: 'EventBridge bus of the order events (source klarna-serverless)' });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
   }
 }

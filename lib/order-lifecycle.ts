@@ -5,8 +5,17 @@
  * functions from the route table like every other function and hands them here.
  */
 import { Duration, SecretValue, Validations } from 'aws-cdk-lib';
+import { ComparisonOperator, Metric, Stats, type Alarm, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { KlarnaFunction } from './klarna-function.js';
 
 /**
  * The push and notification functions read the order from Klarna and acknowledge it within the
@@ -54,3 +63,140 @@ export const createOrderManagementSecret = (scope: Construct): Secret => {
   });
   return secret;
 };
+
+export type AlarmSpec = {
+  readonly metric: IMetric;
+  readonly threshold: number;
+  readonly comparison: ComparisonOperator;
+  readonly description: string;
+  readonly datapoints?: 1 | 2 | 3;
+};
+
+export type OrderLifecycleProps = {
+  readonly ordersTable: Table;
+  readonly ordersIndexName: string;
+  readonly rulesTable: Table;
+  readonly orderManagementCredentials: Secret;
+  readonly settings?: OrderManagementSettings;
+  readonly tracing: boolean;
+  /** The stack's alarm factory (actions on the alarm topic). */
+  readonly alarm: (id: string, spec: AlarmSpec) => Alarm;
+};
+
+/** How often the sweeper runs; it looks at orders recorded ORDERS_SWEEP_AFTER_MINUTES (30) ago. */
+export const sweepSchedule = Duration.minutes(15);
+
+/**
+ * The event bus for the shop, the publisher that feeds it from the orders table's stream, the
+ * sweeper and their alarms. Children (construct ids) are created in the scope passed in, so their
+ * logical ids do not depend on this class.
+ */
+export class OrderLifecycle {
+  readonly bus: EventBus;
+  readonly publisher: KlarnaFunction;
+  readonly sweeper: KlarnaFunction;
+  readonly failedEvents: Queue;
+
+  constructor(scope: Construct, props: OrderLifecycleProps) {
+    const { ordersTable, rulesTable, alarm } = props;
+    this.bus = new EventBus(scope, 'OrderEventBus', { description: 'Order events for the shop: source klarna-serverless (README: Events for the shop).' });
+
+    // ---- Publisher: stream → bus --------------------------------------------------------------
+    this.publisher = new KlarnaFunction(scope, 'OrderEventsPublisherFunction', {
+      entry: 'functions/orders/handlers/publish-events.ts',
+      environment: { EVENT_BUS_NAME: this.bus.eventBusName },
+      timeout: Duration.seconds(30),
+      memorySize: 512,
+      tracing: props.tracing,
+    });
+    this.bus.grantPutEventsTo(this.publisher.role);
+    // Batches whose records could not be published within the retries (a day of them): their
+    // shard and sequence range land here, so an operator can re-read those orders.
+    this.failedEvents = new Queue(scope, 'OrderEventsFailedQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.failedEvents).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter destination of the orders stream trigger; it is alarmed, not redriven.',
+    });
+    this.publisher.function.addEventSource(
+      new DynamoEventSource(ordersTable, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        // One failed record stops its shard until it is published: events stay in order.
+        reportBatchItemFailures: true,
+        retryAttempts: 10_000,
+        maxRecordAge: Duration.days(1),
+        onFailure: new SqsDlq(this.failedEvents),
+      }),
+    );
+    Validations.of(this.publisher.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'dynamodb:ListStreams has no resource-level permission; the stream read itself (DescribeStream, GetRecords, GetShardIterator) is limited to the orders table stream.',
+    });
+
+    // ---- Sweeper ----------------------------------------------------------------------------
+    this.sweeper = new KlarnaFunction(scope, 'OrderSweeperFunction', {
+      entry: 'functions/orders/handlers/sweep.ts',
+      environment: {
+        ORDERS_TABLE: ordersTable.tableName,
+        RULES_TABLE: rulesTable.tableName,
+        [orderManagementSecretEnvVar]: props.orderManagementCredentials.secretArn,
+        ...orderManagementEnvironment(props.settings),
+      },
+      timeout: Duration.minutes(2),
+      tracing: props.tracing,
+    });
+    this.sweeper.allow(
+      new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [ordersTable.tableArn] }),
+    );
+    this.sweeper.allow(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${ordersTable.tableArn}/index/${props.ordersIndexName}`] }));
+    this.sweeper.allow(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], resources: [rulesTable.tableArn] }));
+    props.orderManagementCredentials.grantRead(this.sweeper.role);
+    if (props.tracing) {
+      Validations.of(this.sweeper.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions; tracing is opt-in.',
+      });
+    }
+    new Rule(scope, 'OrderSweepSchedule', {
+      description: 'Orders recorded but not acknowledged get another pass.',
+      schedule: Schedule.rate(sweepSchedule),
+      targets: [new LambdaFunction(this.sweeper.function, { retryAttempts: 0 })],
+    });
+
+    // ---- Alarms -----------------------------------------------------------------------------
+    const fiveMinutes = Duration.minutes(5);
+    alarm('OrdersAwaitingAcknowledgementAlarm', {
+      metric: new Metric({ namespace: 'KlarnaServerless', metricName: 'OrdersAwaitingAcknowledgement', statistic: Stats.MAXIMUM, period: sweepSchedule }),
+      threshold: 1,
+      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      description: 'An order is still not acknowledged after the sweeper retried it (README: Orders, needs attention).',
+    });
+    alarm('OrderEventsFailedAlarm', {
+      metric: this.failedEvents.metricApproximateNumberOfMessagesVisible({ statistic: Stats.MAXIMUM, period: fiveMinutes }),
+      threshold: 1,
+      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      description: 'Order events could not be published for a day: their batches are in OrderEventsFailedQueue.',
+    });
+    alarm('OrderEventsIteratorAgeAlarm', {
+      metric: this.publisher.function.metric('IteratorAge', { statistic: Stats.MAXIMUM, period: fiveMinutes }),
+      threshold: 5 * 60_000,
+      comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description: 'Order events are more than 5 minutes behind the orders table (publishing is failing or stuck).',
+    });
+    for (const [id, fn] of [
+      ['OrderEventsPublisherFunction', this.publisher],
+      ['OrderSweeperFunction', this.sweeper],
+    ] as const) {
+      alarm(`${id}ErrorsAlarm`, {
+        metric: fn.function.metricErrors({ statistic: Stats.SUM, period: fiveMinutes }),
+        threshold: 1,
+        comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        description: `${id} failed (unhandled error or timeout).`,
+      });
+    }
+  }
+}

@@ -117,11 +117,15 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]': [
         'Api/CloudWatchRole',
       ],
+      'AwsSolutions-IAM5[Resource::*]': ['OrderEventsPublisherFunction/Role'],
+      'AwsSolutions-SQS3': ['OrderEventsFailedQueue'],
       'AwsSolutions-L1': [
         'AddressUpdateFunction/Resource',
         'CountryChangeFunction/Resource',
+        'OrderEventsPublisherFunction/Resource',
         'OrderNotificationFunction/Resource',
         'OrderPushFunction/Resource',
+        'OrderSweeperFunction/Resource',
         'OsmPlacementFunction/Resource',
         'ShippingOptionUpdateFunction/Resource',
         'ValidationFunction/Resource',
