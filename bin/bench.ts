@@ -8,9 +8,10 @@
  *   3. trips   DynamoDB requests per callback (counted by a proxy), OSM requests to Klarna on a hit,
  *              OSM hit latency vs a bare GetItem
  *   4. rps     requests/second of the local server for address_update with a 10-line order
+ *   5. hostile the largest order with every text at its maximum: ordinary vs hostile text
  *
  * Everything runs on loopback against DynamoDB Local (started here, stopped at the end).
- * Settings: BENCH_PARTS (comma-separated subset of warm,cold,trips,rps; default all),
+ * Settings: BENCH_PARTS (comma-separated subset of warm,cold,trips,rps,hostile; default all),
  * BENCH_COLD_RUNS (30), BENCH_RESULTS (bench/results.json; "-" writes nothing).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -30,7 +31,7 @@ const { intEnv, optionalEnv } = await import('../functions/shared/config.js');
 const { startBenchEnvironment } = await import('./bench/environment.js');
 const { machine, formatReport, targets } = await import('./bench/report.js');
 
-const allParts = ['warm', 'cold', 'trips', 'rps'] as const;
+const allParts = ['warm', 'cold', 'trips', 'rps', 'hostile'] as const;
 type Part = (typeof allParts)[number];
 const parts = new Set<Part>(
   (optionalEnv('BENCH_PARTS')?.split(',').map((p) => p.trim()) ?? [...allParts]).filter((p): p is Part =>
@@ -66,6 +67,11 @@ try {
     progress('4. Local throughput');
     const { runThroughput } = await import('./bench/throughput.js');
     results.throughput = await runThroughput(env, { progress });
+  }
+  if (parts.has('hostile')) {
+    progress('5. Hostile text');
+    const { runHostile } = await import('./bench/hostile.js');
+    results.hostile = await runHostile({ progress });
   }
 } finally {
   await env.stop();

@@ -27,7 +27,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { NOT_JSON_TEXT, UNAUTHORIZED_TEXT } from '../functions/kco/answer.js';
+import { NOT_JSON_TEXT, UNAUTHORIZED_TEXT } from '../functions/shared/refusal-texts.js';
 import { KlarnaFunction, callbackTimeout } from './klarna-function.js';
 import {
   OrderLifecycle,
@@ -81,6 +81,9 @@ export const secretEnvVars = {
 const tableActions = {
   read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
   readWrite: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  /** Exactly what functions/osm/store.ts sends: GetItem, PutItem and the conditional DeleteItem. */
+  osmCache: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+  /** Exactly what functions/orders/orders-store.ts sends to the orders table: never a delete. */
   record: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
 } as const satisfies Record<TableAccess, readonly string[]>;
 

@@ -22,7 +22,7 @@ export type FunctionDefinition = {
 };
 
 /** `record`: get, create and update items, never delete (the orders table). */
-export type TableAccess = 'read' | 'readWrite' | 'record';
+export type TableAccess = 'read' | 'readWrite' | 'osmCache' | 'record';
 
 export type RouteDefinition = {
   readonly method: HttpMethod;
@@ -32,7 +32,7 @@ export type RouteDefinition = {
 
 const kcoCallback = (name: string, file: string): FunctionDefinition => ({
   id: name,
-  entry: `functions/kco/${file}.ts`,
+  entry: `functions/kco/handlers/${file}.ts`,
   tables: [{ table: rulesTable, access: 'read' }],
   secret: 'callbackTokens',
 });
@@ -56,7 +56,8 @@ export const functions = {
   osmPlacement: {
     id: 'OsmPlacementFunction',
     entry: 'functions/osm/placement.ts',
-    tables: [{ table: placementsTable, access: 'readWrite' }],
+    // GetItem and PutItem (cached placements, impression tokens), DeleteItem (redeeming a token).
+    tables: [{ table: placementsTable, access: 'osmCache' }],
     secret: 'osmCredentials',
   },
   orderPush: orderFunction('OrderPushFunction', 'push'),

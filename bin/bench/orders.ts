@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { includedTax } from '../../functions/kco/money.js';
 import type { OrderLine, UpdateResponse } from '../../functions/kco/order.js';
-import type { CallbackName } from '../../functions/kco/kco-handler.js';
+import type { CallbackName } from '../../functions/kco/handlers/kco-handler.js';
 import { apiGatewayEvent, kcoCallbackEvent, lambdaContext } from '../local/server.js';
 
 /** Klarna caps an order at 1000 lines (order_lines maxItems). */

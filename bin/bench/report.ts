@@ -8,6 +8,7 @@ import type { ColdResult, ColdRow } from './cold.js';
 import { ratio } from './stats.js';
 import type { RoundTripsResult } from './round-trips.js';
 import type { ThroughputResult } from './throughput.js';
+import type { HostileRow } from './hostile.js';
 import type { WarmRow } from './warm.js';
 
 export type Machine = { nproc: number; cpu: string; memoryGiB: number; node: string; date: string };
@@ -31,6 +32,7 @@ type Results = {
   cold?: ColdResult;
   roundTrips?: RoundTripsResult;
   throughput?: ThroughputResult;
+  hostile?: readonly HostileRow[];
   durationSeconds?: number;
 };
 
@@ -84,6 +86,18 @@ export const targets = (results: Results): Target[] => {
   }
   return out;
 };
+
+const hostileTable = (rows: readonly HostileRow[]): string =>
+  table(
+    ['callback', 'body (MiB): ordinary / hostile', 'ordinary: median (its JSON.parse)', 'hostile: median (its JSON.parse)', 'hostile × ordinary, beyond the parse'],
+    rows.map((r) => [
+      r.callback,
+      `${(r.bytes.ordinary / 2 ** 20).toFixed(2)} / ${(r.bytes.hostile / 2 ** 20).toFixed(2)}`,
+      `${ms(r.ordinary.median)} (${ms(r.parse.ordinary.median)}) ms`,
+      `${ms(r.hostile.median)} (${ms(r.parse.hostile.median)}) ms`,
+      `${r.ratio}×`,
+    ]),
+  );
 
 const warmTable = (rows: readonly WarmRow[]): string =>
   table(
@@ -171,6 +185,7 @@ export const formatReport = (results: Results): string => {
   const m = results.machine;
   if (m) parts.push(`Machine: ${m.nproc} cores (nproc), ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.date}${results.durationSeconds !== undefined ? `; the run took ${results.durationSeconds} s` : ''}.`);
   if (results.warm) parts.push('### 1. Warm callback overhead (in process, rules cached)', warmTable(results.warm));
+  if (results.hostile) parts.push('### 5. Hostile text (the largest order, every text at its maximum)', hostileTable(results.hostile));
   if (results.cold) parts.push(`### 2. Cold start (fresh node, ${results.cold.runs} runs each, ${results.cold.orderLines}-line order)`, coldTable(results.cold));
   if (results.roundTrips) parts.push(`### 3. Round trips (rules cache ${results.roundTrips.rulesCacheSeconds} s)`, tripsTable(results.roundTrips), osmTable(results.roundTrips));
   if (results.throughput) parts.push('### 4. Local throughput (loopback)', throughputTable(results.throughput));

@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { CallbackName } from '../../functions/kco/kco-handler.js';
+import type { CallbackName } from '../../functions/kco/handlers/kco-handler.js';
 import type { UpdateResponse } from '../../functions/kco/order.js';
 import { BENCH_TOKEN } from './environment.js';
 import { addressUpdateBody, callbackEvent, lambdaContext, shippingOptionUpdateBody, validationBody } from './orders.js';
@@ -36,9 +36,9 @@ export type WarmRow = {
 const ORDER_ID = 'bench-warm-order';
 
 const loadHandlers = async (): Promise<Record<(typeof WARM_CALLBACKS)[number], Handler>> => ({
-  address_update: (await import('../../functions/kco/address-update.js')).handler as unknown as Handler,
-  shipping_option_update: (await import('../../functions/kco/shipping-option-update.js')).handler as unknown as Handler,
-  validation: (await import('../../functions/kco/validation.js')).handler as unknown as Handler,
+  address_update: (await import('../../functions/kco/handlers/address-update.js')).handler as unknown as Handler,
+  shipping_option_update: (await import('../../functions/kco/handlers/shipping-option-update.js')).handler as unknown as Handler,
+  validation: (await import('../../functions/kco/handlers/validation.js')).handler as unknown as Handler,
 });
 
 /** One call; throws unless Klarna would get `expected`. */

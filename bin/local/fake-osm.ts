@@ -3,7 +3,8 @@
  * and `/messaging/v4` answer like Klarna (403 without a User-Agent, `klarna-correlation-id`,
  * `cache-control`), with content, status, Cache-Control, `Age` and delay (or a hang) chosen per
  * request; it counts messaging requests by query and serves the impression URLs it hands out,
- * counting the hits. `close()` also ends hanging requests.
+ * counting the hits. `hold()` keeps every messaging answer back until released, so tests can
+ * make requests meet without timing them. `close()` also ends hanging requests.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -48,6 +49,10 @@ export type FakeOsm = {
   impressionUrlFor(query: Readonly<Record<string, string>>): string;
   /** Hits of one impression URL, or of all. */
   impressionHits(url?: string): number;
+  /** Keep messaging answers back until the returned function is called (or reset / close). */
+  hold(): () => void;
+  /** Resolves once this many messaging requests have arrived in all (counting since reset). */
+  requestsArrived(count: number): Promise<void>;
   /** Forget requests and hits; back to the default answer. */
   reset(): void;
   close(): Promise<void>;
@@ -80,6 +85,17 @@ export const startFakeOsm = async (): Promise<FakeOsm> => {
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let baseUrl = '';
+  let held: { gate: Promise<void>; release: () => void } | undefined;
+  let arrivals: { count: number; resolve: () => void }[] = [];
+  const release = (): void => {
+    held?.release();
+    held = undefined;
+  };
+  const noteArrival = (): void => {
+    const due = arrivals.filter((a) => requests.length >= a.count);
+    arrivals = arrivals.filter((a) => requests.length < a.count);
+    for (const arrival of due) arrival.resolve();
+  };
 
   const impressionPath = (query: Readonly<Record<string, string>>): string =>
     `/impressions/${[query.placement_key, query.locale, query.purchase_amount ?? 'none'].map((p) => encodeURIComponent(p ?? '')).join('/')}`;
@@ -105,7 +121,19 @@ export const startFakeOsm = async (): Promise<FakeOsm> => {
       if (url === undefined) return [...hits.values()].reduce((a, b) => a + b, 0);
       return hits.get(new URL(url).pathname) ?? 0;
     },
+    hold() {
+      let open: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      held = { gate, release: open };
+      return release;
+    },
+    requestsArrived(count) {
+      if (requests.length >= count) return Promise.resolve();
+      return new Promise<void>((resolve) => arrivals.push({ count, resolve }));
+    },
     reset() {
+      release();
+      arrivals = [];
       requests.length = 0;
       hits.clear();
       answer = {};
@@ -115,6 +143,7 @@ export const startFakeOsm = async (): Promise<FakeOsm> => {
     },
     close: () =>
       new Promise<void>((resolve) => {
+        release();
         for (const timer of timers) clearTimeout(timer);
         timers.clear();
         server.close(() => resolve());
@@ -137,6 +166,7 @@ export const startFakeOsm = async (): Promise<FakeOsm> => {
       authorization: request.headers.authorization,
     };
     requests.push(seen);
+    noteArrival();
     // Klarna blocks requests without a User-Agent.
     if (!seen.userAgent) return send(response, 403, JSON.stringify({ error_code: 'FORBIDDEN' }), { 'content-type': 'application/json' });
     if (url.pathname === '/messaging/v4' && fake.v4Credentials) {
@@ -161,7 +191,9 @@ export const startFakeOsm = async (): Promise<FakeOsm> => {
     if (cacheControl !== null) headers['cache-control'] = cacheControl;
     if (chosen.age !== undefined) headers.age = chosen.age;
     const reply = (): void => send(response, status, status === 204 ? '' : body, headers);
-    if (chosen.delayMs) {
+    if (held) {
+      void held.gate.then(reply);
+    } else if (chosen.delayMs) {
       const timer = setTimeout(() => {
         timers.delete(timer);
         reply();

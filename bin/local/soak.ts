@@ -17,10 +17,10 @@ import { rulesTable } from '../../lib/tables.js';
 import { documentClient, createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { logger } from '../../functions/shared/log.js';
 import { putRules } from '../../functions/shared/rules-store.js';
-import { handler as addressUpdate } from '../../functions/kco/address-update.js';
-import { handler as countryChange } from '../../functions/kco/country-change.js';
-import { handler as shippingOptionUpdate } from '../../functions/kco/shipping-option-update.js';
-import { handler as validation } from '../../functions/kco/validation.js';
+import { handler as addressUpdate } from '../../functions/kco/handlers/address-update.js';
+import { handler as countryChange } from '../../functions/kco/handlers/country-change.js';
+import { handler as shippingOptionUpdate } from '../../functions/kco/handlers/shipping-option-update.js';
+import { handler as validation } from '../../functions/kco/handlers/validation.js';
 import { createTables, startDynamoDb } from './dynamodb-local.js';
 import {
   DEFAULT_MIX,

@@ -8,7 +8,7 @@ import type { MerchantRules, ReasonCode } from './rules.js';
 
 export type HttpAnswer = { statusCode: number; headers: Record<string, string>; body: string };
 
-const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } as const;
+export const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } as const;
 
 const TRY_AGAIN = 'We could not update your order just now. Please try again in a moment.';
 
@@ -35,13 +35,21 @@ export const defaultErrorTexts: Record<ReasonCode, string> = {
   customer_type_not_allowed: 'Unfortunately we cannot accept orders for this type of customer.',
   expected_amount_mismatch: 'Your cart has changed. Please review your order and try again.',
   too_many_lines: 'Your order has too many items to add delivery and tax to. Please split it into two orders.',
+  empty_order: 'Your cart is empty. Please add an item and try again.',
+  no_shipping_option_selected: 'Please choose a delivery option.',
+  parcel_locker: 'We cannot deliver to a parcel locker or pick-up point. Please enter a street address.',
+  discount_line_mismatch: 'Your discount has changed. Please review your order and try again.',
+  discount_not_allowed: 'Discounts cannot be used for this order. Please remove the discount and try again.',
+  cart_mismatch: 'Your cart has changed. Please review your order and try again.',
+  order_unknown: 'We could not find your order. Please return to the shop and try again.',
+  rules_missing: TRY_AGAIN,
   rules_invalid: TRY_AGAIN,
   rules_unavailable: TRY_AGAIN,
   invalid_request: 'We could not read your order. Please try again.',
   internal_error: TRY_AGAIN,
 };
 
-const ADDRESS_REASONS: ReadonlySet<ReasonCode> = new Set(['po_box', 'billing_country_not_allowed', 'address_missing']);
+const ADDRESS_REASONS: ReadonlySet<ReasonCode> = new Set(['po_box', 'parcel_locker', 'billing_country_not_allowed', 'address_missing']);
 const UNSUPPORTED_REASONS: ReadonlySet<ReasonCode> = new Set([
   'shipping_country_not_allowed',
   'postal_code_blocked',
@@ -89,15 +97,6 @@ export const denyPurchase = (reason: ReasonCode, orderId: string, rules: Merchan
   return rejected('approval_failed', errorText(reason, rules));
 };
 
-/** Shared with API Gateway's own refusals (lib/klarna-stack.ts), so both answer alike. */
-export const UNAUTHORIZED_TEXT = 'Missing or invalid callback token.';
-export const NOT_JSON_TEXT = 'The request body must be a JSON order sent as application/json.';
-
-export const unauthorized = (): HttpAnswer => ({
-  statusCode: 401,
-  headers: { ...JSON_HEADERS },
-  body: JSON.stringify({ error: UNAUTHORIZED_TEXT }),
-});
 
 export const TOO_LARGE_TEXT = 'Your order is too large for us to process. Please contact the shop.';
 

@@ -35,7 +35,8 @@ const recompute = (request: CallbackRequest, rules: MerchantRules, selection: Pr
     order_amount: order.order_amount,
     order_tax_amount: order.order_tax_amount,
     order_lines: order.order_lines,
-    purchase_currency: request.purchase_currency,
+    // Klarna's currency codes are upper case; some clients send "sek".
+    purchase_currency: request.purchase_currency.toUpperCase(),
     ...(order.shipping_options ? { shipping_options: order.shipping_options } : {}),
     ...(request.merchant_data !== undefined && request.merchant_data.length <= MAX_ECHOED_MERCHANT_DATA
       ? { merchant_data: request.merchant_data }
@@ -65,7 +66,7 @@ export const shippingOptionUpdate = (request: CallbackRequest, rules: MerchantRu
   if (currencyRefused(request, rules)) return { kind: 'refuse', reason: 'currency_mismatch' };
   const reason = checkShippingAddress(shippingAddressOf(request), rules);
   if (reason) return { kind: 'refuse', reason };
-  if (!request.selected_shipping_option) return { kind: 'refuse', reason: 'shipping_option_not_offered' };
+  if (!request.selected_shipping_option) return { kind: 'refuse', reason: 'no_shipping_option_selected' };
   return recompute(request, rules, 'require');
 };
 

@@ -13,12 +13,18 @@ import type { MerchantRules, ReasonCode, ShippingOptionRule, TaxRules } from './
 const isPhysical = (line: OrderLine): boolean => line.type === undefined || line.type === 'physical';
 
 /**
- * Lines we replace on every recomputation: a shipping_fee line when the rules price shipping, a
- * sales_tax line when the rules compute tax. Otherwise they are the merchant's own (shipping or
- * tax handled outside these rules) and are kept and checked like any other line.
+ * Whether these rules compute the line, so that it is replaced on every recomputation and is not
+ * part of the shop's cart: the shipping_fee line when they price shipping, the sales_tax line when
+ * they compute tax. Otherwise such lines are the merchant's own (shipping or tax handled outside
+ * these rules) and are kept and checked like any other line.
  */
-const isComputedLine = (line: OrderLine, plan: TaxPlan, pricesShipping: boolean): boolean =>
-  (line.type === 'shipping_fee' && pricesShipping) || (line.type === 'sales_tax' && plan.mode !== 'none');
+export const computedByRules = (line: Pick<OrderLine, 'type'>, rules: MerchantRules): boolean =>
+  (line.type === 'shipping_fee' && (rules.shipping_options?.length ?? 0) > 0) || (line.type === 'sales_tax' && rules.tax !== undefined);
+
+/** Something bought: an order without any such line is empty, whatever else it carries. */
+const PURCHASE_TYPES: ReadonlySet<OrderLineType | undefined> = new Set([undefined, 'physical', 'digital', 'gift_card']);
+
+export const hasPurchase = (lines: readonly Pick<OrderLine, 'type'>[]): boolean => lines.some((line) => PURCHASE_TYPES.has(line.type));
 
 /** Lines that count towards `free_over`: what the shopper buys, after discounts. */
 const GOODS_TYPES: ReadonlySet<OrderLineType | undefined> = new Set([undefined, 'physical', 'digital', 'gift_card', 'discount']);
@@ -162,6 +168,8 @@ export const priceOrder = (input: PricingInput, rules: MerchantRules): Priced =>
   const address = input.shipping_address;
   const country = countryOf(address);
   if (!address || !country) return { ok: false, reason: 'address_missing' };
+  // A cart of only fees, discounts or tax (a shopper-sent shipping line, say) would price to nothing.
+  if (!hasPurchase(input.order_lines)) return { ok: false, reason: 'empty_order' };
   const plan = taxPlanFor(rules, address);
   if (plan === 'no_tax_rate') return { ok: false, reason: 'no_tax_rate' };
 
@@ -172,7 +180,7 @@ export const priceOrder = (input: PricingInput, rules: MerchantRules): Priced =>
   const source = input.order_lines;
   for (let i = 0; i < source.length; i++) {
     const line = source[i]!;
-    if (isComputedLine(line, plan, pricesShipping)) continue;
+    if (computedByRules(line, rules)) continue;
     if (line.total_amount !== expectedLineTotal(line)) return { ok: false, reason: 'line_total_mismatch', line: i };
     if (GOODS_TYPES.has(line.type)) goodsSubtotal += line.total_amount;
     if (isPhysical(line)) needsShipping = true;

@@ -1,10 +1,12 @@
 /**
  * Pure: the validation callback's checks. Approve only when the order reconciles the way Klarna
- * checks it, its addresses pass the rules, its shipping fee and tax are exactly what `priceOrder`
- * computes for it, and every limit in the rules holds. The first failing check names the reason.
+ * checks it (its discount lines included), buys something, its addresses pass the rules, its
+ * shipping fee and tax are exactly what `priceOrder` computes for it, every limit in the rules
+ * holds and it is the order the shop agreed to. The first failing check names the reason.
  */
 import { checkBillingCountry, checkShippingAddress } from './address.js';
-import { priceOrder } from './cart.js';
+import { hasPurchase, priceOrder } from './cart.js';
+import { checkExpectedOrder } from './expected-order.js';
 import { reconcile } from './money.js';
 import type { OrderLine, ValidationOrder } from './order.js';
 import type { MerchantRules, ReasonCode } from './rules.js';
@@ -22,6 +24,8 @@ const sameFee = (actual: OrderLine, expected: OrderLine): boolean =>
 export const validateOrder = (order: ValidationOrder, rules: MerchantRules): Verdict => {
   const totals = reconcile(order);
   if (totals) return deny(totals.reason, totals.line);
+  if (!hasPurchase(order.order_lines)) return deny('empty_order');
+  if (rules.klarna_discounts === false && (order.discount_lines?.length ?? 0) > 0) return deny('discount_not_allowed');
 
   if (rules.purchase_currency && order.purchase_currency.toUpperCase() !== rules.purchase_currency) {
     return deny('currency_mismatch');
@@ -76,9 +80,8 @@ export const validateOrder = (order: ValidationOrder, rules: MerchantRules): Ver
   if (rules.allowed_customer_types && !rules.allowed_customer_types.includes(order.customer?.type ?? 'person')) {
     return deny('customer_type_not_allowed');
   }
-  if (rules.expected_order_amount !== undefined && order.order_amount !== rules.expected_order_amount) {
-    return deny('expected_amount_mismatch');
-  }
+  const agreed = checkExpectedOrder(order, rules);
+  if (!agreed.ok) return deny(agreed.reason, agreed.line);
   return { approve: true };
 };
 

@@ -3,7 +3,7 @@
  * checks live here in one place: the callbacks compute with these functions and `reconcile`
  * checks every answer we send, and every order we are asked to approve, the way Klarna does.
  */
-import type { OrderLine } from './order.js';
+import type { DiscountLine, OrderLine } from './order.js';
 
 /** n / d rounded half away from zero, exactly, for integers n and d > 0 below 2^53. */
 export const divideRounded = (n: number, d: number): number => {
@@ -44,19 +44,29 @@ export const expectedLineTotal = (line: Pick<OrderLine, 'quantity' | 'unit_price
   line.quantity * line.unit_price - (line.total_discount_amount ?? 0);
 
 export type ReconcileFailure = {
-  reason: 'line_total_mismatch' | 'line_tax_mismatch' | 'order_amount_mismatch' | 'order_tax_mismatch';
-  /** Index of the offending line, when one line is at fault. */
+  reason: 'line_total_mismatch' | 'line_tax_mismatch' | 'discount_line_mismatch' | 'order_amount_mismatch' | 'order_tax_mismatch';
+  /** Index of the offending line (in `discount_lines` for discount_line_mismatch). */
   line?: number;
+};
+
+/** Σ total_amount of Klarna's discount lines (≤ 0): what the discount service took off. */
+export const klarnaDiscountTotal = (discountLines: readonly Pick<DiscountLine, 'total_amount'>[] | undefined): number => {
+  let sum = 0;
+  for (const line of discountLines ?? []) sum += line.total_amount;
+  return sum;
 };
 
 /**
  * The totals Klarna checks: each line's total exact and its tax within ±1; order_amount = Σ line
- * totals; order_tax_amount = Σ line tax + Σ sales_tax line totals. Undefined when all hold.
+ * totals; order_tax_amount = Σ line tax + Σ sales_tax line totals. Klarna's discount lines
+ * (`total_amount = quantity × unit_price`, tax within ±1) count in both sums: the order amount is
+ * "including tax and any available discounts". Undefined when all hold.
  */
 export const reconcile = (order: {
   order_amount: number;
   order_tax_amount: number;
   order_lines: readonly OrderLine[];
+  discount_lines?: readonly DiscountLine[];
 }): ReconcileFailure | undefined => {
   let sumAmount = 0;
   let sumTax = 0;
@@ -69,6 +79,15 @@ export const reconcile = (order: {
     }
     sumAmount += line.total_amount;
     sumTax += line.type === 'sales_tax' ? line.total_tax_amount + line.total_amount : line.total_tax_amount;
+  }
+  const discounts = order.discount_lines ?? [];
+  for (let i = 0; i < discounts.length; i++) {
+    const line = discounts[i]!;
+    if (line.total_amount !== line.quantity * line.unit_price || !taxWithinTolerance(line.total_amount, line.tax_rate, line.total_tax_amount)) {
+      return { reason: 'discount_line_mismatch', line: i };
+    }
+    sumAmount += line.total_amount;
+    sumTax += line.total_tax_amount;
   }
   if (order.order_amount !== sumAmount) return { reason: 'order_amount_mismatch' };
   if (order.order_tax_amount !== sumTax) return { reason: 'order_tax_mismatch' };

@@ -47,6 +47,7 @@ export const addressSchema = z.object({
   street_address2: z.optional(text(1000)),
   street_name: z.optional(text(1000)),
   street_number: z.optional(text(100)),
+  house_extension: z.optional(text(100)),
   postal_code: z.optional(text(100)),
   city: z.optional(text(1000)),
   region: z.optional(text(100)),
@@ -88,9 +89,25 @@ const commonOrderFields = {
 export const callbackRequestSchema = z.object(commonOrderFields);
 export type CallbackRequest = z.infer<typeof callbackRequestSchema>;
 
+/**
+ * A discount from Klarna's own discount service (validation only): non-positive amounts, and
+ * `total_amount = quantity × unit_price` (the discount is the whole line).
+ */
+export const discountLineSchema = z.object({
+  name: z.string().check(z.minLength(1), z.maxLength(255)),
+  quantity: z.int().check(z.minimum(0), z.maximum(MAX_AMOUNT)),
+  unit_price: z.int().check(z.minimum(-MAX_AMOUNT), z.maximum(0)),
+  tax_rate: z.int().check(z.minimum(0), z.maximum(10000)),
+  total_amount: z.int().check(z.minimum(-MAX_AMOUNT), z.maximum(0)),
+  total_tax_amount: amount,
+  reference: z.optional(text(255)),
+});
+export type DiscountLine = z.infer<typeof discountLineSchema>;
+
 /** Body of validation: the full checkout order. */
 export const validationOrderSchema = z.object({
   ...commonOrderFields,
+  discount_lines: z.optional(z.array(discountLineSchema).check(z.maxLength(MAX_ORDER_LINES))),
   order_id: z.optional(text(255)),
   purchase_country: z.optional(z.string().check(z.regex(/^[A-Za-z]{2}$/))),
 });

@@ -33,6 +33,14 @@ export const reasonCodes = [
   'customer_type_not_allowed',
   'expected_amount_mismatch',
   'too_many_lines',
+  'empty_order',
+  'no_shipping_option_selected',
+  'parcel_locker',
+  'discount_line_mismatch',
+  'discount_not_allowed',
+  'cart_mismatch',
+  'order_unknown',
+  'rules_missing',
   'rules_invalid',
   'rules_unavailable',
   'invalid_request',
@@ -81,6 +89,20 @@ const salesTaxSchema = z.strictObject({
 export const taxRulesSchema = z.discriminatedUnion('mode', [vatTaxSchema, salesTaxSchema]);
 export type TaxRules = z.infer<typeof taxRulesSchema>;
 
+/**
+ * One line of the cart the shop agreed to. `reference`, `quantity` and `total_amount` are always
+ * compared; `unit_price` and `total_discount_amount` when given (with the first three they fix
+ * each other, since total = quantity × unit_price − total_discount_amount).
+ */
+export const expectedOrderLineSchema = z.strictObject({
+  reference: sku,
+  quantity: z.int().check(z.minimum(0), z.maximum(100_000_000)),
+  total_amount: z.int().check(z.minimum(-100_000_000), z.maximum(100_000_000)),
+  unit_price: z.optional(z.int().check(z.minimum(-100_000_000), z.maximum(100_000_000))),
+  total_discount_amount: z.optional(minorUnits),
+});
+export type ExpectedOrderLine = z.infer<typeof expectedOrderLineSchema>;
+
 const httpsUrl = z.string().check(z.maxLength(2000), z.regex(/^https:\/\/[^\s?#]+$/, 'an https URL without query or fragment'));
 
 export const merchantRulesSchema = z.strictObject({
@@ -88,6 +110,8 @@ export const merchantRulesSchema = z.strictObject({
   billing_countries: z.optional(z.array(country)),
   blocked_postal_code_prefixes: z.optional(z.record(country, z.array(z.string().check(z.minLength(1), z.maxLength(20))))),
   block_po_boxes: z.optional(z.boolean()),
+  /** Refuse parcel lockers and pick-up points given as the address (Packstation, Postfiliale, …). */
+  block_parcel_lockers: z.optional(z.boolean()),
   shipping_options: z.optional(z.array(shippingOptionRuleSchema).check(z.maxLength(100))),
   tax: z.optional(taxRulesSchema),
   /** When set, orders in another currency are refused. */
@@ -97,8 +121,20 @@ export const merchantRulesSchema = z.strictObject({
   max_quantity_per_line: z.optional(z.int().check(z.minimum(1))),
   denied_references: z.optional(z.array(sku)),
   allowed_customer_types: z.optional(z.array(z.enum(['person', 'organization']))),
-  /** Per order: the merchant's own cart total, compared exactly with `order_amount`. */
+  /**
+   * Per order: the shop's own cart total, compared exactly with `order_amount` less Klarna's
+   * discount lines (the total before Klarna's discount service).
+   */
   expected_order_amount: z.optional(minorUnits),
+  /**
+   * Per order: the shop's cart, line by line. Validation approves only when the order's own lines
+   * (all but the shipping_fee and sales_tax lines these rules compute) equal it as a multiset.
+   */
+  expected_order_lines: z.optional(z.array(expectedOrderLineSchema).check(z.maxLength(1000))),
+  /** Store-wide: an order without its own `order#<id>` scope is denied (`order_unknown`). */
+  require_order_scope: z.optional(z.boolean()),
+  /** Store-wide: `false` denies orders that carry discount lines from Klarna's discount service. */
+  klarna_discounts: z.optional(z.boolean()),
   deny_redirect_url: z.optional(httpsUrl),
   error_texts: z.optional(z.partialRecord(z.enum(reasonCodes), z.string().check(z.minLength(1), z.maxLength(500)))),
 });
@@ -149,6 +185,13 @@ const describeCode = (issue: z.core.$ZodIssue): string => {
 
 export const defaultScope = 'default';
 export const orderScope = (orderId: string): string => `order#${orderId}`;
+
+/**
+ * A store that requires an order scope refuses an order without one: the shop never announced it,
+ * so no cart, amount or currency was agreed. Undefined when the order may go on.
+ */
+export const orderScopeRefusal = (rules: MerchantRules, orderScopeFound: boolean): ReasonCode | undefined =>
+  rules.require_order_scope === true && !orderScopeFound ? 'order_unknown' : undefined;
 
 /** Field by field, the order's scope wins; an absent field falls back to the store default. */
 export const mergeRules = (store: MerchantRules | undefined, order: MerchantRules | undefined): MerchantRules => {

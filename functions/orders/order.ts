@@ -49,6 +49,8 @@ export const omOrderSchema = z.object({
   shipping_address: z.optional(omAddressSchema),
   merchant_reference1: z.optional(z.nullable(text(255))),
   merchant_reference2: z.optional(z.nullable(text(255))),
+  /** Klarna's own discount service (if any): the shop's total is before these. */
+  discount_lines: z.optional(z.array(z.object({ total_amount: int })).check(z.maxLength(1000))),
   created_at: z.optional(text(64)),
   expires_at: z.optional(text(64)),
 });

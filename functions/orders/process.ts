@@ -6,11 +6,9 @@
  * store and the rules come in from the handler.
  */
 import { randomUUID } from 'node:crypto';
-import type { RulesLookup } from '../shared/rules-store.js';
 import { fraudStatusFrom, nextFraudStatus, nextStep } from './lifecycle.js';
 import { recordOf, type OrderRecord } from './order.js';
-import type { ExpectedOrderVerdict } from './order-check.js';
-import { checkExpectedOrder } from './order-check.js';
+import { checkOrderAgainstRules, type RulesOutcome } from './order-check.js';
 import type { OmFailure, OrderManagement } from './order-management.js';
 import type { OrdersStore } from './orders-store.js';
 
@@ -32,7 +30,7 @@ export type StepLog = (step: string, fields?: Record<string, unknown>) => void;
 export type ProcessDeps = {
   readonly om: OrderManagement;
   readonly store: OrdersStore;
-  readonly rulesFor: (orderId: string) => Promise<RulesLookup>;
+  readonly rulesFor: (orderId: string) => Promise<RulesOutcome>;
   readonly now: () => number;
   /** How long an order is kept (the TTL), in milliseconds from its recording. */
   readonly retentionMs: number;
@@ -41,14 +39,6 @@ export type ProcessDeps = {
 
 const failureReason = (failure: OmFailure): string =>
   failure.reason === 'status' ? `status_${failure.status ?? 'unknown'}` : failure.reason;
-
-const check = async (deps: ProcessDeps, orderId: string, order: Parameters<typeof checkExpectedOrder>[0]): Promise<ExpectedOrderVerdict | { ok: false; reason: 'rules_invalid' } | 'unavailable'> => {
-  const lookup = await deps.rulesFor(orderId);
-  if (lookup.status === 'unavailable') return 'unavailable';
-  // Rules that cannot be read as rules are a merchant's mistake: a person must look.
-  if (lookup.status === 'invalid') return { ok: false, reason: 'rules_invalid' };
-  return checkExpectedOrder(order, lookup.rules);
-};
 
 export const processOrder = async (orderId: string, trigger: Trigger, deadline: number, deps: ProcessDeps): Promise<ProcessOutcome> => {
   const iso = (): string => new Date(deps.now()).toISOString();
@@ -94,7 +84,7 @@ export const processOrder = async (orderId: string, trigger: Trigger, deadline: 
 
   // Only a recorded order is checked: acknowledged and needs_review are settled.
   if (record.status !== 'recorded') return settled(record);
-  const verdict = await check(deps, orderId, order);
+  const verdict = checkOrderAgainstRules(orderId, order, await deps.rulesFor(orderId));
   if (verdict === 'unavailable') {
     deps.log('rules_unavailable', { trigger });
     return { kind: 'retry', step: 'rules', reason: 'rules_unavailable' };

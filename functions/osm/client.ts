@@ -9,7 +9,7 @@ import * as z from 'zod/mini';
 import { version } from '../../package.json';
 import { intEnv, optionalEnv } from '../shared/config.js';
 import { readSecretJson } from '../shared/secrets.js';
-import type { OsmContent, OsmNode } from './render.js';
+import { safeHttpsUrl, type OsmContent, type OsmNode } from './render.js';
 
 export const USER_AGENT = `klarna-serverless/${version}`;
 
@@ -54,7 +54,8 @@ export const resolveEndpoint = (settings: {
       throw new Error('OSM_BASE_URL must be an absolute http(s) URL');
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('OSM_BASE_URL must be an absolute http(s) URL');
-    const baseUrl = url.href.replace(/\/+$/, '');
+    // The lookbehind starts the match at the first of the trailing slashes only (linear time).
+    const baseUrl = url.href.replace(/(?<!\/)\/+$/, '');
     return { baseUrl, id: `custom|${baseUrl}` };
   }
   const region = (settings.region ?? 'eu').toLowerCase();
@@ -67,6 +68,14 @@ export const resolveEndpoint = (settings: {
 };
 
 // --- Credentials ----------------------------------------------------------------------------
+
+/**
+ * No usable credentials (a fresh deployment whose secret is still empty, or half a v4 pair): the
+ * handler answers 503 rather than failing, since only the merchant can fix it.
+ */
+export class OsmNotConfigured extends Error {
+  override readonly name = 'OsmNotConfigured';
+}
 
 /** v3: the OSM client id alone. v4: the portal client identifier plus Basic API credentials. */
 export type OsmCredentials =
@@ -82,9 +91,9 @@ export const credentialsFrom = (values: {
   const clientId = text(values.clientId);
   const username = text(values.username);
   const password = typeof values.password === 'string' && values.password !== '' ? values.password : undefined;
-  if (clientId === undefined) throw new Error('OSM credentials carry no client_id');
+  if (clientId === undefined) throw new OsmNotConfigured('OSM credentials carry no client_id');
   if ((username === undefined) !== (password === undefined)) {
-    throw new Error('OSM credentials need both a username and a password for API v4, or neither for v3');
+    throw new OsmNotConfigured('OSM credentials need both a username and a password for API v4, or neither for v3');
   }
   return username !== undefined && password !== undefined
     ? { apiVersion: 'v4', clientId, username, password }
@@ -107,7 +116,7 @@ export const LOCAL_CLIENT_ID = 'local';
  * Read at cold start. Credentials: OSM_CLIENT_ID (+ OSM_USERNAME / OSM_PASSWORD for v4) when set,
  * else the JSON secret named by OSM_CREDENTIALS_SECRET_ARN (`client_id`, `username`, `password`),
  * read on first use, else, for an OSM_BASE_URL only, the client id `local`. Klarna's own endpoints
- * without credentials: the function fails at cold start.
+ * without credentials: every request gets OsmNotConfigured (503), not a failed cold start.
  */
 export const readClientConfig = (): OsmClientConfig => {
   const endpoint = resolveEndpoint({
@@ -119,9 +128,15 @@ export const readClientConfig = (): OsmClientConfig => {
   const timeoutMs = intEnv('OSM_TIMEOUT_MS', 1500, { min: 50, max: 2500 });
   const clientId = optionalEnv('OSM_CLIENT_ID');
   if (clientId !== undefined) {
-    const fixed = Promise.resolve(
-      credentialsFrom({ clientId, username: optionalEnv('OSM_USERNAME'), password: process.env.OSM_PASSWORD }),
-    );
+    const read = (): Promise<OsmCredentials> => {
+      try {
+        return Promise.resolve(credentialsFrom({ clientId, username: optionalEnv('OSM_USERNAME'), password: process.env.OSM_PASSWORD }));
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    };
+    const fixed = read();
+    fixed.catch(() => undefined); // answered per request, not an unhandled rejection at cold start
     return { endpoint, timeoutMs, credentials: () => fixed };
   }
   const secretArn = optionalEnv('OSM_CREDENTIALS_SECRET_ARN');
@@ -131,7 +146,7 @@ export const readClientConfig = (): OsmClientConfig => {
       const local = Promise.resolve(credentialsFrom({ clientId: LOCAL_CLIENT_ID }));
       return { endpoint, timeoutMs, credentials: () => local };
     }
-    throw new Error('Missing OSM_CLIENT_ID or OSM_CREDENTIALS_SECRET_ARN');
+    return { endpoint, timeoutMs, credentials: () => Promise.reject(new OsmNotConfigured('Missing OSM_CLIENT_ID or OSM_CREDENTIALS_SECRET_ARN')) };
   }
   return {
     endpoint,
@@ -206,12 +221,21 @@ const bodySchema = z.object({
   impression_url: z.optional(z.nullable(z.string())),
 });
 
-/** Klarna's nodes with documented fields only; unknown types and malformed nodes are dropped. */
+/**
+ * Klarna's nodes with documented fields only; unknown types, malformed nodes and links or images
+ * whose URL is not https are dropped, so the JSON carries no more than the HTML shows.
+ */
 export const documentedContent = (nodes: readonly unknown[]): { content: OsmContent; dropped: number } => {
   const kept: OsmNode[] = [];
   for (const node of nodes.slice(0, 50)) {
     const parsed = nodeSchema.safeParse(node);
-    if (parsed.success) kept.push(parsed.data);
+    if (!parsed.success) continue;
+    if (parsed.data.type === 'TEXT') {
+      kept.push(parsed.data);
+      continue;
+    }
+    const url = safeHttpsUrl(parsed.data.url);
+    if (url !== undefined) kept.push({ ...parsed.data, url });
   }
   return { content: { nodes: kept }, dropped: nodes.length - kept.length };
 };
@@ -347,22 +371,48 @@ export const fetchPlacement = async (
 
 // --- Impressions ----------------------------------------------------------------------------
 
-export type ImpressionResult =
-  | { readonly ok: true; readonly status: number }
-  | { readonly ok: false; readonly status?: number; readonly reason: 'status' | 'timeout' | 'network' | 'invalid_url' };
+/**
+ * Klarna's domains an impression URL may point at. Evidence: the OSM API and Klarna's APIs are on
+ * klarna.com (api*.klarna.com, NOTES.md); OSM content and its impression beacons on
+ * klarnaservices.com (a playground answer's impression_url is on evt-na.playground.klarnaservices.com,
+ * its badge on osm.klarnaservices.com); Klarna's event beacons on klarnaevt.com (the KCO snippet's
+ * CLIENT_EVENT_HOST). klarnacdn.net serves static images only, so it is not here.
+ */
+export const KLARNA_IMPRESSION_DOMAINS = ['klarna.com', 'klarnaservices.com', 'klarnaevt.com'] as const;
+
+const isKlarnaHost = (hostname: string): boolean =>
+  KLARNA_IMPRESSION_DOMAINS.some((domain) => hostname === domain || hostname.endsWith(`.${domain}`));
 
 /**
- * Register one impression: a GET of Klarna's impression URL (only http(s)), with the same timeout
- * and User-Agent. A redirect counts as registered and is not followed.
+ * Where the server may send an impression: https on a Klarna domain (Klarna has handed out
+ * impression URLs as http://; they are called as https://), or the origin of a configured
+ * OSM_BASE_URL (a stand-in or proxy). Never user info, never another port of Klarna's hosts.
+ * undefined: not called at all.
  */
-export const registerImpression = async (url: string, { timeoutMs }: { timeoutMs: number }): Promise<ImpressionResult> => {
+export const impressionTarget = (url: string | null | undefined, endpoint: Pick<OsmEndpoint, 'baseUrl' | 'id'>): URL | undefined => {
+  if (typeof url !== 'string' || url.length > 2048) return undefined;
   let target: URL;
   try {
     target = new URL(url);
   } catch {
-    return { ok: false, reason: 'invalid_url' };
+    return undefined;
   }
-  if (target.protocol !== 'https:' && target.protocol !== 'http:') return { ok: false, reason: 'invalid_url' };
+  if (target.username !== '' || target.password !== '') return undefined;
+  if (endpoint.id.startsWith('custom|') && target.origin === new URL(endpoint.baseUrl).origin) return target;
+  if (!isKlarnaHost(target.hostname) || target.port !== '') return undefined;
+  if (target.protocol === 'http:') target.protocol = 'https:';
+  return target.protocol === 'https:' ? target : undefined;
+};
+
+export type ImpressionResult =
+  | { readonly ok: true; readonly status: number }
+  | { readonly ok: false; readonly status?: number; readonly reason: 'status' | 'timeout' | 'network' };
+
+/**
+ * Register one impression: a GET of a target impressionTarget allowed, with the same timeout and
+ * User-Agent. A redirect counts as registered and is not followed.
+ */
+export const registerImpression = async (target: URL, { timeoutMs }: { timeoutMs: number }): Promise<ImpressionResult> => {
   try {
     const response = await fetch(target, {
       headers: { 'user-agent': USER_AGENT },

@@ -1,30 +1,27 @@
 /**
  * The On-site messaging handler, one Lambda for both routes:
  *   GET  /osm/placements/{placement_key}[.html]?locale=&purchase_amount=  → content + HTML (or HTML alone)
- *   POST /osm/impressions {placement_key, locale, purchase_amount}        → registers the impression
+ *   POST /osm/impressions {impression_token, placement_key, locale, purchase_amount} → registers the impression
  * Thin: check the input, ask the cache (which asks Klarna when it must), map the outcome to HTTP.
- * Every error is `{ "error": "…" }`; nothing internal reaches the caller.
+ * Every error is `{ "error": "…" }`; nothing internal reaches the caller. Every request ends in one
+ * log line whose `outcome` says what happened (recordOutcome), so counting outcomes is one call.
  */
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { isbot } from 'isbot';
 import { intEnv, optionalEnv, requireEnv } from '../shared/config.js';
 import { documentClient } from '../shared/dynamodb.js';
 import { bodyBytes, safeJsonReviver } from '../shared/http.js';
 import { describeError, logger } from '../shared/log.js';
+import { PlacementCache, type CacheLookup, type PlacementStore } from './cache.js';
+import { browserCacheControl, placementCacheKey, type Clock } from './cache-policy.js';
 import {
-  DynamoPlacementStore,
-  PlacementCache,
-  browserCacheControl,
-  placementCacheKey,
-  type CacheLookup,
-  type Clock,
-  type PlacementStore,
-} from './cache.js';
-import {
+  OsmNotConfigured,
   checkPlacementRequest,
   fetchPlacement,
+  impressionTarget,
   readClientConfig,
   registerImpression,
   type OsmClientConfig,
@@ -32,7 +29,9 @@ import {
   type OsmFetchResult,
   type PlacementRequest,
 } from './client.js';
+import { IMPRESSION_TOKEN_SECONDS, isImpressionToken, newImpressionToken, type ImpressionTokens } from './impression-token.js';
 import { hasMessaging, renderPlacementHtml } from './render.js';
+import { DynamoImpressionTokens, DynamoPlacementStore } from './store.js';
 
 export type OsmConfig = {
   readonly client: OsmClientConfig;
@@ -110,11 +109,42 @@ const failureAnswer = (failure: OsmFailure): { status: number; message: string }
   }
 };
 
+export const NOT_CONFIGURED_MESSAGE = 'On-site messaging is not configured';
+export const UNKNOWN_TOKEN_MESSAGE = 'Unknown or spent impression_token';
+export const CRAWLER_MESSAGE = 'Requests from crawlers register no impression';
+
+/** Every way a request can end; the `outcome` field of its one log line (recordOutcome). */
+export type OsmOutcome =
+  | 'hit'
+  | 'miss'
+  | 'stale'
+  | 'error'
+  | 'invalid'
+  | 'not_configured'
+  | 'impression_registered'
+  | 'impression_refused'
+  | 'impression_failed'
+  | 'bot'
+  | 'fault';
+
+type Served = { readonly result: Result; readonly outcome: OsmOutcome; readonly fields?: Record<string, unknown> };
+
+const WARN_OUTCOMES: ReadonlySet<OsmOutcome> = new Set(['error', 'impression_failed', 'not_configured', 'fault']);
+
+/** THE place each outcome is made visible: one log line per request (metrics can count here too). */
+export const recordOutcome = ({ outcome, fields = {} }: Served): void => {
+  if (outcome === 'fault') logger.error('osm request', { outcome, ...fields });
+  else if (WARN_OUTCOMES.has(outcome)) logger.warn('osm request', { outcome, ...fields });
+  else logger.info('osm request', { outcome, ...fields });
+};
+
 export type OsmHandlerDeps = {
   readonly config?: OsmConfig;
   readonly clock?: Clock;
   /** Defaults to the DynamoDB table named by the config. */
   readonly store?: PlacementStore;
+  /** Defaults to the same table. */
+  readonly tokens?: ImpressionTokens;
 };
 
 /**
@@ -131,6 +161,7 @@ export const createOsmHandler = (deps: OsmHandlerDeps = {}): OsmHandler => {
     clock,
     onStoreError: (operation, error) => logger.warn('osm cache store failed', { operation, ...describeError(error) }),
   });
+  const tokens = deps.tokens ?? new DynamoImpressionTokens(documentClient(), config.tableName);
 
   const commonHeaders: Record<string, string> = {
     'access-control-allow-origin': config.allowedOrigin,
@@ -164,7 +195,27 @@ export const createOsmHandler = (deps: OsmHandlerDeps = {}): OsmHandler => {
     vary: 'Accept',
   });
 
-  const getPlacement = async (event: APIGatewayProxyEvent): Promise<Result> => {
+  /**
+   * A single-use token for this served placement, or null: none for crawlers, for answers we may
+   * not keep (no-store, private, no-cache), or for an impression URL the server would not call.
+   */
+  const mintToken = async (
+    lookup: Exclude<CacheLookup<OsmFetchResult>, { source: 'error' }>,
+    key: ReturnType<typeof placementCacheKey>,
+  ): Promise<{ token: string | null; failed?: boolean }> => {
+    if (lookup.source === 'miss' && !lookup.stored) return { token: null };
+    if (impressionTarget(lookup.entry.impressionUrl, config.client.endpoint) === undefined) return { token: null };
+    const token = newImpressionToken();
+    try {
+      await tokens.put(token, key, lookup.entry.impressionUrl as string, clock() + IMPRESSION_TOKEN_SECONDS * 1000);
+      return { token };
+    } catch (fault) {
+      logger.warn('osm impression token not stored', describeError(fault));
+      return { token: null, failed: true };
+    }
+  };
+
+  const getPlacement = async (event: APIGatewayProxyEvent): Promise<Served> => {
     const rawKey = event.pathParameters?.placement_key ?? '';
     const htmlBySuffix = rawKey.endsWith('.html');
     const query = event.queryStringParameters ?? {};
@@ -173,89 +224,118 @@ export const createOsmHandler = (deps: OsmHandlerDeps = {}): OsmHandler => {
       locale: query.locale,
       purchase_amount: query.purchase_amount,
     });
-    if (!checked.ok) return error(400, checked.message);
+    if (!checked.ok) return { result: error(400, checked.message), outcome: 'invalid' };
     const request = checked.value;
     const wantsHtml = htmlBySuffix || prefersHtml(headerOf(event, 'accept'));
+    const bot = isbot(headerOf(event, 'user-agent'));
 
     const { credentials, key } = await cacheKeyFor(request);
     const lookup = await cache.get(key, () => fetchPlacement(config.client, credentials, request));
+    const fields = {
+      ...logFields(request),
+      coalesced: lookup.coalesced,
+      bot: bot || undefined,
+      ...(lookup.source === 'hit' || lookup.fetched === undefined ? {} : fetchLogFields(lookup.fetched)),
+    };
 
     if (lookup.source === 'error') {
       const answer = failureAnswer(lookup.fetched.ok ? { kind: 'unavailable', reason: 'invalid_body' } : lookup.fetched.failure);
-      logger.warn('osm placement failed', { ...logFields(request), cache: 'error', status: answer.status, ...fetchLogFields(lookup.fetched) });
-      return error(answer.status, answer.message);
-    }
-    if (lookup.source !== 'hit') {
-      logger.info(lookup.fetched === undefined ? 'osm placement served stale (Klarna failed moments ago)' : 'osm placement fetched', {
-        ...logFields(request),
-        cache: lookup.source,
-        coalesced: lookup.coalesced,
-        ...(lookup.fetched === undefined ? {} : fetchLogFields(lookup.fetched)),
-      });
+      return {
+        result: error(answer.status, answer.message),
+        outcome: 'error',
+        fields: { ...fields, status: answer.status, remembered: lookup.remembered },
+      };
     }
 
     const { entry } = lookup;
     const headers = servedHeaders(lookup);
-    if (!hasMessaging(entry.content)) return { statusCode: 204, headers: { ...commonHeaders, ...headers }, body: '' };
-
+    if (!hasMessaging(entry.content)) {
+      return { result: { statusCode: 204, headers: { ...commonHeaders, ...headers }, body: '' }, outcome: lookup.source, fields };
+    }
     const html = renderPlacementHtml(entry.content, entry.impressionUrl, request);
     if (wantsHtml) {
-      return { statusCode: 200, headers: { ...commonHeaders, 'content-type': 'text/html; charset=utf-8', ...headers }, body: html };
+      const result = { statusCode: 200, headers: { ...commonHeaders, 'content-type': 'text/html; charset=utf-8', ...headers }, body: html };
+      return { result, outcome: lookup.source, fields };
     }
-    return json(
-      200,
-      {
-        placement_key: request.placementKey,
-        locale: request.locale,
-        purchase_amount: request.purchaseAmount,
-        content: entry.content,
-        impression_url: entry.impressionUrl,
-        html,
-      },
-      headers,
-    );
+    const minted = bot ? { token: null } : await mintToken(lookup, key);
+    const body = {
+      placement_key: request.placementKey,
+      locale: request.locale,
+      purchase_amount: request.purchaseAmount,
+      content: entry.content,
+      impression_url: entry.impressionUrl,
+      impression_token: minted.token,
+      html,
+    };
+    return { result: json(200, body, headers), outcome: lookup.source, fields: { ...fields, token_failed: minted.failed } };
   };
 
-  const postImpression = async (event: APIGatewayProxyEvent): Promise<Result> => {
-    if (bodyBytes(event) > MAX_IMPRESSION_BODY_BYTES) return error(413, `The body is larger than ${MAX_IMPRESSION_BODY_BYTES} bytes`);
+  const BODY_SHAPE = '{"impression_token", "placement_key", "locale", "purchase_amount"}';
+
+  const postImpression = async (event: APIGatewayProxyEvent): Promise<Served> => {
+    if (bodyBytes(event) > MAX_IMPRESSION_BODY_BYTES) {
+      return { result: error(413, `The body is larger than ${MAX_IMPRESSION_BODY_BYTES} bytes`), outcome: 'invalid' };
+    }
+    // Known crawlers see no ad, so they register no impression: nothing is looked up or called.
+    if (isbot(headerOf(event, 'user-agent'))) return { result: error(403, CRAWLER_MESSAGE), outcome: 'bot' };
     const raw = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : (event.body ?? '');
     let body: unknown;
     try {
       body = JSON.parse(raw, safeJsonReviver);
     } catch {
-      return error(400, 'The body must be JSON: {"placement_key", "locale", "purchase_amount"}');
+      return { result: error(400, `The body must be JSON: ${BODY_SHAPE}`), outcome: 'invalid' };
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      return error(400, 'The body must be a JSON object: {"placement_key", "locale", "purchase_amount"}');
+      return { result: error(400, `The body must be a JSON object: ${BODY_SHAPE}`), outcome: 'invalid' };
     }
     const checked = checkPlacementRequest(body);
-    if (!checked.ok) return error(400, checked.message);
+    if (!checked.ok) return { result: error(400, checked.message), outcome: 'invalid' };
     const request = checked.value;
+    const token: unknown = (body as { impression_token?: unknown }).impression_token;
+    const refused = (reason: string): Served => ({
+      result: error(404, UNKNOWN_TOKEN_MESSAGE),
+      outcome: 'impression_refused',
+      fields: { ...logFields(request), reason },
+    });
+    if (!isImpressionToken(token)) return refused(token === undefined ? 'missing' : 'malformed');
 
     const { key } = await cacheKeyFor(request);
-    // Only the impression URL Klarna gave us for this very placement: never one from the caller.
-    const entry = await cache.peek(key);
-    if (entry === undefined || entry.impressionUrl === null || !hasMessaging(entry.content)) {
-      return error(404, 'No placement is cached for this placement_key, locale and purchase_amount');
-    }
-    const result = await registerImpression(entry.impressionUrl, { timeoutMs: config.client.timeoutMs });
+    // Only the impression URL Klarna gave us for the placement this token was served with.
+    const url = await tokens.redeem(token, key, clock());
+    const target = impressionTarget(url, config.client.endpoint);
+    if (target === undefined) return refused(url === undefined ? 'unknown_or_spent' : 'url_not_allowed');
+    const result = await registerImpression(target, { timeoutMs: config.client.timeoutMs });
     if (!result.ok) {
-      logger.warn('osm impression failed', { ...logFields(request), status: result.status, reason: result.reason });
-      return error(502, 'Klarna did not register the impression');
+      return {
+        result: error(502, 'Klarna did not register the impression'),
+        outcome: 'impression_failed',
+        fields: { ...logFields(request), status: result.status, reason: result.reason },
+      };
     }
-    logger.info('osm impression registered', { ...logFields(request), status: result.status });
-    return { statusCode: 204, headers: { ...commonHeaders, 'cache-control': 'no-store' }, body: '' };
+    return {
+      result: { statusCode: 204, headers: { ...commonHeaders, 'cache-control': 'no-store' }, body: '' },
+      outcome: 'impression_registered',
+      fields: { ...logFields(request), status: result.status },
+    };
   };
 
-  return async (event) => {
+  const route = async (event: APIGatewayProxyEvent): Promise<Served> => {
     try {
       if (event.httpMethod === 'GET' && event.resource === '/osm/placements/{placement_key}') return await getPlacement(event);
       if (event.httpMethod === 'POST' && event.resource === '/osm/impressions') return await postImpression(event);
-      return error(404, 'Not found');
+      return { result: error(404, 'Not found'), outcome: 'invalid' };
     } catch (fault) {
-      logger.error('osm handler failed', { resource: event.resource, ...describeError(fault) });
-      return error(500, 'Internal error');
+      const fields = { resource: event.resource, ...describeError(fault) };
+      // Only the merchant can fix missing credentials: a 503 that says so, not an internal error.
+      if (fault instanceof OsmNotConfigured) return { result: error(503, NOT_CONFIGURED_MESSAGE), outcome: 'not_configured', fields };
+      return { result: error(500, 'Internal error'), outcome: 'fault', fields };
     }
+  };
+
+  return async (event) => {
+    const served = await route(event);
+    recordOutcome(served);
+    return served.result;
   };
 };
 

@@ -1,6 +1,6 @@
 /**
  * Klarna's OSM content (the documented node types only) and its rendering as HTML. Pure: no I/O,
- * no AWS. Every text and attribute is escaped and only http(s) URLs reach `href` / `src`, so
+ * no AWS. Every text and attribute is escaped and only https URLs reach `href` / `src`, so
  * content from Klarna (or from a poisoned cache) cannot inject markup or script into the shop.
  */
 
@@ -26,20 +26,29 @@ const ESCAPES: Record<string, string> = {
 /** Escape for text content and for quoted attribute values alike. */
 export const escapeHtml = (value: string): string => value.replace(/[&<>"'`]/g, (c) => ESCAPES[c] ?? c);
 
+const parsedUrl = (value: string | null | undefined): URL | undefined => {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 2048) return undefined;
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+};
+
 /**
  * The URL as the browser would read it, if it is absolute http(s); undefined for anything else
  * (`javascript:`, `data:`, relative, malformed). The parser also drops the leading whitespace and
  * control characters browsers ignore, so a disguised scheme cannot slip through.
  */
 export const safeHttpUrl = (value: string | null | undefined): string | undefined => {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 2048) return undefined;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return undefined;
-  }
-  return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : undefined;
+  const url = parsedUrl(value);
+  return url !== undefined && (url.protocol === 'https:' || url.protocol === 'http:') ? url.href : undefined;
+};
+
+/** As safeHttpUrl, https only: what content links and images must be (the beacon may be http). */
+export const safeHttpsUrl = (value: string | null | undefined): string | undefined => {
+  const url = parsedUrl(value);
+  return url?.protocol === 'https:' ? url.href : undefined;
 };
 
 /** True when there is something to show: Klarna answered with at least one node. */
@@ -51,12 +60,12 @@ const renderNode = (node: OsmNode): string | undefined => {
     case 'TEXT':
       return node.value.length > 0 ? `<span class="klarna-osm__text">${escapeHtml(node.value)}</span>` : undefined;
     case 'ACTION': {
-      const href = safeHttpUrl(node.url);
+      const href = safeHttpsUrl(node.url);
       if (href === undefined || node.label.length === 0) return undefined;
       return `<a class="klarna-osm__link" href="${escapeHtml(href)}" target="_blank" rel="noopener">${escapeHtml(node.label)}</a>`;
     }
     case 'IMAGE': {
-      const src = safeHttpUrl(node.url);
+      const src = safeHttpsUrl(node.url);
       if (src === undefined) return undefined;
       const alt = node.alt !== undefined && node.alt.trim().length > 0 ? node.alt : DEFAULT_BADGE_ALT;
       return `<img class="klarna-osm__badge" src="${escapeHtml(src)}" alt="${escapeHtml(alt)}">`;

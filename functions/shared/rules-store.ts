@@ -25,6 +25,8 @@ import { describeError, logger } from './log.js';
 export type RulesLookup =
   | { status: 'ok'; rules: MerchantRules; scopesFound: string[] }
   | { status: 'invalid'; issues: RulesIssue[] }
+  /** No `default` scope: the merchant has said nothing, so nothing may be approved. */
+  | { status: 'missing' }
   | { status: 'unavailable' };
 
 /** The port the callbacks depend on. */
@@ -172,6 +174,7 @@ export class DynamoDbRulesSource implements RulesSource {
     }
     if (issues.length > 0) return { status: 'invalid', issues };
     const store = found.find((f) => f.scope === defaultScope)?.rules;
+    if (!store) return { status: 'missing' };
     const order = found.find((f) => f.scope !== defaultScope)?.rules;
     return { status: 'ok', rules: mergeRules(store, order), scopesFound: found.map((f) => f.scope) };
   }

@@ -25,7 +25,7 @@ import { logger } from '../../functions/shared/log.js';
 import { DynamoDbRulesSource, putRules } from '../../functions/shared/rules-store.js';
 import { defaultErrorTexts } from '../../functions/kco/answer.js';
 import { addressUpdate, countryChange, shippingOptionUpdate, validation } from '../../functions/kco/callbacks.js';
-import { kcoCallback, type CallbackName } from '../../functions/kco/kco-handler.js';
+import { kcoCallback, type CallbackName } from '../../functions/kco/handlers/kco-handler.js';
 import { callbackRequestSchema, validationOrderSchema, type OrderLine, type UpdateResponse } from '../../functions/kco/order.js';
 
 jest.setTimeout(20_000);

@@ -183,6 +183,24 @@ describe('push', () => {
     expect(fake.requests.filter((r) => r.orderId === id).length).toBe(reads);
   });
 
+  it('a cart that differs from expected_order_lines is set aside as cart_mismatch', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    const expected = [{ reference: 'TSHIRT-1', quantity: 3, total_amount: 37500 }];
+    expect((await putRules(client, RULES, orderScope(id), { expected_order_lines: expected }, { updatedBy: 'orders test' })).ok).toBe(true);
+    expect((await push(id)).body).toEqual({ order_id: id, status: 'needs_review' });
+    expect(await item(id)).toMatchObject({ status: 'needs_review', review_reason: 'cart_mismatch' });
+    expect(fake.acknowledgeCalls(id)).toBe(0);
+  });
+
+  it('an order whose lines match expected_order_lines is acknowledged', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    const expected = [{ reference: 'TSHIRT-1', quantity: 2, total_amount: 25000 }, { reference: 'standard', quantity: 1, total_amount: 4900 }];
+    expect((await putRules(client, RULES, orderScope(id), { expected_order_lines: expected, expected_order_amount: 29900 }, { updatedBy: 'orders test' })).ok).toBe(true);
+    expect((await push(id)).body).toEqual({ order_id: id, status: 'acknowledged' });
+  });
+
   it('refuses a wrong token before anything is read', async () => {
     const id = newOrderId();
     fake.putOrder(exampleOmOrder(id));

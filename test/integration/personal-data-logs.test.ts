@@ -11,7 +11,7 @@ import { createTables, startDynamoDb, type RunningDynamoDb } from '../../bin/loc
 import { kcoCallbackEvent, lambdaContext } from '../../bin/local/server.js';
 import { rulesTable } from '../../lib/tables.js';
 import { loadKcoHandlers, type KcoHandlers } from '../support/kco-handlers.js';
-import type { CallbackName } from '../../functions/kco/kco-handler.js';
+import type { CallbackName } from '../../functions/kco/handlers/kco-handler.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
 import { logger } from '../../functions/shared/log.js';

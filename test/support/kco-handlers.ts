@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { kcoCallbacks } from '../../lib/routes.js';
-import type { CallbackName } from '../../functions/kco/kco-handler.js';
+import type { CallbackName } from '../../functions/kco/handlers/kco-handler.js';
 
 export type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 export type KcoHandlers = Record<CallbackName, LambdaHandler>;

@@ -1,4 +1,4 @@
-import { checkBillingCountry, checkShippingAddress, countryOf, isPoBox } from '../../functions/kco/address.js';
+import { checkBillingCountry, checkShippingAddress, countryOf, isParcelLocker, isPoBox, normalisePostalCode } from '../../functions/kco/address.js';
 import { deAddress, seAddress, usAddress } from '../support/orders.js';
 
 describe('isPoBox', () => {
@@ -38,10 +38,58 @@ describe('isPoBox', () => {
     },
   );
 
-  it('treats "Box 123" as a PO box only when it is the whole field', () => {
+  it('treats "Box" as a PO box only as the first word and followed by a number', () => {
     expect(isPoBox({ street_address: 'Box 123' })).toBe(true);
-    expect(isPoBox({ street_address: 'Box 123 Main Street' })).toBe(false);
+    expect(isPoBox({ street_address: 'Box 123, Stockholm' })).toBe(true);
+    expect(isPoBox({ street_address: 'Box No. 7' })).toBe(true);
+    expect(isPoBox({ street_address: 'Box Hill Road 123' })).toBe(false);
+    expect(isPoBox({ street_address: 'Storgatan 3 Box 123' })).toBe(false);
+    expect(isPoBox({ street_address: 'Box' })).toBe(false);
   });
+
+  // Written to slip past rules that match raw text: each must still be refused.
+  it.each([
+    ['fullwidth letters and digits', 'ＰＯ Ｂｏｘ １２'],
+    ['a zero-width space inside the word', 'Post\u200bfach 12'],
+    ['a soft hyphen inside the word', 'Post\u00adfach 12'],
+    ['a word joiner between letters', 'P\u2060O Box 3'],
+    ['a zero for the O', 'P.0. Box 12'],
+    ['zeros and an eight for letters', 'P0 80X 12'],
+    ['a slash', 'P/O Box 12'],
+    ['hyphens between the words', 'Post-Office-Box 12'],
+    ['no spaces at all', 'POBOX12'],
+    ['the number glued on', 'Postfach1234'],
+    ['mixed case and extra spaces', '  pO   bOx    9 '],
+    ['a ligature-free fullwidth Postfach', 'Ｐｏｓｔｆａｃｈ 9'],
+    ['AU Locked Bag', 'Locked Bag 2000'],
+    ['NZ Private Bag', 'Private Bag 92019'],
+    ['AU GPO Box', 'GPO Box 1234'],
+    ['US PMB', 'PMB 512'],
+    ['DE Pf.', 'Pf. 1234'],
+    ['DE Postf.', 'Postf. 1234'],
+    ['FR BP', 'BP 123'],
+    ['ES Apdo.', 'Apdo. 45'],
+    ['poste restante', 'Poste restante'],
+    ['Box with a city after it', 'Box 123, Sundsvall'],
+    ['Boîte postale without the accent', 'Boite Postale 5'],
+  ])('refuses %s (%j)', (_name, street) => {
+    expect(isPoBox({ street_address: JSON.parse(`"${street}"`) as string, country: 'SE' })).toBe(true);
+  });
+
+  it.each(['Box Hill Road', 'Boxgatan 3', 'Postgatan 1', 'Pobla de Segur', 'Boxtelseweg 12', 'Postweg 5', 'Pfarrgasse 3', 'Bpoststraat 1', 'Apollo Bay Road 4', 'Lockerbie Road 2', 'Private Road 7', 'Pmbstreet 1'])(
+    'lets the real street %j pass',
+    (street) => {
+      expect(isPoBox({ street_address: street, country: 'SE' })).toBe(false);
+      expect(isParcelLocker({ street_address: street, country: 'SE' })).toBe(false);
+    },
+  );
+
+  it.each(['street_address2', 'street_name', 'street_number', 'house_extension', 'care_of', 'city', 'region'] as const)(
+    'looks for a box in %s',
+    (field) => {
+      expect(isPoBox({ street_address: 'Storgatan 3', [field]: 'P.O. Box 12' })).toBe(true);
+    },
+  );
 
   it('looks at street_address2 and street_name too', () => {
     expect(isPoBox({ street_address: 'Storgatan 3', street_address2: 'PO Box 12' })).toBe(true);
@@ -134,5 +182,47 @@ describe('checkBillingCountry', () => {
   it('answers address_missing without a billing address or country', () => {
     expect(checkBillingCountry(undefined, {})).toBe('address_missing');
     expect(checkBillingCountry({ city: 'Stockholm' }, { billing_countries: ['SE'] })).toBe('address_missing');
+  });
+});
+
+describe('isParcelLocker', () => {
+  it.each(['Packstation 123', 'Pack\u00adstation 123', 'Postfiliale 502', 'DHL Paketshop 12', 'Parcel locker 4', 'Paczkomat KRA01M', 'Amazon Locker - Hub', 'Pick-up point 7', 'ＰＡＣＫＳＴＡＴＩＯＮ 1'])(
+    'finds %j',
+    (street) => {
+      expect(isParcelLocker({ street_address: JSON.parse(`"${street}"`) as string, country: 'DE' })).toBe(true);
+    },
+  );
+
+  it('is its own opt-in rule: block_po_boxes alone lets a Packstation through', () => {
+    const address = deAddress({ street_address: 'Packstation 123' });
+    expect(checkShippingAddress(address, { block_po_boxes: true })).toBeUndefined();
+    expect(checkShippingAddress(address, { block_parcel_lockers: true })).toBe('parcel_locker');
+  });
+});
+
+describe('normalisePostalCode', () => {
+  it.each([
+    ['981 23', 'SE', '98123'],
+    ['SE-981 23', 'SE', '98123'],
+    ['S-98123', 'SE', '98123'],
+    ['se98123', 'SE', '98123'],
+    ['９８１ ２３', 'SE', '98123'],
+    ['981\u200b23', 'SE', '98123'],
+    ['D-10115', 'DE', '10115'],
+    ['DE 10115', 'DE', '10115'],
+    ['1234 ab', 'NL', '1234AB'],
+    ['NL-1234 AB', 'NL', '1234AB'],
+    ['SW1A 1AA', 'GB', 'SW1A1AA'],
+    ['D02 X285', 'IE', 'D02X285'],
+  ])('%j in %s compares as %j', (code, country, expected) => {
+    expect(normalisePostalCode(JSON.parse(`"${code}"`) as string, country)).toBe(expected);
+  });
+
+  it('blocks a prefix however the shopper writes the code', () => {
+    const rules = { blocked_postal_code_prefixes: { SE: ['981'] } };
+    for (const postal_code of ['98123', 'SE-981 23', 'S-98123', '９８１２３', 'se 981 23']) {
+      expect([postal_code, checkShippingAddress(seAddress({ postal_code }), rules)]).toEqual([postal_code, 'postal_code_blocked']);
+    }
+    expect(checkShippingAddress(seAddress({ postal_code: '11335' }), rules)).toBeUndefined();
   });
 });

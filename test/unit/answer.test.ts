@@ -34,7 +34,7 @@ describe('errorTypeFor', () => {
   });
 
   it('maps every other reason to approval_failed', () => {
-    const addressLike = new Set(['po_box', 'billing_country_not_allowed', 'address_missing']);
+    const addressLike = new Set(['po_box', 'parcel_locker', 'billing_country_not_allowed', 'address_missing']);
     const unsupported = new Set(['shipping_country_not_allowed', 'postal_code_blocked', 'no_shipping_option', 'shipping_option_not_offered', 'no_tax_rate']);
     for (const reason of reasonCodes) {
       const expected = addressLike.has(reason) ? 'address_error' : unsupported.has(reason) ? 'unsupported_shipping_address' : 'approval_failed';

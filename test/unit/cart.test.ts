@@ -1,5 +1,4 @@
 import { priceOrder, SALES_TAX_LINE_NAME } from '../../functions/kco/cart.js';
-import { reconcile } from '../../functions/kco/money.js';
 import type { OrderLine } from '../../functions/kco/order.js';
 import {
   deAddress,
@@ -14,6 +13,7 @@ import {
   usAddress,
   vatRules,
 } from '../support/orders.js';
+import { klarnaViolations } from '../support/klarna-checks.js';
 
 const tshirt = line({ reference: 'TSHIRT-1', name: 'T-shirt', quantity: 2, unit_price: 12500, tax_rate: 0 }); // 25000
 const coffee = line({ reference: 'FOOD-1', name: 'Coffee', quantity: 1, unit_price: 11200, tax_rate: 2500 }); // 11200
@@ -30,7 +30,7 @@ describe('priceOrder: VAT', () => {
     ]);
     expect(order.order_amount).toBe(41100);
     expect(order.order_tax_amount).toBe(7180);
-    expect(reconcile(order)).toBeUndefined();
+    expect(klarnaViolations(order)).toEqual([]);
   });
 
   it('offers every option for Sweden, the chosen one marked preselected, taxed at 25%', () => {
@@ -255,7 +255,7 @@ describe('priceOrder: US sales tax', () => {
     expect(SALES_TAX_LINE_NAME).toBe('Sales Tax');
     expect(order.order_amount).toBe(10000 - 1000 + 1499 + 653);
     expect(order.order_tax_amount).toBe(653);
-    expect(reconcile(order)).toBeUndefined();
+    expect(klarnaViolations(order)).toEqual([]);
   });
 
   it('offers shipping without a tax rate, even when the rule gives one', () => {
@@ -310,6 +310,21 @@ describe('priceOrder: US sales tax', () => {
       ['sales_tax', 725],
     ]);
     expect(order.order_tax_amount).toBe(725);
+  });
+
+  it('puts a zero Sales Tax line, never a negative one, on an order whose discounts exceed its goods', () => {
+    // Goods 1000, coupon 1500: the taxable base is −500; shipping (untaxed) keeps the total positive.
+    const order = priced(
+      { order_lines: [line({ reference: 'MUG', quantity: 1, unit_price: 1000, tax_rate: 0 }), discountLine(1500, { tax_rate: 0 })], shipping_address: usAddress(), selected_shipping_option_id: 'express' },
+      salesTaxRules(),
+    );
+    expect(order.order_lines.map((l) => [l.type, l.total_amount])).toEqual([
+      ['physical', 1000],
+      ['discount', -1500],
+      ['shipping_fee', 1499],
+      ['sales_tax', 0],
+    ]);
+    expect([order.order_amount, order.order_tax_amount]).toEqual([999, 0]);
   });
 
   it('taxes surcharges but not gift cards', () => {
@@ -375,6 +390,15 @@ describe('priceOrder: refusals', () => {
     });
     // Nothing added: 1000 lines stay 1000.
     expect(priced({ order_lines: cart(1000), shipping_address: seAddress() }, vatRules({ shipping_options: [], tax: undefined })).order_lines).toHaveLength(1000);
+  });
+
+  it('refuses an order whose total is positive but whose tax is negative (a discount taxed above the goods)', () => {
+    // A gift card is outside VAT; the discount on it carries 25 %: order 5000, order tax −1000.
+    const giftCard = line({ type: 'gift_card', reference: 'GC', name: 'Gift card', quantity: 1, unit_price: 10000, tax_rate: 0 });
+    expect(priceOrder({ order_lines: [giftCard, discountLine(5000)], shipping_address: seAddress(), selection: 'keep' }, vatRules())).toEqual({
+      ok: false,
+      reason: 'below_min_amount',
+    });
   });
 
   it('refuses an order whose discounts exceed the goods (negative total)', () => {

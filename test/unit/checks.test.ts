@@ -294,6 +294,20 @@ describe('validateOrder denies', () => {
     expect(validateOrder(swedishOrder(), vatRules({ max_quantity_per_line: 1 }))).toEqual({ approve: false, reason: 'quantity_exceeded', line: 0 });
   });
 
+  it('quantity_exceeded for a digital line one over the limit, and approves it exactly at the limit', () => {
+    const ebooks = (quantity: number) =>
+      orderFromPriced(priced({ order_lines: [line({ type: 'digital', reference: 'EBOOK', quantity, unit_price: 9900 })], shipping_address: seAddress() }, vatRules()));
+    expect(validateOrder(ebooks(3), vatRules({ max_quantity_per_line: 2 }))).toEqual({ approve: false, reason: 'quantity_exceeded', line: 0 });
+    expect(validateOrder(ebooks(2), vatRules({ max_quantity_per_line: 2 }))).toEqual({ approve: true });
+  });
+
+  it('quantity_exceeded for a line without a type (physical by default) one over the limit', () => {
+    const { type: _type, ...untyped } = line({ reference: 'MUG', quantity: 3, unit_price: 1000 });
+    const order = orderFromPriced(priced({ order_lines: [untyped], shipping_address: seAddress() }, vatRules()));
+    expect(order.order_lines[0]?.type).toBeUndefined();
+    expect(validateOrder(order, vatRules({ max_quantity_per_line: 2 }))).toEqual({ approve: false, reason: 'quantity_exceeded', line: 0 });
+  });
+
   it('does not count discount or fee lines against the quantity limit', () => {
     const lines = [line({ quantity: 1, unit_price: 30000 }), discountLine(10, { quantity: 2, unit_price: -5 })];
     const order = orderFromPriced(priced({ order_lines: lines, shipping_address: seAddress() }, vatRules()));

@@ -1,4 +1,7 @@
 import { addedTax, divideRounded, expectedLineTotal, includedTax, reconcile, taxWithinTolerance } from '../../functions/kco/money.js';
+import fc from 'fast-check';
+import type { OrderLine } from '../../functions/kco/order.js';
+import { klarnaViolations } from '../support/klarna-checks.js';
 import { discountLine, line, salesTaxLine, shippingFeeLine, totalsOf } from '../support/orders.js';
 
 /** Independent oracle: n / d rounded half away from zero in BigInt. */
@@ -256,5 +259,50 @@ describe('reconcile', () => {
 
   it('passes an empty order with zero totals', () => {
     expect(reconcile({ order_amount: 0, order_tax_amount: 0, order_lines: [] })).toBeUndefined();
+  });
+});
+
+describe('reconcile against the independent BigInt check (test/support/klarna-checks.ts)', () => {
+  /** A line whose total and tax may be off by a little, on either side of Klarna's limits. */
+  const nearlyRightLine = fc
+    .record({
+      type: fc.constantFrom<OrderLine['type']>('physical', 'digital', 'shipping_fee', 'sales_tax'),
+      quantity: fc.integer({ min: 1, max: 50 }),
+      unit_price: fc.integer({ min: 0, max: 200_000 }),
+      discount: fc.integer({ min: 0, max: 5_000 }),
+      tax_rate: fc.constantFrom(0, 575, 725, 1200, 1900, 2500),
+      totalOff: fc.constantFrom(0, 0, 0, 0, 1, -1),
+      taxOff: fc.integer({ min: -2, max: 2 }),
+    })
+    .map(({ type, quantity, unit_price, discount, tax_rate, totalOff, taxOff }): OrderLine => {
+      const total = Math.max(0, quantity * unit_price - discount);
+      const tax = type === 'sales_tax' ? 0 : Math.round((total * tax_rate) / (10000 + tax_rate));
+      return {
+        type,
+        name: 'x',
+        quantity,
+        unit_price,
+        tax_rate: type === 'sales_tax' ? 0 : tax_rate,
+        total_amount: total + totalOff,
+        total_discount_amount: quantity * unit_price - total,
+        total_tax_amount: tax + taxOff,
+      };
+    });
+
+  it('accepts exactly the orders Klarna accepts, line by line and in the totals', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.array(nearlyRightLine, { maxLength: 6 }), fc.constantFrom(0, 0, 0, 1, -1), fc.constantFrom(0, 0, 0, 1, -1), (lines, amountOff, taxOff) => {
+        const totals = totalsOf(lines);
+        const order = { order_lines: lines, order_amount: Math.max(0, totals.order_amount + amountOff), order_tax_amount: Math.max(0, totals.order_tax_amount + taxOff) };
+        const independent = klarnaViolations(order);
+        if (independent.length === 0) accepted++;
+        expect({ order, accepted: reconcile(order) === undefined }).toEqual({ order, accepted: independent.length === 0 });
+      }),
+      { numRuns: 400 },
+    );
+    // Both sides of the line must be explored, or the agreement proves little.
+    expect(accepted).toBeGreaterThan(20);
+    expect(accepted).toBeLessThan(380);
   });
 });

@@ -1,13 +1,14 @@
+import HttpCachePolicy from 'http-cache-semantics';
+import { MemoryLru, PlacementCache, type FetchLike, type PlacementStore } from '../../functions/osm/cache.js';
 import {
-  DynamoPlacementStore,
-  MemoryLru,
   NO_AMOUNT,
-  PlacementCache,
   browserCacheControl,
   browserPolicy,
   cacheEntry,
   cachePolicy,
   freshnessAt,
+  newerCopy,
+  normalisedCacheControl,
   parseAge,
   parseCacheControl,
   placementCacheKey,
@@ -15,9 +16,8 @@ import {
   ttlEpochSeconds,
   type CacheKey,
   type CachedPlacement,
-  type FetchLike,
-  type PlacementStore,
-} from '../../functions/osm/cache.js';
+} from '../../functions/osm/cache-policy.js';
+import { DynamoPlacementStore } from '../../functions/osm/store.js';
 import type { OsmContent } from '../../functions/osm/render.js';
 
 describe('OSM parseCacheControl', () => {
@@ -28,6 +28,7 @@ describe('OSM parseCacheControl', () => {
       maxAge: 60,
       sMaxage: 120,
       staleIfError: 300,
+      others: ['public'],
     });
   });
 
@@ -43,8 +44,12 @@ describe('OSM parseCacheControl', () => {
     expect(parseCacheControl('max-age="30"').maxAge).toBe(30);
   });
 
-  it('keeps the smallest value of a repeated directive and caps at 2^31-1', () => {
+  it('keeps the smallest value of a repeated directive, in either order, and caps at 2^31-1', () => {
     expect(parseCacheControl('max-age=60, max-age=10').maxAge).toBe(10);
+    expect(parseCacheControl('max-age=10, max-age=60').maxAge).toBe(10);
+    expect(parseCacheControl('s-maxage=5, S-MAXAGE=50, stale-if-error=7, stale-if-error=70')).toMatchObject({ sMaxage: 5, staleIfError: 7 });
+    // What reaches the policy too: ten seconds, not sixty.
+    expect(cachePolicy('max-age=10, max-age=60').freshSeconds).toBe(10);
     expect(parseCacheControl('max-age=99999999999999').maxAge).toBe(2 ** 31 - 1);
   });
 
@@ -208,6 +213,42 @@ describe('OSM entries and freshness', () => {
   });
 });
 
+describe('OSM newerCopy', () => {
+  it('picks the copy fetched last, whichever argument it is, and the one there is', () => {
+    const a = { fetchedAtMs: 1 };
+    const b = { fetchedAtMs: 2 };
+    expect(newerCopy(a, b)).toBe(b);
+    expect(newerCopy(b, a)).toBe(b);
+    expect(newerCopy(a, undefined)).toBe(a);
+    expect(newerCopy(undefined, b)).toBe(b);
+    expect(newerCopy(undefined, undefined)).toBeUndefined();
+  });
+});
+
+describe('OSM normalisedCacheControl: what http-cache-semantics is given', () => {
+  it('is lower-case with one value per directive, unknown directives kept', () => {
+    expect(normalisedCacheControl(parseCacheControl('Public, MAX-AGE=60, max-age=10, S-MaxAge=x, Stale-If-Error=5, Private, No-Cache, No-Store, Immutable'))).toBe(
+      'no-store, no-cache, private, max-age=10, s-maxage=0, stale-if-error=5, public, immutable',
+    );
+    expect(normalisedCacheControl(parseCacheControl(undefined))).toBe('');
+  });
+
+  it('is needed: the library alone keeps the last of a repeated directive and reads directive names case-sensitively', () => {
+    const raw = (header: string) =>
+      new HttpCachePolicy({ url: '/', headers: {} }, { status: 200, headers: { 'cache-control': header } }, { shared: true }).maxAge();
+    expect(raw('max-age=10, max-age=60')).toBe(60);
+    expect(raw('MAX-AGE=60')).toBe(0);
+    expect(cachePolicy('max-age=10, max-age=60').freshSeconds).toBe(10);
+    expect(cachePolicy('MAX-AGE=60').freshSeconds).toBe(60);
+  });
+
+  it('gives immutable no 24-hour floor and proxy-revalidate no lifetime in our shared caches', () => {
+    expect(cachePolicy('immutable', 30)).toEqual({ store: true, freshSeconds: 30, staleIfErrorSeconds: 0 });
+    expect(cachePolicy('max-age=60, proxy-revalidate').freshSeconds).toBe(0);
+    expect(browserPolicy('max-age=60, proxy-revalidate').maxAgeSeconds).toBe(60);
+  });
+});
+
 describe('OSM MemoryLru', () => {
   it('evicts the least recently used entry beyond its bound', () => {
     const lru = new MemoryLru<number>(2);
@@ -326,22 +367,59 @@ describe('OSM PlacementCache', () => {
     expect(results.map((r) => r.coalesced ?? false)).toEqual([false, true, true]);
   });
 
-  it('peeks at anything servable for impressions, not at expired copies', async () => {
-    const t = setup();
-    await t.cache.get(key, t.answer('max-age=10, stale-if-error=10'));
-    t.advance(15_000);
-    expect((await t.cache.peek(key))?.impressionUrl).toBe('https://i.example/1');
-    t.advance(5_000);
-    expect(await t.cache.peek(key)).toBeUndefined();
-  });
-
   it('keeps a private answer in neither memory nor the store, and asks Klarna again next time', async () => {
     const t = setup();
     expect(await t.cache.get(key, t.answer('private, max-age=60'))).toMatchObject({ source: 'miss', stored: false, private: true });
     expect(t.items.size).toBe(0);
     expect(await t.cache.get(key, t.answer('private, max-age=60'))).toMatchObject({ source: 'miss', private: true });
     expect(t.fetches()).toBe(2);
-    expect(await t.cache.peek(key)).toBeUndefined();
+  });
+
+  it('remembers a failure without a stale copy for the backoff: the same error, Klarna not asked', async () => {
+    const t = setup();
+    expect(await t.cache.get(key, t.answer(undefined, false))).toMatchObject({ source: 'error', fetched: { ok: false } });
+    t.advance(4_999);
+    const again = await t.cache.get(key, t.answer('max-age=60'));
+    expect(again).toMatchObject({ source: 'error', remembered: true, fetched: { ok: false } });
+    expect(t.fetches()).toBe(1);
+    t.advance(1);
+    expect((await t.cache.get(key, t.answer('max-age=60'))).source).toBe('miss');
+    expect(t.fetches()).toBe(2);
+  });
+
+  it('remembers failures with the memory cache off, and keeps the stale copy it found in the store', async () => {
+    const t = setup(0);
+    await t.cache.get(key, t.answer('max-age=10, stale-if-error=60'));
+    t.advance(15_000);
+    expect(await t.cache.get(key, t.answer(undefined, false))).toMatchObject({ source: 'stale', fetched: { ok: false } });
+    expect(await t.cache.get(key, t.answer(undefined, false))).toMatchObject({ source: 'stale', fetched: undefined });
+    expect(t.fetches()).toBe(2);
+  });
+
+  it('falls back to the newer of the memory and store copies when Klarna fails, whichever holds it', async () => {
+    const older = (at: number, url: string): CachedPlacement => ({
+      content,
+      impressionUrl: url,
+      fetchedAtMs: at,
+      freshUntilMs: at + 10_000,
+      staleUntilMs: at + 600_000,
+      maxAgeUntilMs: at + 10_000,
+    });
+    // Memory older than the store (another container fetched later) …
+    const t = setup();
+    await t.cache.get(key, async () => ({ ok: true, placement: { content, impressionUrl: 'https://i.example/memory' }, cacheControl: 'max-age=10, stale-if-error=600' }));
+    t.advance(5_000);
+    t.items.set(`${key.placementId}#${key.purchaseAmount}`, older(1_005_000, 'https://i.example/store'));
+    t.advance(20_000);
+    const fromStore = await t.cache.get(key, t.answer(undefined, false));
+    expect(fromStore.source === 'stale' && fromStore.entry.impressionUrl).toBe('https://i.example/store');
+    // … and the store older than memory.
+    const u = setup();
+    u.items.set(`${key.placementId}#${key.purchaseAmount}`, older(900_000, 'https://i.example/store'));
+    await u.cache.get(key, async () => ({ ok: true, placement: { content, impressionUrl: 'https://i.example/memory' }, cacheControl: 'max-age=10, stale-if-error=600' }));
+    u.advance(20_000);
+    const fromMemory = await u.cache.get(key, u.answer(undefined, false));
+    expect(fromMemory.source === 'stale' && fromMemory.entry.impressionUrl).toBe('https://i.example/memory');
   });
 
   it('does not hand one caller’s private answer to concurrent callers: each asks Klarna for its own', async () => {

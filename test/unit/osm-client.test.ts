@@ -1,10 +1,12 @@
 import {
   LOCAL_CLIENT_ID,
+  OsmNotConfigured,
   USER_AGENT,
   baseUrlFor,
   checkPlacementRequest,
   credentialsFrom,
   documentedContent,
+  impressionTarget,
   placementUrl,
   readClientConfig,
   resolveEndpoint,
@@ -122,7 +124,10 @@ describe('OSM credentials and configuration', () => {
       username: 'u',
       password: 'p',
     });
+    expect(() => credentialsFrom({ clientId: 'c', username: 'u' })).toThrow(OsmNotConfigured);
     expect(() => credentialsFrom({ clientId: 'c', username: 'u' })).toThrow(/both/);
+    // The secret as a fresh deployment creates it: every field empty.
+    expect(() => credentialsFrom({ clientId: '', username: '', password: '' })).toThrow(OsmNotConfigured);
     expect(() => credentialsFrom({})).toThrow(/client_id/);
   });
 
@@ -141,9 +146,15 @@ describe('OSM credentials and configuration', () => {
     await expect(readClientConfig().credentials()).resolves.toEqual({ apiVersion: 'v3', clientId: LOCAL_CLIENT_ID });
   });
 
-  it('fails at cold start without credentials for Klarna, or with a bad timeout', () => {
-    expect(() => readClientConfig()).toThrow(/OSM_CLIENT_ID or OSM_CREDENTIALS_SECRET_ARN/);
+  it('starts without credentials for Klarna but answers every request "not configured"; fails at cold start on a bad timeout', async () => {
+    const config = readClientConfig();
+    expect(config.endpoint.baseUrl).toBe('https://api.playground.klarna.com');
+    await expect(config.credentials()).rejects.toThrow(OsmNotConfigured);
+    await expect(config.credentials()).rejects.toThrow(/OSM_CLIENT_ID or OSM_CREDENTIALS_SECRET_ARN/);
     process.env.OSM_CLIENT_ID = 'c';
+    process.env.OSM_USERNAME = 'u'; // without a password: half a v4 pair
+    await expect(readClientConfig().credentials()).rejects.toThrow(OsmNotConfigured);
+    delete process.env.OSM_USERNAME;
     process.env.OSM_TIMEOUT_MS = '5';
     expect(() => readClientConfig()).toThrow(/OSM_TIMEOUT_MS/);
   });
@@ -172,5 +183,54 @@ describe('OSM documentedContent', () => {
       ],
     });
     expect(dropped).toBe(4);
+  });
+
+  it('drops links and images whose URL is not https, so the JSON holds no more than the HTML shows', () => {
+    const { content, dropped } = documentedContent([
+      { type: 'ACTION', label: 'Learn more', url: 'http://k.example/' },
+      { type: 'ACTION', label: 'Click', url: 'javascript:alert(1)' },
+      { type: 'ACTION', label: 'Click', url: ' JAVASCRIPT:alert(1)' },
+      { type: 'IMAGE', url: 'data:image/svg+xml,<svg/>' },
+      { type: 'IMAGE', url: '//k.example/b.svg' },
+      { type: 'IMAGE', alt: 'Klarna', url: 'HTTPS://K.example/b.svg' },
+    ]);
+    expect(content).toEqual({ nodes: [{ type: 'IMAGE', alt: 'Klarna', url: 'https://k.example/b.svg' }] });
+    expect(dropped).toBe(5);
+  });
+});
+
+describe('OSM impressionTarget', () => {
+  const klarna = resolveEndpoint({ region: 'eu', environment: 'playground' });
+  const local = resolveEndpoint({ baseUrl: 'http://127.0.0.1:4010/osm' });
+  const target = (url: string | null, endpoint = klarna) => impressionTarget(url, endpoint)?.href;
+
+  it('calls https hosts of Klarna’s domains, upgrading the http:// Klarna has handed out', () => {
+    expect(target('https://evt-na.playground.klarnaservices.com/v1/osm-client-script/1.0.0/bb?d=x')).toBe(
+      'https://evt-na.playground.klarnaservices.com/v1/osm-client-script/1.0.0/bb?d=x',
+    );
+    expect(target('http://evt-na.playground.klarnaservices.com/v1/bb?d=x')).toBe('https://evt-na.playground.klarnaservices.com/v1/bb?d=x');
+    expect(target('https://eu.klarnaevt.com/i')).toBe('https://eu.klarnaevt.com/i');
+    expect(target('https://klarna.com/i')).toBe('https://klarna.com/i');
+  });
+
+  it.each([
+    ['another domain', 'https://evil.example/i'],
+    ['a look-alike suffix', 'https://notklarna.com/i'],
+    ['a Klarna name inside another domain', 'https://klarna.com.evil.example/i'],
+    ['user info', 'https://user:pw@evt.klarnaservices.com/i'],
+    ['another port', 'https://evt.klarnaservices.com:8443/i'],
+    ['another scheme', 'ftp://evt.klarnaservices.com/i'],
+    ['a script URL', 'javascript:alert(1)'],
+    ['nothing', null],
+    ['not a URL', 'evt.klarnaservices.com/i'],
+  ])('refuses %s', (_name, url) => {
+    expect(target(url)).toBeUndefined();
+  });
+
+  it('calls the origin of a configured OSM_BASE_URL as it is, and nothing else there', () => {
+    expect(target('http://127.0.0.1:4010/impressions/a', local)).toBe('http://127.0.0.1:4010/impressions/a');
+    expect(target('http://127.0.0.1:4011/impressions/a', local)).toBeUndefined();
+    expect(target('http://127.0.0.1:4010/impressions/a')).toBeUndefined();
+    expect(target('https://evt.klarnaservices.com/i', local)).toBe('https://evt.klarnaservices.com/i');
   });
 });

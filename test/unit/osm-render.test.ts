@@ -99,6 +99,26 @@ describe('OSM renderPlacementHtml', () => {
   });
 });
 
+describe('OSM rendering of http URLs', () => {
+  it('renders no link or image whose URL is http, but keeps an http beacon (Klarna hands those out)', () => {
+    const html = renderPlacementHtml(
+      {
+        nodes: [
+          { type: 'TEXT', value: 'Pay in 4.' },
+          { type: 'ACTION', label: 'Learn more', url: 'http://k.example/' },
+          { type: 'IMAGE', alt: 'Klarna', url: 'http://k.example/b.svg' },
+        ],
+      },
+      'http://evt.klarnaservices.com/bb',
+      { placementKey: 'credit-promotion-badge', locale: 'en-US' },
+    );
+    expect(html).toBe(
+      '<div class="klarna-osm klarna-osm--credit-promotion-badge" lang="en-US"><span class="klarna-osm__text">Pay in 4.</span></div>' +
+        '<img src="http://evt.klarnaservices.com/bb" alt="" width="1" height="1">',
+    );
+  });
+});
+
 describe('OSM safeHttpUrl / escapeHtml / hasMessaging', () => {
   it('keeps absolute http and https URLs only', () => {
     expect(safeHttpUrl('https://a.example/x?y=1')).toBe('https://a.example/x?y=1');

@@ -114,7 +114,7 @@ describe('DynamoDbRulesSource', () => {
     });
   });
 
-  it('answers ok with only the scopes that exist, and empty rules when none does', async () => {
+  it('answers ok with only the scopes that exist, and missing when there is no default scope', async () => {
     const fake = fakeClient({ default: storeDefault });
     const source = new DynamoDbRulesSource(fake.client, TABLE, { cacheSeconds: 5, staleSeconds: 60, now: clock().now });
     expect(await source.rulesFor('A')).toEqual({
@@ -124,7 +124,10 @@ describe('DynamoDbRulesSource', () => {
     });
 
     const empty = new DynamoDbRulesSource(fakeClient({}).client, TABLE, { cacheSeconds: 5, staleSeconds: 60, now: clock().now });
-    expect(await empty.rulesFor('A')).toEqual({ status: 'ok', rules: {}, scopesFound: [] });
+    expect(await empty.rulesFor('A')).toEqual({ status: 'missing' });
+    // An order scope alone is not the merchant's say for the store: still missing.
+    const orderOnly = new DynamoDbRulesSource(fakeClient({ 'order#A': { expected_order_amount: 100 } }).client, TABLE, { cacheSeconds: 5, staleSeconds: 60, now: clock().now });
+    expect(await orderOnly.rulesFor('A')).toEqual({ status: 'missing' });
   });
 
   it('validates a document whose lists are DynamoDB sets', async () => {

@@ -38,15 +38,14 @@ const storeSalesTaxDocument = {
 const orderDocument = { expected_order_amount: 44800, denied_references: [] };
 
 const exampleDir = join(__dirname, '../../bin/local');
-const exampleFiles = (() => {
-  try {
-    return readdirSync(exampleDir).filter((name) => /^example-.*\.json$/.test(name));
-  } catch {
-    return [];
-  }
-})();
+// No try/catch: a folder that cannot be read fails this file instead of testing nothing.
+const exampleFiles = readdirSync(exampleDir).filter((name) => /^example-.*\.json$/.test(name));
 
 describe('merchantRulesSchema / parseRulesDocument', () => {
+  it('finds the example rules documents the README and `npm start` use', () => {
+    expect(exampleFiles).toEqual(expect.arrayContaining(['example-rules.json', 'example-order-rules.json', 'example-us-rules.json']));
+  });
+
   it.each([
     ['a store-wide VAT document', storeVatDocument],
     ['a store-wide US sales-tax document', storeSalesTaxDocument],

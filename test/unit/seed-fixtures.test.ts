@@ -16,6 +16,7 @@ import countryChangeResponse from '../fixtures/seed/country-change.response.json
 import shippingOptionUpdateRequest from '../fixtures/seed/shipping-option-update.request.json';
 import shippingOptionUpdateResponse from '../fixtures/seed/shipping-option-update.response.json';
 import validationOrderJson from '../fixtures/seed/validation.order.json';
+import { klarnaViolations } from '../support/klarna-checks.js';
 
 /** US store, VAT-style 10% (as Klarna's example line carries), with Klarna's example option. */
 const vatUsRules: MerchantRules = {
@@ -67,6 +68,7 @@ describe.each(callbacks)('seed $name', ({ name, request, response, decide }) => 
       street_address2: 'Apt 214',
       street_name: 'Lombard St',
       street_number: '10',
+      house_extension: 'B',
       postal_code: '90210',
       city: 'Beverly Hills',
       region: 'CA',
@@ -81,7 +83,7 @@ describe.each(callbacks)('seed $name', ({ name, request, response, decide }) => 
 
   it('answers 200 under VAT rules with a body that reconciles: the line as sent plus the free express fee', () => {
     const body = bodyOf(decide(parseRequest(request), vatUsRules));
-    expect(reconcile(body)).toBeUndefined();
+    expect(klarnaViolations(body)).toEqual([]);
     expect([body.order_amount, body.order_tax_amount, body.purchase_currency]).toEqual([50000, 4545, 'USD']);
     expect(body.order_lines.map((l) => [l.type, l.reference, l.total_amount, l.tax_rate, l.total_tax_amount])).toEqual([
       ['physical', '19-402-USA', 50000, 1000, 4545],
@@ -109,7 +111,7 @@ describe.each(callbacks)('seed $name', ({ name, request, response, decide }) => 
 
   it('answers 200 under US sales-tax rules with a Sales Tax line of 7.25% and a body that reconciles', () => {
     const body = bodyOf(decide(parseRequest(request), salesTaxUsRules));
-    expect(reconcile(body)).toBeUndefined();
+    expect(klarnaViolations(body)).toEqual([]);
     expect(body.order_lines.map((l) => [l.type, l.name, l.total_amount, l.tax_rate, l.total_tax_amount])).toEqual([
       ['physical', 'Red T-Shirt', 50000, 0, 0],
       ['shipping_fee', 'EXPRESS 1-2 Days', 0, 0, 0],
@@ -128,7 +130,10 @@ describe.each(callbacks)('seed $name', ({ name, request, response, decide }) => 
 
 describe('seed validation order', () => {
   const parsed = validationOrderSchema.safeParse(validationOrderJson);
-  const order = parsed.success ? parsed.data : undefined;
+  const asSent = parsed.success ? parsed.data : undefined;
+  // The example's discount line contradicts itself (5 × −10000 is not −2500) and its order_amount
+  // leaves the discount out: the rules are tried on its goods alone, the discount separately below.
+  const { discount_lines: _exampleDiscounts, ...order } = asSent ?? ({} as NonNullable<typeof asSent>);
 
   /** Rules the example order satisfies: no shipping options (it has no fee line), 10% US VAT. */
   const fitting: MerchantRules = {
@@ -148,18 +153,44 @@ describe('seed validation order', () => {
 
   it('parses with validationOrderSchema', () => {
     expect(parsed.success).toBe(true);
-    expect(order?.order_amount).toBe(50000);
-    expect(order?.order_tax_amount).toBe(4545);
-    expect(order?.customer).toEqual({ type: 'person' });
-    expect(order?.purchase_country).toBe('US');
+    expect(order.order_amount).toBe(50000);
+    expect(order.order_tax_amount).toBe(4545);
+    expect(order.customer).toEqual({ type: 'person' });
+    expect(order.purchase_country).toBe('US');
   });
 
-  it('reconciles as Klarna sends it', () => {
-    expect(reconcile(order!)).toBeUndefined();
+  it('is refused as sent, for its self-contradicting discount line', () => {
+    expect(asSent?.discount_lines).toHaveLength(1);
+    expect(reconcile(asSent!)).toEqual({ reason: 'discount_line_mismatch', line: 0 });
+    expect(validateOrder(asSent!, fitting)).toEqual({ approve: false, reason: 'discount_line_mismatch', line: 0 });
+  });
+
+  it('reconciles without the discount line', () => {
+    expect(reconcile(order)).toBeUndefined();
+  });
+
+  // A consistent Klarna discount of 25.00 at 10 %: −2500, tax −227 (−2500 + 2500·10000/11000 → −227).
+  const discount = { name: 'Super deal', quantity: 1, unit_price: -2500, tax_rate: 1000, total_amount: -2500, total_tax_amount: -227 };
+
+  it('is approved with a consistent discount line counted in both totals', () => {
+    const discounted = { ...order, discount_lines: [discount], order_amount: 47500, order_tax_amount: 4545 - 227 };
+    expect(reconcile(discounted)).toBeUndefined();
+    // expected_order_amount stays the shop's total before Klarna's discount: 50000.
+    expect(validateOrder(discounted, { ...fitting, min_order_amount: 47500 })).toEqual({ approve: true });
+  });
+
+  it('is denied when its order_amount leaves the discount out', () => {
+    const withoutDiscount = { ...order, discount_lines: [discount], order_amount: 50000, order_tax_amount: 4545 - 227 };
+    expect(validateOrder(withoutDiscount, fitting)).toEqual({ approve: false, reason: 'order_amount_mismatch' });
+  });
+
+  it('is denied when the store turned Klarna discounts off', () => {
+    const discounted = { ...order, discount_lines: [discount], order_amount: 47500, order_tax_amount: 4545 - 227 };
+    expect(validateOrder(discounted, { ...fitting, min_order_amount: 47500, klarna_discounts: false })).toEqual({ approve: false, reason: 'discount_not_allowed' });
   });
 
   it('is approved under rules it satisfies', () => {
-    expect(validateOrder(order!, fitting)).toEqual({ approve: true });
+    expect(validateOrder(order, fitting)).toEqual({ approve: true });
   });
 
   it.each<[string, MerchantRules, { reason: string; line?: number }]>([
@@ -178,12 +209,12 @@ describe('seed validation order', () => {
     ['organizations only', { ...fitting, allowed_customer_types: ['organization'] }, { reason: 'customer_type_not_allowed' }],
     ["the merchant's cart at 44800", { ...fitting, expected_order_amount: 44800 }, { reason: 'expected_amount_mismatch' }],
   ])('is denied under rules with %s', (_name, rules, denial) => {
-    expect(validateOrder(order!, rules)).toEqual({ approve: false, ...denial });
+    expect(validateOrder(order, rules)).toEqual({ approve: false, ...denial });
   });
 
   it('is denied with a 303 to the deny page when one is configured', () => {
     const rules = { ...fitting, expected_order_amount: 44800, deny_redirect_url: 'https://shop.example/denied' };
-    const verdict = validateOrder(order!, rules);
+    const verdict = validateOrder(order, rules);
     expect(verdict.approve).toBe(false);
     if (verdict.approve) return;
     expect(denyPurchase(verdict.reason, 'f3392f8b-6116-4073-ab96-e330819e2c07', rules).headers).toEqual({

@@ -7,15 +7,16 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { bodyBytes, isBodyParserError, maxBodyBytes, safeJsonBodyParser, tokenMatches } from '../shared/http.js';
-import { describeError, logger } from '../shared/log.js';
-import { rulesSource, type RulesSource } from '../shared/rules-store.js';
-import { callbackTokens } from '../shared/secrets.js';
-import { NOT_JSON_TEXT, approved, denyPurchase, errorText, refuseUpdate, rejected, tooLarge, unauthorized, updated, type HttpAnswer } from './answer.js';
-import type { Outcome } from './callbacks.js';
-import { safeParse } from './fast-parse.js';
-import { firstIssuePath } from './order.js';
-import type { MerchantRules, ReasonCode } from './rules.js';
+import { bodyBytes, isBodyParserError, maxBodyBytes, safeJsonBodyParser, tokenMatches } from '../../shared/http.js';
+import { describeError, logger } from '../../shared/log.js';
+import { NOT_JSON_TEXT, UNAUTHORIZED_TEXT } from '../../shared/refusal-texts.js';
+import { rulesSource, type RulesLookup, type RulesSource } from '../../shared/rules-store.js';
+import { callbackTokens } from '../../shared/secrets.js';
+import { JSON_HEADERS, approved, denyPurchase, errorText, refuseUpdate, rejected, tooLarge, updated, type HttpAnswer } from '../answer.js';
+import type { Outcome } from '../callbacks.js';
+import { safeParse } from '../fast-parse.js';
+import { firstIssuePath } from '../order.js';
+import { orderScope, orderScopeRefusal, type MerchantRules, type ReasonCode } from '../rules.js';
 
 export type CallbackName = 'address_update' | 'country_change' | 'shipping_option_update' | 'validation';
 
@@ -31,6 +32,15 @@ type CallbackSpec<Body> = {
 const ORDER_ID = /^[A-Za-z0-9._~-]{1,128}$/;
 
 type Logged = { decision: 'update' | 'approve' | 'deny' | 'refuse' | 'reject' | 'unauthorized' | 'error'; reason?: string; line?: number; body_bytes?: number; limit_bytes?: number };
+
+// Not a decision about the order: the caller is not Klarna (or not configured), so no Klarna shape.
+const unauthorized = (): HttpAnswer => ({ statusCode: 401, headers: { ...JSON_HEADERS }, body: JSON.stringify({ error: UNAUTHORIZED_TEXT }) });
+
+const LOOKUP_FAILURES: Record<Exclude<RulesLookup['status'], 'ok'>, ReasonCode> = {
+  missing: 'rules_missing',
+  invalid: 'rules_invalid',
+  unavailable: 'rules_unavailable',
+};
 
 const answerFor = (callback: CallbackName, outcome: Outcome, orderId: string, rules: MerchantRules | undefined): HttpAnswer => {
   switch (outcome.kind) {
@@ -74,12 +84,13 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
     }
     const lookup = await source().rulesFor(orderId);
     if (lookup.status !== 'ok') {
-      const reason: ReasonCode = lookup.status === 'invalid' ? 'rules_invalid' : 'rules_unavailable';
+      const reason = LOOKUP_FAILURES[lookup.status];
       const answer = failClosed(reason);
       log(started, orderId, answer.statusCode, { decision: 'error', reason });
       return answer;
     }
-    const outcome = decide(parsed.data, lookup.rules);
+    const unknown = orderScopeRefusal(lookup.rules, lookup.scopesFound.includes(orderScope(orderId)));
+    const outcome: Outcome = unknown ? { kind: callback === 'validation' ? 'deny' : 'refuse', reason: unknown } : decide(parsed.data, lookup.rules);
     const answer = answerFor(callback, outcome, orderId, lookup.rules);
     log(started, orderId, answer.statusCode, {
       decision: outcome.kind,
@@ -114,7 +125,7 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
         return undefined;
       },
     })
-    .use(safeJsonBodyParser())
+    .use(safeJsonBodyParser({ dropNulls: true }))
     .use({
       onError: (request) => {
         const orderId = request.event.pathParameters?.order_id;
