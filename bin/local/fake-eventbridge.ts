@@ -5,6 +5,7 @@
  */
 import { createServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { listenOnLoopback } from './loopback.js';
 
 export type BusEvent = { source: string; detailType: string; detail: Record<string, unknown>; eventBusName: string; time?: string };
 
@@ -97,12 +98,6 @@ export const startFakeEventBridge = async (): Promise<FakeEventBridge> => {
       reply(200, { FailedEntryCount: failed, Entries: results });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (typeof address !== 'object' || address === null) throw new Error('fake EventBridge: no address');
-  baseUrl = `http://127.0.0.1:${address.port}`;
+  baseUrl = await listenOnLoopback(server, 'fake EventBridge');
   return fake;
 };

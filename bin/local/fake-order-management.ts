@@ -9,6 +9,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { listenOnLoopback } from './loopback.js';
 
 export type OmCall = 'get' | 'acknowledge';
 
@@ -54,6 +55,18 @@ export type FakeOrderManagement = {
   close(): Promise<void>;
 };
 
+/** Klarna's approved Swedish test person, as Order Management returns an address (with e-mail and phone). */
+const testAddress = {
+  given_name: 'Testperson-se',
+  family_name: 'Approved',
+  street_address: 'Stårgatan 1',
+  postal_code: '12345',
+  city: 'Ankeborg',
+  country: 'SE',
+  email: 'youremail@email.com',
+  phone: '+46765260000',
+};
+
 /** A Klarna-shaped order as Order Management returns it, 2 × 12 500 + 4 900 shipping, in SEK. */
 export const exampleOmOrder = (orderId: string, overrides: Record<string, unknown> = {}): Record<string, unknown> & { order_id: string } => ({
   order_id: orderId,
@@ -71,26 +84,8 @@ export const exampleOmOrder = (orderId: string, overrides: Record<string, unknow
     { type: 'shipping_fee', reference: 'standard', name: 'Standard delivery', quantity: 1, unit_price: 4900, tax_rate: 2500, total_amount: 4900, total_discount_amount: 0, total_tax_amount: 980 },
   ],
   customer: { date_of_birth: '1980-01-01' },
-  billing_address: {
-    given_name: 'Testperson-se',
-    family_name: 'Approved',
-    street_address: 'Stårgatan 1',
-    postal_code: '12345',
-    city: 'Ankeborg',
-    country: 'SE',
-    email: 'youremail@email.com',
-    phone: '+46765260000',
-  },
-  shipping_address: {
-    given_name: 'Testperson-se',
-    family_name: 'Approved',
-    street_address: 'Stårgatan 1',
-    postal_code: '12345',
-    city: 'Ankeborg',
-    country: 'SE',
-    email: 'youremail@email.com',
-    phone: '+46765260000',
-  },
+  billing_address: { ...testAddress },
+  shipping_address: { ...testAddress },
   merchant_reference1: `shop-${orderId}`,
   created_at: '2026-12-02T08:00:00.000Z',
   expires_at: '2026-12-30T08:00:00.000Z',
@@ -232,12 +227,6 @@ export const startFakeOrderManagement = async (): Promise<FakeOrderManagement> =
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (typeof address !== 'object' || address === null) throw new Error('fake Order Management: no address');
-  baseUrl = `http://127.0.0.1:${address.port}`;
+  baseUrl = await listenOnLoopback(server, 'fake Order Management');
   return fake;
 };

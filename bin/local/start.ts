@@ -168,8 +168,16 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
     const nameOf = (definition: TableDefinition): string => localTableName(definition, prefix);
     await createTables(dynamoDb.endpoint, tables, nameOf);
 
+    // The orders table's stream → the publisher handler → a loopback EventBridge, as Lambda's
+    // stream trigger would run it; each event reaches onOrderEvent.
+    const eventBus = await startFakeEventBridge();
+    cleanups.push(() => eventBus.close());
+    eventBus.onEvent = options.onOrderEvent;
+
     const tokenFromDefault = !process.env.KCO_CALLBACK_TOKENS?.trim();
     const settings: Record<string, string> = {
+      EVENTBRIDGE_ENDPOINT: eventBus.url,
+      EVENT_BUS_NAME: `${prefix}-orders-bus`,
       DYNAMODB_ENDPOINT: dynamoDb.endpoint,
       ...Object.fromEntries(tables.map((definition) => [definition.envVar, nameOf(definition)])),
       ...(tokenFromDefault ? { KCO_CALLBACK_TOKENS: DEFAULT_CALLBACK_TOKEN } : {}),
@@ -208,20 +216,6 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
         delete process.env.KCO_API_BASE_URL;
       });
     }
-    // The orders table's stream → the publisher handler → a loopback EventBridge, as Lambda's
-    // stream trigger would run it; each event reaches onOrderEvent.
-    const eventBus = await startFakeEventBridge();
-    cleanups.push(() => eventBus.close());
-    eventBus.onEvent = options.onOrderEvent;
-    const busSettings: Record<string, string> = { EVENTBRIDGE_ENDPOINT: eventBus.url, EVENT_BUS_NAME: `${prefix}-orders-bus` };
-    const busPrevious = Object.fromEntries(Object.keys(busSettings).map((key) => [key, process.env[key]]));
-    Object.assign(process.env, busSettings);
-    cleanups.push(async () => {
-      for (const [key, value] of Object.entries(busPrevious)) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
-    });
     const publisher = await import('../../functions/orders/handlers/publish-events.js');
     const orderStream = await startOrderStream({
       endpoint: dynamoDb.endpoint,
