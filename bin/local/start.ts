@@ -216,11 +216,11 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
         delete process.env.KCO_API_BASE_URL;
       });
     }
-    const publisher = await import('../../functions/orders/handlers/publish-events.js');
+    // The publisher (and its EventBridge client) loads with the first change, not at start.
     const orderStream = await startOrderStream({
       endpoint: dynamoDb.endpoint,
       tableName: nameOf(ordersTable),
-      handle: (records) => publisher.handler({ Records: records }),
+      handle: async (records) => (await import('../../functions/orders/handlers/publish-events.js')).handler({ Records: records }),
       pollMs: 250,
       onError: (error) => process.stderr.write(`orders stream: ${error instanceof Error ? error.message : String(error)}\n`),
     });

@@ -58,7 +58,10 @@ export const resolveOmBaseUrl = (settings: {
       throw new Error('KCO_API_BASE_URL must be an absolute http(s) URL');
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('KCO_API_BASE_URL must be an absolute http(s) URL');
-    return url.href.replace(/\/+$/, '');
+    // Trailing slashes off without a regular expression (`/\/+$/` backtracks polynomially).
+    let href = url.href;
+    while (href.endsWith('/')) href = href.slice(0, -1);
+    return href;
   }
   const provider = oneOf('KCO_API_PROVIDER', omProviders, settings.provider ?? 'kustom');
   const environment = oneOf('KCO_API_ENVIRONMENT', omEnvironments, settings.environment ?? 'playground');
