@@ -30,7 +30,12 @@ const number = (key: string): number | undefined => {
 };
 const rateLimit = number('apiRateLimit');
 const burstLimit = number('apiBurstLimit');
+const osmRateLimit = number('osmRateLimit');
+const osmBurstLimit = number('osmBurstLimit');
 const alarmEmail = text('alarmEmail');
+const wafRateLimit = text('wafRateLimit') === 'off' ? 'off' : number('wafRateLimit');
+const callbackReservedConcurrency = number('callbackReservedConcurrency');
+const denialRateAlarmShare = number('denialRateAlarmShare');
 
 new KlarnaStack(app, text('stackName') ?? 'KlarnaServerless', {
   description: 'Klarna merchant backend: KCO callbacks and On-site messaging',
@@ -48,6 +53,12 @@ new KlarnaStack(app, text('stackName') ?? 'KlarnaServerless', {
   ...(rateLimit !== undefined || burstLimit !== undefined
     ? { throttling: { rateLimit: rateLimit ?? 50, burstLimit: burstLimit ?? 100 } }
     : {}),
+  ...(osmRateLimit !== undefined || osmBurstLimit !== undefined
+    ? { osmThrottling: { rateLimit: osmRateLimit ?? 100, burstLimit: osmBurstLimit ?? 200 } }
+    : {}),
+  ...(wafRateLimit !== undefined ? { wafRateLimit } : {}),
+  ...(callbackReservedConcurrency !== undefined ? { callbackReservedConcurrency } : {}),
+  ...(denialRateAlarmShare !== undefined ? { denialRateAlarmShare } : {}),
 });
 
 // cdk-nag v3 runs as a policy validation plugin: synth fails on any unacknowledged error.

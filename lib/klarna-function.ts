@@ -109,6 +109,8 @@ export type KlarnaFunctionProps = {
   /** X-Ray active tracing; off by default. */
   readonly tracing?: boolean;
   readonly logRetention?: RetentionDays;
+  /** Concurrency kept for this function alone (and its ceiling); none by default. */
+  readonly reservedConcurrentExecutions?: number;
 };
 
 /**
@@ -146,6 +148,7 @@ export class KlarnaFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
+      ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
       // No NODE_OPTIONS=--enable-source-maps: it made every cold start 12-15 % slower (`npm run
       // bench` keeps the comparison), and our logs carry no stack traces to map (describeError
       // in functions/shared/log.ts logs an error's name and message). The .map files still ship

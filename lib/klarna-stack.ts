@@ -18,7 +18,7 @@ import {
   RestApi,
   type MethodDeploymentOptions,
 } from 'aws-cdk-lib/aws-apigateway';
-import { Alarm, ComparisonOperator, Metric, Stats, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, Metric, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -28,7 +28,9 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { NOT_JSON_TEXT, UNAUTHORIZED_TEXT } from '../functions/shared/refusal-texts.js';
+import { EdgeProtection } from './edge-protection.js';
 import { KlarnaFunction, callbackTimeout } from './klarna-function.js';
+import { addDashboard, addDecisionAlarms, type AlarmSpec } from './monitoring.js';
 import {
   OrderLifecycle,
   createOrderManagementSecret,
@@ -77,9 +79,13 @@ export const secretEnvVars = {
   osmCredentials: 'OSM_CREDENTIALS_SECRET_ARN',
 } as const satisfies Record<FunctionDefinition['secret'], string>;
 
-/** Table actions per access level: item reads and writes only, never Query or Scan. */
+/**
+ * Table actions per access level: exactly what the functions' code calls, never Query or Scan.
+ * `read` is the callbacks' rules lookup, one BatchGetItem (functions/shared/rules-store.ts); the
+ * rules tool's GetItem runs with the operator's credentials, not a function role.
+ */
 const tableActions = {
-  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+  read: ['dynamodb:BatchGetItem'],
   readWrite: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
   /** Exactly what functions/osm/store.ts sends: GetItem, PutItem and the conditional DeleteItem. */
   osmCache: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
@@ -119,6 +125,24 @@ export type KlarnaStackProps = StackProps & {
    */
   readonly throttling?: { readonly rateLimit: number; readonly burstLimit: number };
   /**
+   * The OSM methods' own throttling (default 100 requests/s, bursts of 200): shop pages call them,
+   * so they need more than the callbacks, and each method has its own bucket.
+   */
+  readonly osmThrottling?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * AWS WAF in front of the stage: requests one source address may make in five minutes (Klarna's
+   * callback addresses never count), or 'off'. Default 2000.
+   */
+  readonly wafRateLimit?: number | 'off';
+  /**
+   * Reserved concurrency for each of the four callback functions, so no other function (OSM) can
+   * take the account's Lambda capacity from them. Default none: AWS keeps 10 unreserved, and a
+   * new account may have only 10 in all (README, Settings).
+   */
+  readonly callbackReservedConcurrency?: number;
+  /** The denial-rate alarm fires above this share of callback decisions (default 0.25). */
+  readonly denialRateAlarmShare?: number;
+  /**
    * On-site messaging settings for the function that reads the OSM credentials; unset ones keep
    * the function's defaults (region eu, environment playground, any origin).
    */
@@ -150,6 +174,13 @@ export class KlarnaStack extends Stack {
     }
     const tracing = props.tracing ?? false;
     const throttling = props.throttling ?? { rateLimit: 50, burstLimit: 100 };
+    const osmThrottling = props.osmThrottling ?? { rateLimit: 100, burstLimit: 200 };
+    const wafRateLimit = props.wafRateLimit ?? 2000;
+    const denialRateShare = props.denialRateAlarmShare ?? 0.25;
+    if (!(denialRateShare > 0 && denialRateShare < 1)) throw new Error(`denialRateAlarmShare must be between 0 and 1; got ${denialRateShare}`);
+    if (wafRateLimit !== 'off' && !(Number.isInteger(wafRateLimit) && wafRateLimit >= 10 && wafRateLimit <= 2_000_000_000)) {
+      throw new Error(`wafRateLimit must be 'off' or an integer from 10 (AWS WAF's minimum); got ${String(wafRateLimit)}`);
+    }
     const callbackFunctions = new Set<FunctionDefinition>(kcoCallbacks.map(({ fn }) => fn));
     const osmEnvironment: Record<string, string> = Object.fromEntries(
       Object.entries({
@@ -251,12 +282,16 @@ export class KlarnaStack extends Stack {
         },
         timeout: callbackFunctions.has(def) ? callbackTimeout : orderFunctions.has(def) ? orderFunctionTimeout : osmTimeout,
         tracing,
+        ...(callbackFunctions.has(def) && props.callbackReservedConcurrency !== undefined
+          ? { reservedConcurrentExecutions: props.callbackReservedConcurrency }
+          : {}),
       });
       for (const { table, access } of def.tables) {
         fn.allow(new PolicyStatement({ actions: [...tableActions[access]], resources: [tableFor(table).tableArn] }));
       }
-      secrets[def.secret].grantRead(fn.role);
-      if (def.orderManagement) orderManagementCredentials.grantRead(fn.role);
+      // GetSecretValue is the one call functions/shared/secrets.ts makes (grantRead would add DescribeSecret).
+      const readable = [secrets[def.secret].secretArn, ...(def.orderManagement ? [orderManagementCredentials.secretArn] : [])];
+      fn.allow(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: readable }));
       if (tracing) {
         Validations.of(fn.role).acknowledge({
           id: 'AwsSolutions-IAM5[Resource::*]',
@@ -304,7 +339,13 @@ export class KlarnaStack extends Stack {
     // metrics are billed per metric.
     const callbackRoutes = routes.filter((route) => callbackFunctions.has(route.fn));
     const methodOptions = Object.fromEntries(
-      callbackRoutes.map((route) => [`${route.path}/${route.method}`, { ...methodDefaults, metricsEnabled: true }]),
+      routes.map((route) => [
+        `${route.path}/${route.method}`,
+        callbackFunctions.has(route.fn)
+          ? { ...methodDefaults, metricsEnabled: true }
+          : // Each method has its own bucket: a flood of page views cannot use up the callbacks' limit.
+            { ...methodDefaults, throttlingRateLimit: osmThrottling.rateLimit, throttlingBurstLimit: osmThrottling.burstLimit },
+      ]),
     );
 
     const allowlistCidrList = allowlistCidrs(allowlist);
@@ -364,11 +405,19 @@ export class KlarnaStack extends Stack {
       reason:
         'The account-wide role API Gateway uses to write access and execution logs; AWS documents this managed policy for it and API Gateway chooses the log group names, so an inline policy could not be narrower.',
     });
-    Validations.of(api.deploymentStage).acknowledge({
-      id: 'AwsSolutions-APIG3',
-      reason:
-        "No WAF: callbacks are checked by a secret token, throttled per method and can be limited to Klarna's addresses; generic WAF rule sets are a known cause of blocked Klarna callbacks in existing integrations, and a blocked validation callback fails the purchase.",
-    });
+    if (wafRateLimit === 'off') {
+      Validations.of(api.deploymentStage).acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason:
+          "WAF turned off by the wafRateLimit setting: callbacks are still checked by a secret token, throttled per method and can be limited to Klarna's addresses; generic WAF rule sets are a known cause of blocked Klarna callbacks.",
+      });
+    } else {
+      new EdgeProtection(this, 'EdgeProtection', {
+        stage: api.deploymentStage,
+        klarnaCidrs: allowlistCidrs('both'),
+        rateLimitPer5Minutes: wafRateLimit,
+      });
+    }
 
     // API Gateway's own refusals of what the validator catches, in the same shapes the functions
     // answer: a callback without token is 401 {"error"}, a body that is not a JSON object is
@@ -434,21 +483,14 @@ export class KlarnaStack extends Stack {
     });
     if (props.alarmEmail) alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     const alarmAction = new SnsAction(alarmTopic);
-    type AlarmSpec = {
-      readonly metric: IMetric;
-      readonly threshold: number;
-      readonly comparison: ComparisonOperator;
-      readonly description: string;
-      /** Breaching periods (of 5 minutes) out of the last three; 1 means the last period alone. */
-      readonly datapoints?: 1 | 2 | 3;
-    };
+    const alarms: Alarm[] = [];
     const alarm = (alarmId: string, spec: AlarmSpec): Alarm => {
       const datapoints = spec.datapoints ?? 1;
       const created = new Alarm(this, alarmId, {
         metric: spec.metric,
         threshold: spec.threshold,
         comparisonOperator: spec.comparison,
-        evaluationPeriods: datapoints === 1 ? 1 : 3,
+        evaluationPeriods: spec.evaluationPeriods ?? (datapoints === 1 ? 1 : 3),
         datapointsToAlarm: datapoints,
         // Quiet periods (no callbacks at night) are not failures.
         treatMissingData: TreatMissingData.NOT_BREACHING,
@@ -456,6 +498,7 @@ export class KlarnaStack extends Stack {
       });
       created.addAlarmAction(alarmAction);
       created.addOkAction(alarmAction);
+      alarms.push(created);
       return created;
     };
     const fiveMinutes = Duration.minutes(5);
@@ -516,6 +559,9 @@ export class KlarnaStack extends Stack {
       alarm,
     });
 
+    addDecisionAlarms(alarm, { denialRateShare });
+    const dashboard = addDashboard(this, { functions: functionMap, alarms });
+
     // ---- Outputs ------------------------------------------------------------------------------
     // The API's base URL without a trailing slash (api.url ends in one).
     const baseUrl = `https://${api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${api.deploymentStage.stageName}`;
@@ -535,5 +581,6 @@ export class KlarnaStack extends Stack {
     new CfnOutput(this, 'OrderManagementCredentialsSecretArn', { value: orderManagementCredentials.secretArn });
     new CfnOutput(this, 'OrderEventBusName', { value: this.orders.bus.eventBusName, description: 'EventBridge bus of the order events (source klarna-serverless)' });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: dashboard.dashboardName });
   }
 }

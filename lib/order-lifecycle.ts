@@ -153,8 +153,9 @@ export class OrderLifecycle {
       new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [ordersTable.tableArn] }),
     );
     this.sweeper.allow(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${ordersTable.tableArn}/index/${props.ordersIndexName}`] }));
-    this.sweeper.allow(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], resources: [rulesTable.tableArn] }));
-    props.orderManagementCredentials.grantRead(this.sweeper.role);
+    // The rules are read with one BatchGetItem (functions/shared/rules-store.ts).
+    this.sweeper.allow(new PolicyStatement({ actions: ['dynamodb:BatchGetItem'], resources: [rulesTable.tableArn] }));
+    this.sweeper.allow(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [props.orderManagementCredentials.secretArn] }));
     if (props.tracing) {
       Validations.of(this.sweeper.role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',

@@ -12,13 +12,12 @@
  * placement in DynamoDB (put there before the runs): the requests each run makes are counted.
  */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { build, type Metafile } from 'esbuild';
+import { startFakeSecretsManager } from '../local/fake-secrets-manager.js';
 import { esbuildOptions } from '../../lib/klarna-function.js';
 import { functions } from '../../lib/routes.js';
 import { BENCH_OSM_CLIENT_ID, BENCH_TOKEN, type BenchEnvironment } from './environment.js';
@@ -118,28 +117,7 @@ const bundle = async (id: string, entry: string, outdir: string): Promise<{ file
   };
 };
 
-/** Answers GetSecretValue with `{"tokens": [token]}` and counts the calls. */
-const startSecretsManagerStandIn = async (token: string): Promise<{ url: string; calls: () => number; close: () => Promise<void> }> => {
-  let calls = 0;
-  const server = createServer((request, response) => {
-    request.resume();
-    request.on('end', () => {
-      calls += 1;
-      response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-      response.end(JSON.stringify({ ARN: 'bench', Name: 'KcoCallbackTokens', SecretString: JSON.stringify({ tokens: [token] }), VersionId: 'v1' }));
-    });
-  });
-  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    calls: () => calls,
-    close: () =>
-      new Promise((resolveClose) => {
-        server.closeAllConnections();
-        server.close(() => resolveClose());
-      }),
-  };
-};
+const BENCH_TOKENS_SECRET_ARN = 'arn:aws:secretsmanager:eu-north-1:000000000000:secret:KcoCallbackTokens-AbCdEf';
 
 // The child: import the bundle, answer one event, report when (ms since this process started).
 const runner = `
@@ -161,7 +139,8 @@ export const runCold = async (
 ): Promise<ColdResult> => {
   const runs = options.runs ?? 30;
   const outdir = await mkdtemp(join(tmpdir(), 'klarna-bench-'));
-  const secretsManager = await startSecretsManagerStandIn(BENCH_TOKEN);
+  const secretsManager = await startFakeSecretsManager();
+  secretsManager.setSecret(BENCH_TOKENS_SECRET_ARN, JSON.stringify({ tokens: [BENCH_TOKEN] }));
   try {
     const runnerFile = join(outdir, 'run.mjs');
     await writeFile(runnerFile, runner, 'utf8');
@@ -221,7 +200,7 @@ export const runCold = async (
     const { KCO_CALLBACK_TOKENS: _inline, ...withoutInlineTokens } = baseEnv(functions.addressUpdate.id);
     const secretsManagerEnv: Record<string, string> = {
       ...withoutInlineTokens,
-      KCO_CALLBACK_TOKENS_SECRET_ARN: 'arn:aws:secretsmanager:eu-north-1:000000000000:secret:KcoCallbackTokens-AbCdEf',
+      KCO_CALLBACK_TOKENS_SECRET_ARN: BENCH_TOKENS_SECRET_ARN,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
     };
     const SECRETS_MANAGER_ID = `${functions.addressUpdate.id} (tokens from Secrets Manager)`;

@@ -133,6 +133,15 @@ export const kcoCallbackEvent = (
     body,
   });
 
+/** Path parameters decoded as API Gateway decodes them; undefined when one is not valid percent-encoding. */
+const decodePathValues = (values: readonly string[]): string[] | undefined => {
+  try {
+    return values.map((value) => decodeURIComponent(value));
+  } catch {
+    return undefined;
+  }
+};
+
 const toEvent = (request: IncomingMessage, url: URL, match: CompiledRoute, values: string[], body: Buffer): APIGatewayProxyEvent => {
   const query: Record<string, string> = {};
   for (const [key, value] of url.searchParams) query[key] = value;
@@ -141,7 +150,7 @@ const toEvent = (request: IncomingMessage, url: URL, match: CompiledRoute, value
     resource: match.route.path,
     path: url.pathname,
     pathParameters: match.params.length
-      ? Object.fromEntries(match.params.map((name, i) => [name, decodeURIComponent(values[i] ?? '')]))
+      ? Object.fromEntries(match.params.map((name, i) => [name, values[i] ?? '']))
       : null,
     query,
     headers: singleValues(request.headers),
@@ -191,9 +200,12 @@ export const startLocalServer = async ({
       const found = candidates.find(({ c }) => c.route.method === request.method);
       // API Gateway answers a known path with an unknown method with 403 "Missing Authentication Token".
       if (!found) return send(response, 403, JSON.stringify({ message: 'Missing Authentication Token' }));
+      const values = decodePathValues(found.m.slice(1));
+      // A path that is not valid percent-encoding is the caller's error, not a failed Lambda.
+      if (!values) return send(response, 400, JSON.stringify({ message: 'Bad Request' }));
       const body = await readBody(request);
       if (body === 'too_large') return send(response, 413, JSON.stringify({ message: 'Request Too Long' }));
-      const event = toEvent(request, url, found.c, found.m.slice(1), body);
+      const event = toEvent(request, url, found.c, values, body);
       const handler = await loadHandler(found.c.route.fn.entry);
       const result = await handler(event, lambdaContext(found.c.route.fn.id));
       const headers: Record<string, string> = {};

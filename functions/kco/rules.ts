@@ -103,7 +103,28 @@ export const expectedOrderLineSchema = z.strictObject({
 });
 export type ExpectedOrderLine = z.infer<typeof expectedOrderLineSchema>;
 
-const httpsUrl = z.string().check(z.maxLength(2000), z.regex(/^https:\/\/[^\s?#]+$/, 'an https URL without query or fragment'));
+/**
+ * The URL goes into a `Location` header: it must be https and come back from the WHATWG parser
+ * exactly as written, so what the browser follows is what the merchant wrote. That refuses user
+ * info, a backslash (`https://shop.example\@evil.example`), raw non-ASCII (an IDN must be
+ * punycode), upper-case hosts, default ports, dot segments and a missing `/` path.
+ */
+const isUnchangedHttpsUrl = (value: string): boolean => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return url.protocol === 'https:' && url.username === '' && url.password === '' && url.search === '' && url.hash === '' && url.href === value;
+};
+const httpsUrl = z.string().check(
+  z.maxLength(2000),
+  z.regex(/^https:\/\/[^\s?#]+$/, { error: 'an https URL without query or fragment', abort: true }),
+  z.refine(isUnchangedHttpsUrl, {
+    error: 'an https URL as the URL parser writes it: ASCII host (an IDN as punycode), a path (at least "/"), no user info, no backslash or raw non-ASCII character',
+  }),
+);
 
 export const merchantRulesSchema = z.strictObject({
   shipping_countries: z.optional(z.array(country)),

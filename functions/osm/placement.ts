@@ -15,6 +15,7 @@ import { intEnv, optionalEnv, requireEnv } from '../shared/config.js';
 import { documentClient } from '../shared/dynamodb.js';
 import { bodyBytes, safeJsonReviver } from '../shared/http.js';
 import { describeError, logger } from '../shared/log.js';
+import { countOsmOutcome } from '../shared/metrics.js';
 import { PlacementCache, type CacheLookup, type PlacementStore } from './cache.js';
 import { browserCacheControl, placementCacheKey, type Clock } from './cache-policy.js';
 import {
@@ -51,8 +52,9 @@ export const readOsmConfig = (): OsmConfig => ({
 });
 
 export const FORBIDDEN_MESSAGE = 'OSM API access is not enabled for this client id';
-/** An impression body is three short fields; anything much larger is refused before parsing. */
+/** An impression body is four short fields; anything much larger is refused before parsing. */
 const MAX_IMPRESSION_BODY_BYTES = 4096;
+const BODY_SHAPE = '{"impression_token", "placement_key", "locale", "purchase_amount"}';
 
 type Result = APIGatewayProxyResult;
 type OsmHandler = (event: APIGatewayProxyEvent) => Promise<Result>;
@@ -133,6 +135,7 @@ const WARN_OUTCOMES: ReadonlySet<OsmOutcome> = new Set(['error', 'impression_fai
 
 /** THE place each outcome is made visible: one log line per request (metrics can count here too). */
 export const recordOutcome = ({ outcome, fields = {} }: Served): void => {
+  countOsmOutcome(outcome);
   if (outcome === 'fault') logger.error('osm request', { outcome, ...fields });
   else if (WARN_OUTCOMES.has(outcome)) logger.warn('osm request', { outcome, ...fields });
   else logger.info('osm request', { outcome, ...fields });
@@ -203,11 +206,12 @@ export const createOsmHandler = (deps: OsmHandlerDeps = {}): OsmHandler => {
     lookup: Exclude<CacheLookup<OsmFetchResult>, { source: 'error' }>,
     key: ReturnType<typeof placementCacheKey>,
   ): Promise<{ token: string | null; failed?: boolean }> => {
+    const url = lookup.entry.impressionUrl;
     if (lookup.source === 'miss' && !lookup.stored) return { token: null };
-    if (impressionTarget(lookup.entry.impressionUrl, config.client.endpoint) === undefined) return { token: null };
+    if (url === null || impressionTarget(url, config.client.endpoint) === undefined) return { token: null };
     const token = newImpressionToken();
     try {
-      await tokens.put(token, key, lookup.entry.impressionUrl as string, clock() + IMPRESSION_TOKEN_SECONDS * 1000);
+      await tokens.put(token, key, url, clock() + IMPRESSION_TOKEN_SECONDS * 1000);
       return { token };
     } catch (fault) {
       logger.warn('osm impression token not stored', describeError(fault));
@@ -269,8 +273,6 @@ export const createOsmHandler = (deps: OsmHandlerDeps = {}): OsmHandler => {
     };
     return { result: json(200, body, headers), outcome: lookup.source, fields: { ...fields, token_failed: minted.failed } };
   };
-
-  const BODY_SHAPE = '{"impression_token", "placement_key", "locale", "purchase_amount"}';
 
   const postImpression = async (event: APIGatewayProxyEvent): Promise<Served> => {
     if (bodyBytes(event) > MAX_IMPRESSION_BODY_BYTES) {

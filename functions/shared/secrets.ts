@@ -1,46 +1,151 @@
 /**
- * Secrets from AWS Secrets Manager, read once per container and kept for SECRETS_CACHE_SECONDS
- * (default 300): a rotated or newly filled-in secret reaches warm containers within minutes,
- * without a Secrets Manager call per request. Callback tokens are a list, so rotation overlaps.
- * Locally and in tests the same values come from plain environment variables instead.
+ * Secrets from AWS Secrets Manager: the KCO callback tokens and the OSM credentials.
+ *
+ * - Every call is bounded: connect SECRETS_CONNECT_TIMEOUT_MS (300), each attempt
+ *   SECRETS_REQUEST_TIMEOUT_MS (700), all attempts together SECRETS_DEADLINE_MS (1000), well
+ *   inside Klarna's 3 s.
+ * - The first read of a container is awaited. After SECRETS_CACHE_SECONDS (300) the cached value
+ *   keeps serving while one refresh runs in the background, so a slow or hanging Secrets Manager
+ *   never holds a shopper's request once a value is known.
+ * - A refresh that fails keeps the last good value up to SECRETS_MAX_AGE_SECONDS (3600) after it
+ *   was read; past that the secret is unavailable (SecretUnavailable) and the callers fail closed.
+ * - A value that is not the expected JSON counts as a failed read and is logged with a fixed text
+ *   and the secret's name: never any part of the value (a parser's message would quote it).
+ *
+ * Locally and in tests the same values can come from plain environment variables instead.
  */
 import { intEnv, optionalEnv } from './config.js';
+import { describeError, logger } from './log.js';
 
-type Cached = { value: Promise<Record<string, unknown>>; readAt: number };
-const cache = new Map<string, Cached>();
-const maxAgeMs = intEnv('SECRETS_CACHE_SECONDS', 300, { max: 86_400 }) * 1000;
+/** The secret cannot be read (or not as the expected JSON) and no value young enough is cached. */
+export class SecretUnavailable extends Error {
+  override name = 'SecretUnavailable';
+}
 
-let client: Promise<{ read: (secretArn: string) => Promise<string | undefined> }> | undefined;
-// Loaded lazily: local runs and tests never pay for the Secrets Manager client.
-const secretsManager = () =>
-  (client ??= import('@aws-sdk/client-secrets-manager').then(({ SecretsManagerClient, GetSecretValueCommand }) => {
-    const sdk = new SecretsManagerClient({ maxAttempts: 2 });
-    return { read: async (SecretId: string) => (await sdk.send(new GetSecretValueCommand({ SecretId }))).SecretString };
-  }));
+/** Fetches one secret's SecretString; rejects on any failure, timeouts included. */
+export type SecretFetcher = (secretArn: string) => Promise<string | undefined>;
 
-const fetchSecret = async (secretArn: string): Promise<Record<string, unknown>> => {
-  const parsed: unknown = JSON.parse((await (await secretsManager()).read(secretArn)) ?? '{}');
-  if (typeof parsed !== 'object' || parsed === null) throw new Error('Secret is not a JSON object');
-  return parsed as Record<string, unknown>;
+export type SecretCacheOptions = {
+  readonly fetch: SecretFetcher;
+  /** Age after which a read value is refreshed in the background while it keeps serving. */
+  readonly refreshAfterMs: number;
+  /** Age after which a value no longer serves, however its refreshes fail. */
+  readonly maxAgeMs: number;
+  /** Milliseconds since the epoch; injectable for tests. */
+  readonly now: () => number;
 };
 
-export const readSecretJson = (secretArn: string, now: () => number = Date.now): Promise<Record<string, unknown>> => {
-  const cached = cache.get(secretArn);
-  if (cached && now() - cached.readAt < maxAgeMs) return cached.value;
-  const fresh = fetchSecret(secretArn);
-  // A failed refresh keeps the last good value (and is tried again next time); a failed first
-  // read is not cached at all.
-  const value = cached ? fresh.catch(() => cached.value) : fresh;
-  const entry = { value, readAt: now() };
-  cache.set(secretArn, entry);
-  fresh.catch(() => {
-    if (cache.get(secretArn) === entry) {
-      if (cached) cache.set(secretArn, { value: cached.value, readAt: cached.readAt });
-      else cache.delete(secretArn);
+/** The value's shape check: the value when it is as expected, else undefined. */
+export type SecretParser<T> = (json: unknown) => T | undefined;
+
+/** `arn:aws:secretsmanager:…:secret:KcoCallbackTokens-AbCdEf` → `KcoCallbackTokens-AbCdEf`. */
+export const secretName = (secretArn: string): string => secretArn.split(':').slice(6).join(':') || secretArn;
+
+/**
+ * One secret, cached per container: returns the function that reads it as described above.
+ * Concurrent reads share one request.
+ */
+export const cachedSecret = <T>(secretArn: string, parse: SecretParser<T>, options: SecretCacheOptions): (() => Promise<T>) => {
+  const name = secretName(secretArn);
+  let good: { readonly value: T; readonly readAt: number } | undefined;
+  let inFlight: Promise<T> | undefined;
+
+  const read = async (): Promise<T> => {
+    const text = await options.fetch(secretArn);
+    let value: T | undefined;
+    try {
+      value = parse(JSON.parse(text ?? ''));
+    } catch {
+      value = undefined;
     }
-  });
-  return value;
+    if (value === undefined) {
+      logger.error('secret is not the expected JSON', { secret: name });
+      throw new SecretUnavailable(`secret ${name} is not the expected JSON`);
+    }
+    return value;
+  };
+
+  const refresh = (): Promise<T> =>
+    (inFlight ??= read()
+      .then(
+        (value) => {
+          good = { value, readAt: options.now() };
+          return value;
+        },
+        (error: unknown) => {
+          const age = good === undefined ? {} : { last_good_age_ms: options.now() - good.readAt };
+          if (!(error instanceof SecretUnavailable)) logger.warn('secret read failed', { secret: name, ...age, ...describeError(error) });
+          throw error instanceof SecretUnavailable ? error : new SecretUnavailable(`secret ${name} could not be read`);
+        },
+      )
+      .finally(() => {
+        inFlight = undefined;
+      }));
+
+  return async () => {
+    const now = options.now();
+    if (good !== undefined && now - good.readAt < options.maxAgeMs) {
+      // Failures are logged by refresh(); the last good value serves meanwhile.
+      if (now - good.readAt >= options.refreshAfterMs) refresh().catch(() => undefined);
+      return good.value;
+    }
+    return refresh();
+  };
 };
+
+/**
+ * GetSecretValue through the AWS SDK with bounded time. The client is loaded on first use:
+ * local runs and tests with plain environment variables never pay for it.
+ */
+export const secretsManagerFetcher = (limits: { connectTimeoutMs: number; requestTimeoutMs: number; deadlineMs: number }): SecretFetcher => {
+  let client: Promise<SecretFetcher> | undefined;
+  const load = (): Promise<SecretFetcher> =>
+    (client ??= import('@aws-sdk/client-secrets-manager').then(({ SecretsManagerClient, GetSecretValueCommand }) => {
+      const sdk = new SecretsManagerClient({
+        maxAttempts: 2,
+        requestHandler: {
+          connectionTimeout: limits.connectTimeoutMs,
+          requestTimeout: limits.requestTimeoutMs,
+          // Without this the SDK only prints a warning when requestTimeout passes and keeps waiting.
+          throwOnRequestTimeout: true,
+        },
+      });
+      return async (SecretId: string) =>
+        (await sdk.send(new GetSecretValueCommand({ SecretId }), { abortSignal: AbortSignal.timeout(limits.deadlineMs) })).SecretString;
+    }));
+  return async (secretArn) => (await load())(secretArn);
+};
+
+// ---- The container's secrets, configured from the environment at cold start. ----
+
+const refreshSeconds = intEnv('SECRETS_CACHE_SECONDS', 300, { min: 1, max: 86_400 });
+const containerOptions: SecretCacheOptions = {
+  fetch: secretsManagerFetcher({
+    connectTimeoutMs: intEnv('SECRETS_CONNECT_TIMEOUT_MS', 300, { min: 10, max: 2000 }),
+    requestTimeoutMs: intEnv('SECRETS_REQUEST_TIMEOUT_MS', 700, { min: 10, max: 2500 }),
+    deadlineMs: intEnv('SECRETS_DEADLINE_MS', 1000, { min: 10, max: 2500 }),
+  }),
+  refreshAfterMs: refreshSeconds * 1000,
+  maxAgeMs: intEnv('SECRETS_MAX_AGE_SECONDS', Math.max(3600, refreshSeconds), { min: refreshSeconds, max: 7 * 86_400 }) * 1000,
+  now: Date.now,
+};
+
+const readers = new Map<SecretParser<unknown>, Map<string, () => Promise<unknown>>>();
+const containerSecret = <T>(secretArn: string, parse: SecretParser<T>): Promise<T> => {
+  let byArn = readers.get(parse);
+  if (!byArn) readers.set(parse, (byArn = new Map()));
+  let reader = byArn.get(secretArn);
+  if (!reader) byArn.set(secretArn, (reader = cachedSecret(secretArn, parse, containerOptions)));
+  return reader() as Promise<T>;
+};
+
+const isJsonObject = (json: unknown): json is Record<string, unknown> =>
+  typeof json === 'object' && json !== null && !Array.isArray(json);
+
+const jsonObject: SecretParser<Record<string, unknown>> = (json) => (isJsonObject(json) ? json : undefined);
+
+/** A secret holding a JSON object (the OSM credentials), cached as above. */
+export const readSecretJson = (secretArn: string): Promise<Record<string, unknown>> => containerSecret(secretArn, jsonObject);
 
 const splitList = (value: string): string[] =>
   value
@@ -48,19 +153,27 @@ const splitList = (value: string): string[] =>
     .map((token) => token.trim())
     .filter((token) => token.length > 0);
 
+/** `{"tokens": ["…", …]}` (or one comma-separated string); anything else is not the expected JSON. */
+export const parseCallbackTokens: SecretParser<readonly string[]> = (json) => {
+  if (!isJsonObject(json)) return undefined;
+  const { tokens } = json;
+  if (typeof tokens === 'string') return splitList(tokens);
+  if (Array.isArray(tokens) && tokens.every((token): token is string => typeof token === 'string')) {
+    return tokens.filter((token) => token.length > 0);
+  }
+  return undefined;
+};
+
 /**
  * The accepted KCO callback tokens: `KCO_CALLBACK_TOKENS` (comma-separated) when set, else the
  * `tokens` array of the secret named by `KCO_CALLBACK_TOKENS_SECRET_ARN`. No tokens configured
- * means every callback is refused: the check fails closed.
+ * means every callback is refused: the check fails closed. Rejects with SecretUnavailable when the
+ * secret cannot be read and no value young enough is cached.
  */
 export const callbackTokens = async (): Promise<readonly string[]> => {
   const inline = optionalEnv('KCO_CALLBACK_TOKENS');
   if (inline !== undefined) return splitList(inline);
   const arn = optionalEnv('KCO_CALLBACK_TOKENS_SECRET_ARN');
   if (arn === undefined) return [];
-  const secret = await readSecretJson(arn);
-  const tokens = secret.tokens;
-  if (Array.isArray(tokens)) return tokens.filter((t): t is string => typeof t === 'string' && t.length > 0);
-  if (typeof tokens === 'string') return splitList(tokens);
-  return [];
+  return containerSecret(arn, parseCallbackTokens);
 };

@@ -51,10 +51,18 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     expect(report.success).toBe(true);
   });
 
-  it('finds none either with the IP allowlist and X-Ray tracing on', () => {
-    const other = build({ klarnaIpAllowlist: 'both', tracing: true, alarmEmail: 'ops@example.com' });
+  it('finds none either with the IP allowlist, X-Ray tracing and reserved concurrency on', () => {
+    const other = build({ klarnaIpAllowlist: 'both', tracing: true, alarmEmail: 'ops@example.com', callbackReservedConcurrency: 5 });
     const otherReport = new AwsSolutionsChecks().validateScope(other.stack);
     expect(describeViolations(otherReport.violations)).toEqual([]);
+  });
+
+  it('finds none with WAF off, acknowledging the missing web ACL on the stage alone', () => {
+    const other = build({ wafRateLimit: 'off' });
+    const otherReport = new AwsSolutionsChecks().validateScope(other.stack);
+    expect(describeViolations(otherReport.violations)).toEqual([]);
+    const onApig3 = acknowledgementsIn(other.app).filter(({ id }) => id === 'AwsSolutions-APIG3');
+    expect(onApig3.map(({ path }) => path)).toEqual([`${other.stack.node.path}/Api/DeploymentStage.live`]);
   });
 
   it('acknowledges rules only on resources inside the stack, never on the app or the stack itself', () => {
@@ -110,7 +118,6 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     expect(Object.fromEntries(byRule)).toEqual({
       'AwsSolutions-APIG4': methods,
       'AwsSolutions-COG4': methods,
-      'AwsSolutions-APIG3': ['Api/DeploymentStage.live'],
       'AwsSolutions-DDB3': ['PlacementsTable'],
       'AwsSolutions-SMG4': ['KcoCallbackTokenSeed', 'KcoCallbackTokens', 'OrderManagementCredentials', 'OsmCredentials'],
       'AwsSolutions-SNS2': ['AlarmTopic'],

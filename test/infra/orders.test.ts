@@ -72,15 +72,15 @@ describe('orders table', () => {
 
 describe('push and notification functions', () => {
   it.each([functions.orderPush, functions.orderNotification].map((def) => [def.id, def] as const))(
-    '%s may get, put and update orders (never delete), read rules, the tokens and the Order Management credentials',
+    '%s may get, put and update orders (never delete), batch-read rules, read the tokens and the Order Management credentials',
     (_id, def) => {
       const statements = statementsOf(fnOf(def));
       expect(statements.slice(1)).toEqual([
         { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: ordersArn() },
-        { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], Resource: rulesArn() },
+        { Effect: 'Allow', Action: ['dynamodb:BatchGetItem'], Resource: rulesArn() },
         {
           Effect: 'Allow',
-          Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+          Action: ['secretsmanager:GetSecretValue'],
           Resource: [{ Ref: logicalId(stack.node.findChild('KcoCallbackTokens')) }, secretRef()],
         },
       ]);
@@ -142,8 +142,8 @@ describe('sweeper', () => {
         Action: ['dynamodb:Query'],
         Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId(ordersTable), 'Arn'] }, '/index/awaiting-acknowledgement']] },
       },
-      { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], Resource: rulesArn() },
-      { Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: secretRef() },
+      { Effect: 'Allow', Action: ['dynamodb:BatchGetItem'], Resource: rulesArn() },
+      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretRef() },
     ]);
   });
 });

@@ -9,6 +9,7 @@ import { CfnRestApi } from 'aws-cdk-lib/aws-apigateway';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { KlarnaStack, klarnaCallbackIps, type KlarnaStackProps } from '../../lib/klarna-stack.js';
+import { failClosedReasons } from '../../functions/shared/metrics.js';
 import { functions, kcoCallbacks, routes, type FunctionDefinition } from '../../lib/routes.js';
 import { placementsTable, rulesTable, tables } from '../../lib/tables.js';
 
@@ -219,18 +220,18 @@ describe('least privilege', () => {
   };
   const secretStatement = (secretId: string): Json => ({
     Effect: 'Allow',
-    Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+    Action: ['secretsmanager:GetSecretValue'],
     Resource: { Ref: secretLogicalId(secretId) },
   });
 
   it.each(allFunctions.filter((def) => callbackFunctions.has(def)).map((def) => [def.id, def] as const))(
-    '%s may only GetItem/BatchGetItem the rules table, read the callback tokens and write its logs',
+    '%s may only BatchGetItem the rules table (the rules store’s one call), GetSecretValue the callback tokens and write its logs',
     (_id, def) => {
       expect(statementsOf(def)).toEqual([
         logStatement(def),
         {
           Effect: 'Allow',
-          Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
+          Action: ['dynamodb:BatchGetItem'],
           Resource: { 'Fn::GetAtt': [tableLogicalId(rulesTable.id), 'Arn'] },
         },
         secretStatement('KcoCallbackTokens'),
@@ -344,7 +345,7 @@ describe('API stage', () => {
     expect(api.Policy).toBeUndefined();
   });
 
-  it('throttles every method and logs execution errors without request data', () => {
+  it('throttles every method on its own (callbacks 50/s, OSM 100/s) and logs execution errors without request data', () => {
     expect(stage().MethodSettings).toEqual(
       expect.arrayContaining([
         {
@@ -358,9 +359,14 @@ describe('API stage', () => {
         },
       ]),
     );
+    const osmPaths = routes.filter((route) => !callbackFunctions.has(route.fn)).map((route) => `${route.method} /${route.path.replaceAll('/', '~1')}`);
     for (const setting of stage().MethodSettings as Json[]) {
-      expect(setting).toMatchObject({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100, DataTraceEnabled: false });
+      const method = `${setting.HttpMethod as string} ${setting.ResourcePath as string}`;
+      const [rate, burst] = osmPaths.includes(method) ? [100, 200] : [50, 100];
+      expect({ method, setting }).toMatchObject({ method, setting: { ThrottlingRateLimit: rate, ThrottlingBurstLimit: burst, DataTraceEnabled: false } });
     }
+    // Every route has its own setting, so each method keeps its own bucket.
+    expect((stage().MethodSettings as Json[]).length).toBe(routes.length + 1);
   });
 
   it('enables detailed metrics on the four callback methods only (for the p99 alarms)', () => {
@@ -429,8 +435,9 @@ describe('alarms', () => {
   const topicId = (): string => logicalId(stack.node.findChild('AlarmTopic'));
 
   it('sends every alarm and its recovery to the SNS topic', () => {
-    // + the order lifecycle's five (test/infra/orders.test.ts).
-    expect(alarms()).toHaveLength(1 + callbackRoutes.length + 2 * allFunctions.length + 5);
+    // 5xx rate, p99 per callback, errors and throttles per function, five fail-closed reasons, denial
+    // rate, and the order lifecycle's five (test/infra/orders.test.ts).
+    expect(alarms()).toHaveLength(1 + callbackRoutes.length + 2 * allFunctions.length + failClosedReasons.length + 1 + 5);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);
@@ -478,6 +485,49 @@ describe('alarms', () => {
     }
   });
 
+  it.each(failClosedReasons.map((reason) => [reason]))('alarms within a minute of any callback that failed closed with %s', (reason) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'KlarnaServerless',
+      MetricName: 'CallbackDecision',
+      Dimensions: [
+        { Name: 'reason', Value: reason },
+        { Name: 'service', Value: 'klarna-serverless' },
+      ],
+      Statistic: 'Sum',
+      Period: 60,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 1,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  const denialAlarm = (other: KlarnaStack): Json => {
+    const [found] = Object.values(Template.fromStack(other).findResources('AWS::CloudWatch::Alarm', { Properties: { Metrics: Match.anyValue() } }));
+    return (found as { Properties: Json }).Properties;
+  };
+
+  it('alarms when more than a configurable share of at least 20 decisions in 5 minutes deny or refuse', () => {
+    const alarm = denialAlarm(stack);
+    expect(alarm).toMatchObject({ Threshold: 0.25, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1 });
+    const metrics = alarm.Metrics as { Id: string; Expression?: string; MetricStat?: { Metric: { Dimensions: Json[] }; Period: number; Stat: string }; ReturnData?: boolean }[];
+    const top = metrics.find((metric) => metric.ReturnData !== false);
+    expect(top?.Expression).toBe('IF(a + u + d + r >= 20, (d + r) / (a + u + d + r), 0)');
+    const decisionsCounted = metrics
+      .filter((metric) => metric.MetricStat)
+      .map((metric) => [metric.MetricStat?.Stat, metric.MetricStat?.Period, metric.MetricStat?.Metric.Dimensions.find((d) => d.Name === 'decision')?.Value])
+      .sort();
+    expect(decisionsCounted).toEqual([
+      ['Sum', 300, 'approve'],
+      ['Sum', 300, 'deny'],
+      ['Sum', 300, 'refuse'],
+      ['Sum', 300, 'update'],
+    ]);
+    expect(denialAlarm(buildStack({ denialRateAlarmShare: 0.4 })).Threshold).toBe(0.4);
+    expect(() => buildStack({ denialRateAlarmShare: 1.5 })).toThrow(/denialRateAlarmShare/);
+  });
+
   it('accepts only TLS publishers on the alarm topic', () => {
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
@@ -485,6 +535,119 @@ describe('alarms', () => {
           Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
         ]),
       },
+    });
+  });
+});
+
+describe('dashboard', () => {
+  /** Every string in the dashboard's body (a JSON document joined with the stack's references). */
+  const strings = (): string[] => {
+    const [[, dashboard] = ['', undefined]] = ofType('AWS::CloudWatch::Dashboard');
+    const parts = ((dashboard?.Properties?.DashboardBody as Json)['Fn::Join'] as [string, unknown[]])[1];
+    const document: unknown = JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'REF')).join(''));
+    const found: string[] = [];
+    const walk = (value: unknown): void => {
+      if (typeof value === 'string') found.push(value);
+      else if (Array.isArray(value)) value.forEach(walk);
+      else if (value !== null && typeof value === 'object') Object.values(value).forEach(walk);
+    };
+    walk(document);
+    return found;
+  };
+
+  it('is one dashboard: decisions by reason, p50/p99 per function, the OSM hit ratio, Klarna’s errors, the alarms', () => {
+    expect(ofType('AWS::CloudWatch::Dashboard')).toHaveLength(1);
+    const found = strings();
+    expect(found).toContain(`SEARCH('{KlarnaServerless,service,callback,decision,reason} MetricName="CallbackDecision"', 'Sum', 300)`);
+    const titles = [
+      'KCO callback decisions by callback, decision and reason (per 5 minutes)',
+      'Duration p50 per function (ms)',
+      'Duration p99 per function (ms)',
+      'OSM cache hit ratio (hit ÷ hit + miss + stale)',
+      "Klarna's errors (OSM requests Klarna failed, impressions it refused, stale copies served)",
+      'Alarms',
+    ];
+    for (const title of titles) expect(found).toContain(title);
+    for (const def of allFunctions) expect(found).toEqual(expect.arrayContaining([`${def.id} p50`, `${def.id} p99`]));
+    expect(found).toContain('100 * FILL(h, 0) / (FILL(h, 0) + FILL(m, 0) + FILL(s, 0))');
+  });
+});
+
+describe('floods', () => {
+  const waf = (other: KlarnaStack = stack) => {
+    const found = Template.fromStack(other);
+    return {
+      acls: Object.values(found.findResources('AWS::WAFv2::WebACL')) as CfnResource[],
+      ipSets: Object.values(found.findResources('AWS::WAFv2::IPSet')) as CfnResource[],
+      associations: Object.values(found.findResources('AWS::WAFv2::WebACLAssociation')) as CfnResource[],
+    };
+  };
+
+  it('puts a WAF web ACL in front of the stage whose only rule limits each source address, never counting Klarna’s addresses', () => {
+    const { acls, ipSets, associations } = waf();
+    expect(acls).toHaveLength(1);
+    expect(ipSets).toHaveLength(1);
+    expect(ipSets[0]?.Properties).toMatchObject({
+      Scope: 'REGIONAL',
+      IPAddressVersion: 'IPV4',
+      Addresses: [...klarnaCallbackIps.production, ...klarnaCallbackIps.playground].map((ip) => `${ip}/32`),
+    });
+    const acl = acls[0]?.Properties as { Scope: string; DefaultAction: Json; Rules: Json[] };
+    expect(acl.Scope).toBe('REGIONAL');
+    expect(acl.DefaultAction).toEqual({ Allow: {} });
+    expect(acl.Rules).toHaveLength(1);
+    const ipSetId = Object.keys(Template.fromStack(stack).findResources('AWS::WAFv2::IPSet'))[0];
+    expect(acl.Rules[0]).toMatchObject({
+      Name: 'RatePerSourceAddress',
+      Action: { Block: { CustomResponse: { ResponseCode: 429 } } },
+      Statement: {
+        RateBasedStatement: {
+          Limit: 2000,
+          EvaluationWindowSec: 300,
+          AggregateKeyType: 'IP',
+          ScopeDownStatement: { NotStatement: { Statement: { IPSetReferenceStatement: { Arn: { 'Fn::GetAtt': [ipSetId, 'Arn'] } } } } },
+        },
+      },
+    });
+    expect(associations).toHaveLength(1);
+    expect(associations[0]?.Properties?.ResourceArn).toEqual({
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':apigateway:', { Ref: 'AWS::Region' }, '::/restapis/', { Ref: logicalId(stack.api) }, '/stages/', { Ref: logicalId(stack.api.deploymentStage) }],
+      ],
+    });
+  });
+
+  it('uses no managed rule group and inspects no body, so nothing generic stands in front of the callbacks', () => {
+    const text = JSON.stringify(waf().acls);
+    for (const forbidden of ['ManagedRuleGroupStatement', 'RuleGroupReferenceStatement', '"Body"', 'JsonBody', 'SqliMatchStatement', 'XssMatchStatement']) {
+      expect(text).not.toContain(forbidden);
+    }
+  });
+
+  it('takes the WAF limit from the settings and leaves WAF out with "off"', () => {
+    const limited = waf(buildStack({ wafRateLimit: 500 })).acls[0]?.Properties as { Rules: { Statement: { RateBasedStatement: { Limit: number } } }[] };
+    expect(limited.Rules[0]?.Statement.RateBasedStatement.Limit).toBe(500);
+    const off = waf(buildStack({ wafRateLimit: 'off' }));
+    expect([off.acls.length, off.ipSets.length, off.associations.length]).toEqual([0, 0, 0]);
+    expect(() => buildStack({ wafRateLimit: 5 })).toThrow(/wafRateLimit/);
+  });
+
+  it('reserves no concurrency by default (a new account may have only 10), and the configured amount for each callback only', () => {
+    for (const def of allFunctions) expect(props(fnLogicalId(def)).ReservedConcurrentExecutions).toBeUndefined();
+    const reserved = buildStack({ callbackReservedConcurrency: 20 });
+    const reservations = Object.fromEntries(
+      allFunctions.map((def) => {
+        const cfn = reserved.functions.get(def)?.function.node.defaultChild as unknown as { reservedConcurrentExecutions?: number };
+        return [def.id, cfn.reservedConcurrentExecutions];
+      }),
+    );
+    expect(reservations).toEqual({
+      AddressUpdateFunction: 20,
+      CountryChangeFunction: 20,
+      ShippingOptionUpdateFunction: 20,
+      ValidationFunction: 20,
+      OsmPlacementFunction: undefined,
     });
   });
 });

@@ -11,6 +11,7 @@ import { rulesTable } from '../../lib/tables.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
 import { TOO_LARGE_TEXT } from '../../functions/kco/answer.js';
+import { UNAUTHORIZED_TEXT } from '../../functions/shared/refusal-texts.js';
 import type { OrderLine, UpdateResponse } from '../../functions/kco/order.js';
 import { klarnaViolations } from '../support/klarna-checks.js';
 
@@ -273,8 +274,15 @@ describe('what the callbacks refuse before deciding anything', () => {
     expect((await callback('se-order-3', 'address_update', callbackBody(), { token: '' })).status).toBe(401);
     const wrong = await callback('se-order-3', 'address_update', callbackBody(), { token: 'nope' });
     expect(wrong.status).toBe(401);
-    expect(wrong.json).toEqual({ error: expect.any(String) });
+    // The same words API Gateway's own 401 uses (the stack's gateway response reads the same constant).
+    expect(wrong.json).toEqual({ error: UNAUTHORIZED_TEXT });
+    expect(wrong.headers.get('cache-control')).toBe('no-store');
     expect((await callback('se-order-3', 'address_update', callbackBody(), { token: OLD_TOKEN })).status).toBe(200);
+  });
+
+  it('a path that is not valid percent-encoding is a 400 from the server, never a 502', async () => {
+    const answer = await callback('bad%E0%A4%A', 'validation', callbackBody());
+    expect({ status: answer.status, json: answer.json }).toEqual({ status: 400, json: { message: 'Bad Request' } });
   });
 
   it('malformed JSON and a wrong content type are Klarna-shaped 400s', async () => {

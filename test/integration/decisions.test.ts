@@ -16,6 +16,7 @@ import { logger } from '../../functions/shared/log.js';
 import { reconcile } from '../../functions/kco/money.js';
 import type { UpdateResponse } from '../../functions/kco/order.js';
 import { callbackNames, loadKcoHandlers, type KcoHandlers } from '../support/kco-handlers.js';
+import { captureLogs } from '../support/log-capture.js';
 
 const TOKEN = 'decisions-token';
 let dynamo: RunningDynamoDb;
@@ -61,24 +62,8 @@ const checkout = async (orderId: string, overrides: Record<string, unknown> = {}
 };
 
 // Log lines written while a test runs (the handlers' logger is at INFO in this file).
-let written: string[] = [];
-const logged = () =>
-  written
-    .join('')
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-
-beforeEach(() => {
-  written = [];
-  for (const stream of [process.stdout, process.stderr]) {
-    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return true;
-    });
-  }
-});
-afterEach(() => jest.restoreAllMocks());
+const logs = captureLogs();
+const logged = () => logs.entries();
 
 beforeAll(async () => {
   dynamo = await startDynamoDb();

@@ -22,6 +22,7 @@ import { rulesTable } from '../../lib/tables.js';
 import { callbackNames, loadKcoHandlers, type KcoHandlers as Handlers } from '../support/kco-handlers.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { logger } from '../../functions/shared/log.js';
+import { captureLogs } from '../support/log-capture.js';
 import { DynamoDbRulesSource, putRules } from '../../functions/shared/rules-store.js';
 import { defaultErrorTexts } from '../../functions/kco/answer.js';
 import { addressUpdate, countryChange, shippingOptionUpdate, validation } from '../../functions/kco/callbacks.js';
@@ -103,27 +104,10 @@ const coldContainer = async (env: Record<string, string>): Promise<Handlers> => 
 
 // ---- What was logged: every JSON line written to stdout or stderr. ----
 
-let written: string[] = [];
-beforeEach(() => {
-  written = [];
-  for (const stream of [process.stdout, process.stderr]) {
-    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return true;
-    });
-  }
-});
-afterEach(() => {
-  jest.restoreAllMocks();
-  logger.setLogLevel('SILENT');
-});
+const logs = captureLogs();
+afterEach(() => logger.setLogLevel('SILENT'));
 
-const logEntries = (): LogEntry[] =>
-  written
-    .join('')
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as LogEntry);
+const logEntries = (): LogEntry[] => logs.entries<LogEntry>();
 
 // ---- The expected answer when DynamoDB fails. ----
 
@@ -135,7 +119,7 @@ const logEntries = (): LogEntry[] =>
 const expectFailedClosed = (answers: readonly Answer[]): string[] => {
   const entries = logEntries();
   // Structured logs only: nothing (an SDK warning, say) writes plain text beside them.
-  expect(written.join('').split('\n').filter((line) => line.trim() !== '' && !line.startsWith('{'))).toEqual([]);
+  expect(logs.written().split('\n').filter((line) => line.trim() !== '' && !line.startsWith('{'))).toEqual([]);
   const errorNames: string[] = [];
   for (const answer of answers) {
     expect({ callback: answer.callback, withinBudget: answer.ms < BUDGET_MS }).toEqual({ callback: answer.callback, withinBudget: true });
@@ -372,7 +356,7 @@ describe('a warm container when DynamoDB goes away: the last good rules for a bo
       // Cache expired (1 s), stale window (2 s more) open: the same answers as before, byte for byte.
       for (const offset of [1500, 2999]) {
         now = readAt + offset;
-        written = [];
+        logs.clear();
         for (const callback of callbacks) {
           const again = await call(handlers, callback, orderId, bodies[callback]);
           expect({ callback, offset, status: again.status, body: again.body }).toEqual({ callback, offset, status: 200, body: good[callback]!.body });
@@ -382,12 +366,12 @@ describe('a warm container when DynamoDB goes away: the last good rules for a bo
       }
 
       // Within the window, an order never read before has nothing to fall back on.
-      written = [];
+      logs.clear();
       expectFailedClosed(await callAll(handlers, 'never-read'));
 
       // The window closes at cache + stale seconds after the read: every callback fails closed.
       now = readAt + 3000;
-      written = [];
+      logs.clear();
       const closed = await Promise.all(callbacks.map((callback) => call(handlers, callback, orderId, bodies[callback])));
       expectFailedClosed(closed);
       expect(upstream.requests).toHaveLength(1);
@@ -420,7 +404,7 @@ describe('a warm container when DynamoDB goes away: the last good rules for a bo
 
       // Past cache + stale: closed.
       await sleep(readBy + 4300 - Date.now());
-      written = [];
+      logs.clear();
       expectFailedClosed([await call(handlers, 'validation', orderId, bodies.validation), await call(handlers, 'address_update', orderId, bodies.address_update)]);
     } finally {
       await upstream.close();
@@ -467,11 +451,11 @@ describe('DynamoDB Local stopped in the middle of a run', () => {
 
     await dynamo.stop();
 
-    written = [];
+    logs.clear();
     const after = await callAll(handlers, 'mid-run', bodies);
     expectFailedClosed(after);
     // And again: a container that kept its connections to the dead endpoint does not hang either.
-    written = [];
+    logs.clear();
     expectFailedClosed(await callAll(handlers, 'mid-run', bodies));
   });
 });

@@ -102,6 +102,13 @@ describe('rules tool', () => {
     expect(put).toEqual({ code: 1, stdout: '', stderr: 'Not stored: the rules document has 1 problem(s):\ndefault: block_po_boxes: expected boolean\n' });
   });
 
+  it('refuses a deny_redirect_url the URL parser would rewrite, naming the field', async () => {
+    const file = await writeJson('redirect.json', { deny_redirect_url: 'https://shop.example\\@evil.example/denied' });
+    const put = await run(['put', file], {});
+    expect(put.code).toBe(1);
+    expect(put.stderr).toMatch(/^default: deny_redirect_url: an https URL as the URL parser writes it/m);
+  });
+
   it('refuses a file that is not JSON and a scope that is neither default nor order#<id>', async () => {
     const file = 'broken.json';
     await writeFile(join(dir, file), '{ "min_order_amount": ', 'utf8');

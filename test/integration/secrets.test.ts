@@ -1,94 +1,249 @@
 /**
- * Callback tokens from AWS Secrets Manager, as deployed: the real SDK client talks to a loopback
- * stand-in for Secrets Manager (AWS_ENDPOINT_URL_SECRETS_MANAGER), which counts GetSecretValue
- * calls and can fail on demand.
+ * Secrets as deployed: the real SDK client talks to a loopback stand-in for Secrets Manager
+ * (bin/local/fake-secrets-manager.ts, reached through AWS_ENDPOINT_URL_SECRETS_MANAGER) that
+ * answers, fails, hangs and answers values that are not JSON. Time is an injected clock; every
+ * test sets the stand-in's behaviour and its own secret, so the tests pass in any order.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { startFakeSecretsManager, type FakeSecretsManager } from '../../bin/local/fake-secrets-manager.js';
+import { kcoCallbackEvent, lambdaContext } from '../../bin/local/server.js';
+import { logger } from '../../functions/shared/log.js';
+import {
+  SecretUnavailable,
+  cachedSecret,
+  parseCallbackTokens,
+  secretsManagerFetcher,
+  type SecretCacheOptions,
+} from '../../functions/shared/secrets.js';
+import { loadKcoHandlers } from '../support/kco-handlers.js';
 
-let server: Server;
-let calls = 0;
-let failing = false;
-let secretString = JSON.stringify({ tokens: ['first-token', 'second-token'] });
+let fake: FakeSecretsManager;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
-  server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      calls += 1;
-      const target = request.headers['x-amz-target'];
-      if (failing || target !== 'secretsmanager.GetSecretValue') {
-        response.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
-        response.end(JSON.stringify({ __type: 'InternalServiceError', message: 'down' }));
-        return;
-      }
-      const { SecretId } = JSON.parse(body) as { SecretId: string };
-      response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-      response.end(JSON.stringify({ ARN: SecretId, Name: 'KcoCallbackTokens', SecretString: secretString, VersionId: 'v1' }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  fake = await startFakeSecretsManager();
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: fake.url,
     AWS_REGION: 'eu-north-1',
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
-    SECRETS_CACHE_SECONDS: '300',
   });
-  delete process.env.KCO_CALLBACK_TOKENS;
-  process.env.KCO_CALLBACK_TOKENS_SECRET_ARN = 'arn:aws:secretsmanager:eu-north-1:123456789012:secret:KcoCallbackTokens-AbCdEf';
 });
+
+beforeEach(() => fake.setBehaviour('answer'));
 
 afterAll(async () => {
   process.env = savedEnv;
-  await new Promise((resolve) => server.close(resolve));
+  await fake.close();
 });
 
-const loadSecrets = () => {
-  let module: typeof import('../../functions/shared/secrets.js') | undefined;
-  jest.isolateModules(() => {
-    module = jest.requireActual<typeof import('../../functions/shared/secrets.js')>('../../functions/shared/secrets.js');
-  });
-  return module!;
+/** A secret of its own for each test: nothing one test stores or caches reaches another. */
+const newSecret = (value: unknown): string => {
+  const arn = `arn:aws:secretsmanager:eu-north-1:123456789012:secret:Test${randomUUID().slice(0, 8)}-AbCdEf`;
+  fake.setSecret(arn, typeof value === 'string' ? value : JSON.stringify(value));
+  return arn;
 };
 
-it('reads the tokens once per container and serves them from memory within SECRETS_CACHE_SECONDS', async () => {
-  const { callbackTokens } = loadSecrets();
-  calls = 0;
-  expect(await callbackTokens()).toEqual(['first-token', 'second-token']);
-  expect(await callbackTokens()).toEqual(['first-token', 'second-token']);
-  expect(calls).toBe(1);
+// Short limits keep a hanging stand-in cheap; the production values are larger (see secrets.ts).
+const fetchSecret = secretsManagerFetcher({ connectTimeoutMs: 200, requestTimeoutMs: 150, deadlineMs: 400 });
+const clock = () => {
+  const state = { now: 1_000_000 };
+  return { state, now: () => state.now };
+};
+const options = (now: () => number): SecretCacheOptions => ({ fetch: fetchSecret, refreshAfterMs: 300_000, maxAgeMs: 3_600_000, now });
+
+/** Log lines written while `run` runs, as text. */
+const logsOf = async (run: () => Promise<unknown>): Promise<string> => {
+  const written: string[] = [];
+  const spies = [process.stdout, process.stderr].map((stream) =>
+    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return true;
+    }),
+  );
+  logger.setLogLevel('DEBUG');
+  try {
+    await run();
+  } finally {
+    logger.setLogLevel('SILENT');
+    for (const spy of spies) spy.mockRestore();
+  }
+  return written.join('');
+};
+
+describe('reading and caching', () => {
+  it('reads a secret once and serves it from memory until the refresh time', async () => {
+    const arn = newSecret({ tokens: ['first-token', 'second-token'] });
+    const { state, now } = clock();
+    const read = cachedSecret(arn, parseCallbackTokens, options(now));
+    const before = fake.calls(arn);
+    expect(await read()).toEqual(['first-token', 'second-token']);
+    state.now += 299_999;
+    expect(await read()).toEqual(['first-token', 'second-token']);
+    expect(fake.calls(arn) - before).toBe(1);
+  });
+
+  it('after the refresh time serves the cached value at once and picks up the new one from a background refresh', async () => {
+    const arn = newSecret({ tokens: ['old-token'] });
+    const { state, now } = clock();
+    const read = cachedSecret(arn, parseCallbackTokens, options(now));
+    expect(await read()).toEqual(['old-token']);
+    fake.setSecret(arn, JSON.stringify({ tokens: ['new-token', 'old-token'] }));
+    state.now += 300_000;
+    const before = fake.calls(arn);
+    // Served from the cache; the refresh runs beside it (one request for both calls).
+    expect(await Promise.all([read(), read()])).toEqual([['old-token'], ['old-token']]);
+    await waitFor(async () => (await read()).includes('new-token'));
+    expect(await read()).toEqual(['new-token', 'old-token']);
+    expect(fake.calls(arn) - before).toBe(1);
+  });
+
+  it('concurrent first reads share one request', async () => {
+    const arn = newSecret({ tokens: ['only-token'] });
+    const read = cachedSecret(arn, parseCallbackTokens, options(clock().now));
+    const before = fake.calls(arn);
+    expect(await Promise.all([read(), read(), read()])).toEqual([['only-token'], ['only-token'], ['only-token']]);
+    expect(fake.calls(arn) - before).toBe(1);
+  });
 });
 
-it('picks up a rotated secret after the cache time, and keeps the last good tokens when a refresh fails', async () => {
-  const { readSecretJson } = loadSecrets();
-  const arn = process.env.KCO_CALLBACK_TOKENS_SECRET_ARN!;
-  let now = 1_000_000;
-  const clock = () => now;
-  calls = 0;
-  expect(await readSecretJson(arn, clock)).toEqual({ tokens: ['first-token', 'second-token'] });
+describe('when Secrets Manager fails', () => {
+  it('a first read that fails is not cached: it rejects, and the next call asks again', async () => {
+    const arn = newSecret({ tokens: ['a-token'] });
+    const read = cachedSecret(arn, parseCallbackTokens, options(clock().now));
+    fake.setBehaviour('error');
+    await expect(read()).rejects.toBeInstanceOf(SecretUnavailable);
+    fake.setBehaviour('answer');
+    expect(await read()).toEqual(['a-token']);
+  });
 
-  secretString = JSON.stringify({ tokens: ['second-token', 'third-token'] });
-  now += 299_000;
-  expect(await readSecretJson(arn, clock)).toEqual({ tokens: ['first-token', 'second-token'] });
-  expect(calls).toBe(1);
-  now += 2_000;
-  expect(await readSecretJson(arn, clock)).toEqual({ tokens: ['second-token', 'third-token'] });
-  expect(calls).toBe(2);
+  it('a first read against a Secrets Manager that never answers gives up at the deadline', async () => {
+    const arn = newSecret({ tokens: ['a-token'] });
+    const read = cachedSecret(arn, parseCallbackTokens, options(clock().now));
+    fake.setBehaviour('hang');
+    const before = fake.calls(arn);
+    await expect(read()).rejects.toBeInstanceOf(SecretUnavailable);
+    // The SDK abandoned the request (throwOnRequestTimeout): at most two attempts were made.
+    expect(fake.calls(arn) - before).toBeGreaterThanOrEqual(1);
+    expect(fake.calls(arn) - before).toBeLessThanOrEqual(2);
+  });
 
-  failing = true;
-  now += 301_000;
-  expect(await readSecretJson(arn, clock)).toEqual({ tokens: ['second-token', 'third-token'] });
-  failing = false;
-  expect(await readSecretJson(arn, clock)).toEqual({ tokens: ['second-token', 'third-token'] });
+  it('a hanging refresh never holds a caller: the last good value answers while the request hangs', async () => {
+    const arn = newSecret({ tokens: ['good-token'] });
+    const { state, now } = clock();
+    const read = cachedSecret(arn, parseCallbackTokens, options(now));
+    expect(await read()).toEqual(['good-token']);
+    fake.setBehaviour('hang');
+    state.now += 600_000;
+    expect(fake.hanging(arn)).toBe(0);
+    expect(await read()).toEqual(['good-token']);
+    // The answer came while the refresh was still waiting on the stand-in.
+    await waitFor(() => fake.hanging(arn) > 0);
+    expect(await read()).toEqual(['good-token']);
+  });
+
+  it.each(['error', 'hang', 'not_json_secret', 'garbage'] as const)(
+    'a refresh that meets %s keeps the last good value up to the maximum age, then fails closed',
+    async (behaviour) => {
+      const arn = newSecret({ tokens: ['good-token'] });
+      const { state, now } = clock();
+      const read = cachedSecret(arn, parseCallbackTokens, options(now));
+      expect(await read()).toEqual(['good-token']);
+      fake.setBehaviour(behaviour);
+      state.now += 3_599_999;
+      expect(await read()).toEqual(['good-token']);
+      state.now += 1;
+      await expect(read()).rejects.toBeInstanceOf(SecretUnavailable);
+      // Secrets Manager is back: the next read succeeds and starts a new maximum age.
+      fake.setBehaviour('answer');
+      expect(await read()).toEqual(['good-token']);
+      state.now += 3_599_999;
+      fake.setBehaviour(behaviour);
+      expect(await read()).toEqual(['good-token']);
+    },
+  );
 });
 
-it('a first read that fails is not cached: the next call asks again', async () => {
-  const { callbackTokens } = loadSecrets();
-  failing = true;
-  await expect(callbackTokens()).rejects.toThrow();
-  failing = false;
-  expect(await callbackTokens()).toEqual(['second-token', 'third-token']);
+describe('a value that is not the expected JSON', () => {
+  const leaked = 'tok-3f9a1c77e2b04d5a';
+
+  it.each([
+    ['not JSON at all', 'not_json_secret', { tokens: [leaked] }],
+    ['JSON without a tokens list', 'answer', { token: leaked }],
+    ['a tokens list with a number in it', 'answer', { tokens: [leaked, 42] }],
+  ] as const)('(%s) logs a fixed message naming the secret and no part of the value', async (_name, behaviour, value) => {
+    const arn = newSecret(value);
+    const read = cachedSecret(arn, parseCallbackTokens, options(clock().now));
+    fake.setBehaviour(behaviour);
+    let failure: unknown;
+    const logs = await logsOf(async () => {
+      failure = await read().catch((error: unknown) => error);
+    });
+    expect(failure).toBeInstanceOf(SecretUnavailable);
+    const name = arn.split(':').at(-1);
+    // Lines about this secret only (another test's background refresh may finish meanwhile).
+    const lines = logs
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.secret === name);
+    expect(lines.map(({ level, message, secret }) => ({ level, message, secret }))).toEqual([
+      { level: 'ERROR', message: 'secret is not the expected JSON', secret: name },
+    ]);
+    expect(logs).not.toContain(leaked.slice(0, 6));
+    expect(String((failure as Error).message)).not.toContain(leaked.slice(0, 6));
+  });
 });
+
+describe('the KCO callbacks with their tokens in Secrets Manager', () => {
+  const load = async (arn: string) => {
+    process.env.KCO_CALLBACK_TOKENS_SECRET_ARN = arn;
+    delete process.env.KCO_CALLBACK_TOKENS;
+    process.env.RULES_TABLE = 'no-table-is-read';
+    let handlers: Awaited<ReturnType<typeof loadKcoHandlers>> | undefined;
+    await jest.isolateModulesAsync(async () => {
+      handlers = await loadKcoHandlers();
+    });
+    return handlers!;
+  };
+
+  it('answer 401 to a wrong token once the tokens are read from the secret', async () => {
+    const arn = newSecret({ tokens: ['right-token'] });
+    const handlers = await load(arn);
+    const answer = await handlers.validation(kcoCallbackEvent('validation', 'order-1', '{}', { token: 'wrong-token' }), lambdaContext('v'));
+    expect(answer.statusCode).toBe(401);
+  });
+
+  it("fail closed with Klarna's 400 approval_failed when the tokens cannot be read (the token cannot be checked), counted as tokens_unavailable", async () => {
+    const arn = newSecret({ tokens: ['right-token'] });
+    fake.setBehaviour('error');
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    const handlers = await load(arn);
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    for (const callback of ['validation', 'address_update'] as const) {
+      let answer: Awaited<ReturnType<(typeof handlers)[typeof callback]>> | undefined;
+      const logs = await logsOf(async () => {
+        answer = await handlers[callback](kcoCallbackEvent(callback, 'order-1', '{}', { token: 'right-token' }), lambdaContext(callback));
+      });
+      expect({ status: answer?.statusCode, error_type: (JSON.parse(answer?.body ?? '{}') as { error_type?: string }).error_type }).toEqual({
+        status: 400,
+        error_type: 'approval_failed',
+      });
+      const counted = logs
+        .split('\n')
+        .filter((line) => line.includes('"CallbackDecision"'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .map(({ callback: name, decision, reason, CallbackDecision }) => ({ name, decision, reason, CallbackDecision }));
+      expect(counted).toEqual([{ name: callback, decision: 'error', reason: 'tokens_unavailable', CallbackDecision: 1 }]);
+    }
+  });
+});
+
+/** Polls `condition` a bounded number of times while the background I/O it waits for runs. */
+async function waitFor(condition: () => boolean | Promise<boolean>, attempts = 300): Promise<void> {
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('condition not reached');
+}

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { checkBillingCountry, checkShippingAddress, countryOf, isParcelLocker, isPoBox, normalisePostalCode } from '../../functions/kco/address.js';
 import { deAddress, seAddress, usAddress } from '../support/orders.js';
 
@@ -224,5 +225,37 @@ describe('normalisePostalCode', () => {
       expect([postal_code, checkShippingAddress(seAddress({ postal_code }), rules)]).toEqual([postal_code, 'postal_code_blocked']);
     }
     expect(checkShippingAddress(seAddress({ postal_code: '11335' }), rules)).toBeUndefined();
+  });
+});
+
+describe('disguises change nothing (properties)', () => {
+  const invisible = fc.constantFrom('\u200b', '\u200c', '\u200d', '\u2060', '\u00ad', '\ufeff');
+  const toFullwidth = (text: string): string => text.replace(/[!-~]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
+  const streets = fc.oneof(
+    fc.constantFrom('PO Box 12', 'Postfach 9', 'Box 123', 'Packstation 5', 'Storgatan 3', 'Box Hill Road', 'Pobla de Segur', 'Locked Bag 2000'),
+    fc.string({ maxLength: 40 }),
+  );
+
+  it('an address is a PO box or a parcel locker whether or not invisible characters sit between its letters', () => {
+    fc.assert(
+      fc.property(streets, fc.array(fc.tuple(fc.nat(), invisible), { maxLength: 8 }), (street, insertions) => {
+        let disguised = street;
+        for (const [at, char] of insertions) {
+          const i = at % (disguised.length + 1);
+          disguised = disguised.slice(0, i) + char + disguised.slice(i);
+        }
+        expect(isPoBox({ street_address: disguised })).toBe(isPoBox({ street_address: street }));
+        expect(isParcelLocker({ street_address: disguised })).toBe(isParcelLocker({ street_address: street }));
+      }),
+    );
+  });
+
+  it('fullwidth and case make no difference', () => {
+    fc.assert(
+      fc.property(streets, (street) => {
+        expect(isPoBox({ street_address: toFullwidth(street) })).toBe(isPoBox({ street_address: street }));
+        expect(isPoBox({ street_address: street.toUpperCase() })).toBe(isPoBox({ street_address: street.toLowerCase() }));
+      }),
+    );
   });
 });

@@ -6,6 +6,8 @@ import {
   errorTypeFor,
   refuseUpdate,
   rejected,
+  tooLarge,
+  TOO_LARGE_TEXT,
   updated,
   type HttpAnswer,
 } from '../../functions/kco/answer.js';
@@ -71,10 +73,20 @@ describe('updated / approved / rejected', () => {
     expect(approved()).toEqual({ statusCode: 200, headers: { 'cache-control': 'no-store' }, body: '' });
   });
 
-  it('rejects with 400 and exactly error_type and error_text', () => {
+  it('rejects with 400 and exactly error_type and error_text, as uncached JSON', () => {
     const answer = rejected('address_error', 'Please enter your address.');
     expect(answer.statusCode).toBe(400);
+    expect(answer.headers).toEqual({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
     expect(json(answer)).toEqual({ error_type: 'address_error', error_text: 'Please enter your address.' });
+  });
+});
+
+describe('tooLarge', () => {
+  it('answers a body over the size limit with the generic 400 approval_failed, no byte counts', () => {
+    const answer = tooLarge();
+    expect(answer.statusCode).toBe(400);
+    expect(json(answer)).toEqual({ error_type: 'approval_failed', error_text: TOO_LARGE_TEXT });
+    expect(TOO_LARGE_TEXT).not.toMatch(/\d/);
   });
 });
 

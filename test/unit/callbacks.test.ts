@@ -150,6 +150,11 @@ describe('countryChange', () => {
     expect(bodyOf(countryChange(request, rules)).order_tax_amount).toBe(3992 + 1788 + 782);
   });
 
+  it('refuses another currency before it looks at the billing country', () => {
+    const request = callbackRequest({ purchase_currency: 'NOK', billing_address: deAddress() });
+    expect(countryChange(request, vatRules({ purchase_currency: 'SEK', billing_countries: ['SE'] }))).toStrictEqual({ kind: 'refuse', reason: 'currency_mismatch' });
+  });
+
   it('still applies the shipping rules', () => {
     const request = callbackRequest({ billing_address: seAddress(), shipping_address: deAddress() });
     expect(countryChange(request, vatRules({ shipping_countries: ['SE'] }))).toEqual({ kind: 'refuse', reason: 'shipping_country_not_allowed' });
@@ -183,6 +188,19 @@ describe('shippingOptionUpdate', () => {
     expect(shippingOptionUpdate(callbackRequest(), vatRules())).toEqual({ kind: 'refuse', reason: 'no_shipping_option_selected' });
   });
 
+  it('refuses a request without a selected option even when nothing ships (a digital-only order)', () => {
+    const ebook = line({ type: 'digital', reference: 'EBOOK', quantity: 1, unit_price: 9900, tax_rate: 0, total_tax_amount: 0 });
+    expect(shippingOptionUpdate(callbackRequest({ order_lines: [ebook] }), vatRules())).toEqual({ kind: 'refuse', reason: 'no_shipping_option_selected' });
+  });
+
+  it('names the line of a refusal that has one, and adds no line key to one that has none', () => {
+    const bad = { ...line({ reference: 'BAD' }), total_amount: 1 };
+    const withLine = shippingOptionUpdate(callbackRequest({ order_lines: [tshirt, bad], selected_shipping_option: { id: 'standard' } }), vatRules());
+    expect(withLine).toStrictEqual({ kind: 'refuse', reason: 'line_total_mismatch', line: 1 });
+    const withoutLine = shippingOptionUpdate(callbackRequest({ shipping_address: deAddress(), selected_shipping_option: { id: 'pickup' } }), vatRules());
+    expect(Object.keys(withoutLine)).toEqual(['kind', 'reason']);
+  });
+
   it('checks the shipping address first', () => {
     const request = callbackRequest({ shipping_address: seAddress({ street_address: 'Postfach 1234' }), selected_shipping_option: { id: 'standard' } });
     expect(shippingOptionUpdate(request, vatRules({ block_po_boxes: true }))).toEqual({ kind: 'refuse', reason: 'po_box' });
@@ -201,8 +219,8 @@ describe('validation', () => {
     expect(validation(order, vatRules())).toEqual({ kind: 'approve' });
   });
 
-  it('denies with the reason', () => {
-    expect(validation(order, vatRules({ max_order_amount: 100 }))).toEqual({ kind: 'deny', reason: 'above_max_amount' });
+  it('denies with the reason, and no line key when no line is at fault', () => {
+    expect(validation(order, vatRules({ max_order_amount: 100 }))).toStrictEqual({ kind: 'deny', reason: 'above_max_amount' });
   });
 
   it('denies with the reason and the line', () => {

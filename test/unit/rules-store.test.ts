@@ -21,13 +21,16 @@ type Items = Record<string, Record<string, unknown>>;
 /** A stand-in for the document client: answers BatchGetItem from `items` and records each call. */
 const fakeClient = (items: Items) => {
   const calls: string[][] = [];
+  /** The abort signal each call was given (the lookup's deadline). */
+  const signals: (AbortSignal | undefined)[] = [];
   let failure: Error | undefined;
   let hang = false;
   let unprocessed: string[] = [];
   const client: BatchGetClient = {
-    send: async (command: BatchGetCommand): Promise<BatchGetCommandOutput> => {
+    send: async (command: BatchGetCommand, options?: { abortSignal?: AbortSignal }): Promise<BatchGetCommandOutput> => {
       const keys = (command.input.RequestItems?.[TABLE]?.Keys ?? []).map((key) => String(key.scope));
       calls.push(keys);
+      signals.push(options?.abortSignal);
       if (hang) return new Promise(() => {});
       if (failure) throw failure;
       const held = keys.filter((scope) => unprocessed.includes(scope));
@@ -42,6 +45,7 @@ const fakeClient = (items: Items) => {
   return {
     client,
     calls,
+    signals,
     failWith: (error: Error | undefined) => (failure = error),
     hangForever: () => (hang = true),
     leaveUnprocessed: (...scopes: string[]) => (unprocessed = scopes),
@@ -207,14 +211,25 @@ describe('DynamoDbRulesSource', () => {
     expect(await source.rulesFor('A')).toEqual({ status: 'unavailable' });
   });
 
-  it('gives up within timeoutMs when DynamoDB never answers', async () => {
-    const fake = fakeClient({});
-    fake.hangForever();
-    jest.spyOn(logger, 'error').mockImplementation(() => undefined);
-    const source = new DynamoDbRulesSource(fake.client, TABLE, { cacheSeconds: 5, staleSeconds: 60, now: Date.now, timeoutMs: 100 });
-    const started = Date.now();
-    expect(await source.rulesFor('A')).toEqual({ status: 'unavailable' });
-    expect(Date.now() - started).toBeLessThan(1000);
+  it('gives up when its timeoutMs deadline fires while DynamoDB never answers, the shorter deadline first', async () => {
+    const short = fakeClient({});
+    const long = fakeClient({});
+    short.hangForever();
+    long.hangForever();
+    const error = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
+    const lookup = (fake: ReturnType<typeof fakeClient>, timeoutMs: number) =>
+      new DynamoDbRulesSource(fake.client, TABLE, { cacheSeconds: 5, staleSeconds: 60, now: clock().now, timeoutMs }).rulesFor('A');
+    const longAnswer = lookup(long, 400);
+    // The client never answers: only the deadline's abort can settle the lookup.
+    expect(await lookup(short, 100)).toEqual({ status: 'unavailable' });
+    expect(short.signals).toHaveLength(1);
+    expect(short.signals[0]?.aborted).toBe(true);
+    expect((short.signals[0]?.reason as Error).name).toBe('TimeoutError');
+    expect(error).toHaveBeenCalledWith('rules unavailable', expect.objectContaining({ reason: 'dynamodb_error', error_name: 'DeadlineExceeded' }));
+    // The 400 ms deadline has not fired yet when the 100 ms one has: timeoutMs is what bounds it.
+    expect(long.signals[0]?.aborted).toBe(false);
+    expect(await longAnswer).toEqual({ status: 'unavailable' });
+    expect(long.signals[0]?.aborted).toBe(true);
   });
 
   it('retries unprocessed keys once', async () => {

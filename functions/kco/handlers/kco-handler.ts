@@ -9,6 +9,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type * as z from 'zod/mini';
 import { bodyBytes, isBodyParserError, maxBodyBytes, safeJsonBodyParser, tokenMatches } from '../../shared/http.js';
 import { describeError, logger } from '../../shared/log.js';
+import { callbackDecisionCounter } from '../../shared/metrics.js';
 import { NOT_JSON_TEXT, UNAUTHORIZED_TEXT } from '../../shared/refusal-texts.js';
 import { rulesSource, type RulesLookup, type RulesSource } from '../../shared/rules-store.js';
 import { callbackTokens } from '../../shared/secrets.js';
@@ -16,7 +17,9 @@ import { JSON_HEADERS, approved, denyPurchase, errorText, refuseUpdate, rejected
 import type { Outcome } from '../callbacks.js';
 import { safeParse } from '../fast-parse.js';
 import { firstIssuePath } from '../order.js';
-import { orderScope, orderScopeRefusal, type MerchantRules, type ReasonCode } from '../rules.js';
+import { orderScope, orderScopeRefusal, reasonCodes, type MerchantRules, type ReasonCode } from '../rules.js';
+
+const countCallbackDecision = callbackDecisionCounter(reasonCodes);
 
 export type CallbackName = 'address_update' | 'country_change' | 'shipping_option_update' | 'validation';
 
@@ -69,6 +72,7 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
     const entry = { callback, order_id: orderId, status, duration_ms: Date.now() - started, ...logged };
     if (logged.decision === 'error' || logged.decision === 'reject') logger.warn('callback answered', entry);
     else logger.info('callback answered', entry);
+    countCallbackDecision(callback, logged.decision, logged.reason);
   };
 
   const core = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
@@ -109,7 +113,16 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
         const started = Date.now();
         const orderId = request.event.pathParameters?.order_id ?? '';
         const token = request.event.queryStringParameters?.token;
-        if (!tokenMatches(token, await callbackTokens())) {
+        const tokens = await callbackTokens().catch((error: unknown) => {
+          logger.error('callback tokens unavailable', { callback, ...describeError(error) });
+          return undefined;
+        });
+        if (tokens === undefined) {
+          // The token cannot be checked: Klarna's refusal (400), not a claim that it is wrong (401).
+          log(started, undefined, 400, { decision: 'error', reason: 'tokens_unavailable' });
+          return failClosed('internal_error');
+        }
+        if (!tokenMatches(token, tokens)) {
           log(started, ORDER_ID.test(orderId) ? orderId : undefined, 401, { decision: 'unauthorized' });
           return unauthorized();
         }

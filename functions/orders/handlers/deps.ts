@@ -6,6 +6,7 @@ import type { Context } from 'aws-lambda';
 import { intEnv, requireEnv } from '../../shared/config.js';
 import { documentClient } from '../../shared/dynamodb.js';
 import { logger } from '../../shared/log.js';
+import { countOrderStep, type OrderOutcome } from '../../shared/metrics.js';
 import { rulesSource } from '../../shared/rules-store.js';
 import { createOrderManagementClient, readOmConfig } from '../order-management.js';
 import { DynamoDbOrdersStore } from '../orders-store.js';
@@ -15,6 +16,9 @@ import type { ProcessDeps } from '../process.js';
 export const ORDER_ID = /^[A-Za-z0-9._~-]{1,128}$/;
 
 const DAY_MS = 86_400_000;
+
+/** Log steps that are the acknowledge call's outcome, counted as OrderStep{step=acknowledge}. */
+const acknowledgeOutcomes: Readonly<Record<string, OrderOutcome>> = { acknowledged: 'ok', acknowledge_failed: 'retry' };
 
 /** Read at cold start: a missing table or unusable Klarna configuration fails loudly on deploy. */
 export const defaultDeps = (): ProcessDeps => {
@@ -26,7 +30,11 @@ export const defaultDeps = (): ProcessDeps => {
     rulesFor: (orderId) => rulesSource().rulesFor(orderId),
     now: Date.now,
     retentionMs: intEnv('ORDERS_RETENTION_DAYS', 90, { min: 1, max: 3650 }) * DAY_MS,
-    log: (step, fields) => logger.info('order step', { step, ...fields }),
+    log: (step, fields) => {
+      logger.info('order step', { step, ...fields });
+      const acknowledge = acknowledgeOutcomes[step];
+      if (acknowledge) countOrderStep('acknowledge', acknowledge);
+    },
   };
 };
 

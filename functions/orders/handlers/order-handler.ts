@@ -13,6 +13,7 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { tokenMatches } from '../../shared/http.js';
 import { describeError, logger } from '../../shared/log.js';
+import { countOrderStep, type OrderOutcome } from '../../shared/metrics.js';
 import { callbackTokens } from '../../shared/secrets.js';
 import { processOrder, type ProcessDeps, type ProcessOutcome, type Trigger } from '../process.js';
 import { ORDER_ID, deadlineFor, defaultDeps } from './deps.js';
@@ -37,6 +38,15 @@ export const answerFor = (orderId: string, outcome: ProcessOutcome): APIGatewayP
     case 'retry':
       return json(503, { error: 'The order could not be processed now; it will be on the next attempt.' });
   }
+};
+
+/** How a push or notification ended, as OrderStep{step=push|notification}'s outcome. */
+const metricOutcome: Readonly<Record<ProcessOutcome['kind'], OrderOutcome>> = {
+  acknowledged: 'ok',
+  needs_review: 'ok',
+  in_progress: 'skipped',
+  unknown_order: 'error',
+  retry: 'retry',
 };
 
 const NOTIFICATION_EVENTS = new Set(['FRAUD_RISK_ACCEPTED', 'FRAUD_RISK_REJECTED', 'FRAUD_RISK_STOPPED']);
@@ -64,6 +74,7 @@ export const orderHandler = (trigger: Exclude<Trigger, 'sweep'>, deps: () => Pro
     const stepDeps: ProcessDeps = { ...resolved, log: (step, fields) => resolved?.log(step, { order_id: orderId, ...fields }) };
     const outcome = await processOrder(orderId, trigger, deadlineFor(context, resolved.now()), stepDeps);
     const answer = answerFor(orderId, outcome);
+    countOrderStep(trigger, metricOutcome[outcome.kind]);
     log(orderId, answer.statusCode, { outcome: outcome.kind, ...(trigger === 'notification' ? { event_type: eventTypeOf(event.body) } : {}) }, started);
     return answer;
   };
@@ -87,6 +98,7 @@ export const orderHandler = (trigger: Exclude<Trigger, 'sweep'>, deps: () => Pro
       onError: (request) => {
         const orderId = request.event.pathParameters?.order_id;
         logger.error('order request failed', { trigger, order_id: orderId && ORDER_ID.test(orderId) ? orderId : undefined, ...describeError(request.error) });
+        countOrderStep(trigger, 'error');
         request.response = answerFor(orderId ?? '', { kind: 'retry', step: 'read', reason: 'internal_error' });
       },
     });

@@ -8,6 +8,7 @@
 import type { Context } from 'aws-lambda';
 import { intEnv } from '../../shared/config.js';
 import { logger } from '../../shared/log.js';
+import { countOrderStep } from '../../shared/metrics.js';
 import { sweep } from '../sweep.js';
 import { defaultDeps } from './deps.js';
 
@@ -34,5 +35,8 @@ export const handler = async (_event: unknown, context: Pick<Context, 'getRemain
     perOrderMs: intEnv('ORDERS_WORK_MS', 8000, { min: 100, max: 60_000 }),
   });
   logger.info('orders swept', { step: 'sweep', ...result });
+  // One OrderStep{step=sweep} per order looked at: ok when it left `recorded`, retry when not.
+  for (let i = 0; i < result.acknowledged + result.needsReview; i += 1) countOrderStep('sweep', 'ok');
+  for (let i = 0; i < result.stillWaiting; i += 1) countOrderStep('sweep', 'retry');
   process.stdout.write(`${awaitingMetricLine(result.stillWaiting, now)}\n`);
 };
