@@ -5,7 +5,7 @@
  * functions from the route table like every other function and hands them here.
  */
 import { Duration, SecretValue, Validations } from 'aws-cdk-lib';
-import { ComparisonOperator, Metric, Stats, type Alarm, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { ComparisonOperator, Metric, Stats, type Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -16,6 +16,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { KlarnaFunction } from './klarna-function.js';
+import type { AlarmSpec } from './monitoring.js';
 
 /**
  * The push and notification functions read the order from Klarna and acknowledge it within the
@@ -62,14 +63,6 @@ export const createOrderManagementSecret = (scope: Construct): Secret => {
       'Klarna and Kustom issue these API credentials in their merchant portals; no Lambda can rotate them. The merchant replaces the value when new ones are issued.',
   });
   return secret;
-};
-
-export type AlarmSpec = {
-  readonly metric: IMetric;
-  readonly threshold: number;
-  readonly comparison: ComparisonOperator;
-  readonly description: string;
-  readonly datapoints?: 1 | 2 | 3;
 };
 
 export type OrderLifecycleProps = {
