@@ -2,8 +2,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  // .local/ holds what `npm start` and local experiments write (git-ignored too).
-  { ignores: ['node_modules/**', 'cdk.out/**', 'bench/results.json', 'coverage/**', 'dist/**', '.local/**'] },
+  // .local/ holds what `npm start` and local experiments write; reports/ and .stryker-tmp/ what
+  // `npm run mutate` writes (git-ignored too).
+  { ignores: ['node_modules/**', 'cdk.out/**', 'bench/results.json', 'coverage/**', 'dist/**', '.local/**', 'reports/**', '.stryker-tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -31,6 +32,7 @@ export default tseslint.config(
   {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     // The domain never imports AWS, middy or the adapters: every module directly in functions/kco/

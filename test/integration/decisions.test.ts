@@ -6,7 +6,6 @@
  * each failure that fails closed says why.
  */
 import { randomUUID } from 'node:crypto';
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { createTables, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
 import { kcoCallbackEvent, lambdaContext } from '../../bin/local/server.js';
 import { rulesTable } from '../../lib/tables.js';
@@ -209,10 +208,4 @@ describe('what clients really send', () => {
     const answer = await call('address_update', 'disguised', body({ shipping_address: { ...address, street_address: 'Ｐ.0.\u200bＢｏｘ １２' } }));
     expect(answer).toMatchObject({ status: 400, json: { error_type: 'address_error' } });
   });
-});
-
-afterAll(async () => {
-  const client = createDocumentClient(dynamo.endpoint);
-  await client.send(new DeleteCommand({ TableName: table, Key: { scope: 'default' } }));
-  client.destroy();
 });

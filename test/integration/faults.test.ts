@@ -1,10 +1,13 @@
 /**
  * The KCO callbacks when DynamoDB fails: unreachable (a closed port), hanging (a port that
  * accepts TCP and never answers), throttling (ProvisionedThroughputExceededException on every
- * request) and DynamoDB Local stopped in the middle of a run. Each time every callback answers
- * within Klarna's 3 s budget, validation denies (400 approval_failed, never 200), the updates
- * refuse with the generic "try again" text, and the log says why (`rules_unavailable`, with the
- * DynamoDB error behind it). With the client settings as deployed: no timeout is tuned here.
+ * request) and DynamoDB Local stopped in the middle of a run. Each time validation denies (400
+ * approval_failed, never 200), the updates refuse with the generic "try again" text, and the log
+ * says why (`rules_unavailable`, with the DynamoDB error behind it). With the client settings as
+ * deployed: no timeout is tuned here. What keeps each answer inside Klarna's 3 s budget is the
+ * code's own limits (the client's connect and request timeouts, DYNAMODB_MAX_ATTEMPTS and the
+ * rules lookup's deadline), so the tests check that those fired (error names, counted connections
+ * and requests), never the clock: a busy machine must not fail them.
  *
  * Also: a warm container serves its last good rules for a bounded stale window and fails closed
  * after it; and a wrong token never reaches DynamoDB.
@@ -34,8 +37,6 @@ jest.setTimeout(20_000);
 type LogEntry = Record<string, unknown> & { level?: string; message?: string };
 
 const TOKEN = 'faults-token';
-/** Klarna's budget for a callback answer (NOTES.md, "Time"), cold start included. */
-const BUDGET_MS = 3000;
 const TRY_AGAIN = defaultErrorTexts.rules_unavailable;
 const callbacks = callbackNames;
 /** Settings the deployed functions leave at their defaults; a scenario sets them only on purpose. */
@@ -76,12 +77,11 @@ const bodiesFor = (priced?: UpdateResponse): Record<CallbackName, string> => {
   };
 };
 
-type Answer = { callback: CallbackName; orderId: string; status: number; body: string; ms: number };
+type Answer = { callback: CallbackName; orderId: string; status: number; body: string };
 
 const call = async (handlers: Handlers, callback: CallbackName, orderId: string, body: string, token: string | null = TOKEN): Promise<Answer> => {
-  const started = performance.now();
   const result = await handlers[callback](event(callback, orderId, body, token), context());
-  return { callback, orderId, status: result.statusCode, body: result.body, ms: performance.now() - started };
+  return { callback, orderId, status: result.statusCode, body: result.body };
 };
 
 /** All four callbacks at once, each for its own order id (`<prefix>-<callback>`). */
@@ -112,7 +112,7 @@ const logEntries = (): LogEntry[] => logs.entries<LogEntry>();
 // ---- The expected answer when DynamoDB fails. ----
 
 /**
- * Every answer within the budget; all four 400 approval_failed with the generic try-again text
+ * All four 400 approval_failed with the generic try-again text
  * (validation: a denial, never a 200); each logged as an error for `rules_unavailable`, and the
  * rules lookup's own line says which DynamoDB error was behind it. Returns those error names.
  */
@@ -122,7 +122,6 @@ const expectFailedClosed = (answers: readonly Answer[]): string[] => {
   expect(logs.written().split('\n').filter((line) => line.trim() !== '' && !line.startsWith('{'))).toEqual([]);
   const errorNames: string[] = [];
   for (const answer of answers) {
-    expect({ callback: answer.callback, withinBudget: answer.ms < BUDGET_MS }).toEqual({ callback: answer.callback, withinBudget: true });
     expect({ callback: answer.callback, status: answer.status, body: JSON.parse(answer.body) as unknown }).toEqual({
       callback: answer.callback,
       status: 400,
@@ -233,6 +232,9 @@ const silentPort = async () => {
   };
 };
 
+/** Everything but Date: for tests that move the clock the code reads and keep real timeouts. */
+const REAL_TIMERS = ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] as const;
+
 const requestsFor = (fake: FakeDynamoDb, orderId: string) => fake.requests.filter((r) => r.body.includes(`"order#${orderId}"`));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -250,11 +252,13 @@ afterAll(async () => {
   process.env = savedEnv;
 });
 
-describe('DynamoDB fails and nothing is cached: every callback fails closed within 3 s', () => {
+describe('DynamoDB fails and nothing is cached: every callback fails closed, bounded by the code’s own limits', () => {
   it('unreachable: nothing listens on the port (connection refused)', async () => {
     const handlers = await coldContainer({ DYNAMODB_ENDPOINT: `http://127.0.0.1:${await freePort()}` });
     const answers = await callAll(handlers, 'refused');
-    expectFailedClosed(answers);
+    const errorNames = expectFailedClosed(answers);
+    // The refusal ended each lookup, not a timer running out.
+    for (const name of errorNames) expect(['TimeoutError', 'DeadlineExceeded']).not.toContain(name);
   });
 
   it('hanging: the port accepts TCP and never answers; client timeouts and the lookup deadline bound it', async () => {
@@ -310,12 +314,14 @@ describe('DynamoDB fails and nothing is cached: every callback fails closed with
     }
   });
 
-  it('throttling with DYNAMODB_MAX_ATTEMPTS at its maximum (5): the lookup deadline still keeps every answer within 3 s', async () => {
+  it('throttling with DYNAMODB_MAX_ATTEMPTS at its maximum (5): at most 5 requests, or fewer when the lookup deadline cuts the back-off', async () => {
     const fake = await fakeDynamoDb({ throttle: true });
     try {
       const handlers = await coldContainer({ DYNAMODB_ENDPOINT: fake.endpoint, DYNAMODB_MAX_ATTEMPTS: '5' });
       const answers = await callAll(handlers, 'throttled-5');
-      expectFailedClosed(answers);
+      const errorNames = expectFailedClosed(answers);
+      // Either the SDK ran out of attempts or the lookup's deadline (1.5 s) stopped its back-off.
+      for (const name of errorNames) expect(['ProvisionedThroughputExceededException', 'DeadlineExceeded']).toContain(name);
       for (const answer of answers) expect(requestsFor(fake, answer.orderId).length).toBeLessThanOrEqual(5);
     } finally {
       await fake.close();
@@ -360,7 +366,6 @@ describe('a warm container when DynamoDB goes away: the last good rules for a bo
         for (const callback of callbacks) {
           const again = await call(handlers, callback, orderId, bodies[callback]);
           expect({ callback, offset, status: again.status, body: again.body }).toEqual({ callback, offset, status: 200, body: good[callback]!.body });
-          expect(again.ms).toBeLessThan(BUDGET_MS);
         }
         expect(logEntries()).toContainEqual(expect.objectContaining({ level: 'WARN', message: 'rules served stale', scope: 'default', age_ms: offset, reason: 'dynamodb_error' }));
       }
@@ -381,32 +386,38 @@ describe('a warm container when DynamoDB goes away: the last good rules for a bo
     }
   });
 
-  it('RULES_CACHE_SECONDS=1 and RULES_STALE_SECONDS=3 in a real container: cached, then stale, then closed (real time)', async () => {
+  it('RULES_CACHE_SECONDS=1 and RULES_STALE_SECONDS=3 in a real container: cached, then stale, then closed (Date moved by hand)', async () => {
+    // The container's rules source reads Date.now; only Date is faked, so the SDK's timers stay real.
+    jest.useFakeTimers({ doNotFake: [...REAL_TIMERS], now: Date.now() });
     const upstream = await fakeDynamoDb({ forwardTo: dynamo.endpoint });
     try {
       const handlers = await coldContainer({ DYNAMODB_ENDPOINT: upstream.endpoint, RULES_CACHE_SECONDS: '1', RULES_STALE_SECONDS: '3' });
       const orderId = 'real-time-order';
       const warm = await call(handlers, 'address_update', orderId, bodiesFor().address_update);
-      const readBy = Date.now();
+      const readAt = Date.now();
       expect(warm.status).toBe(200);
       const bodies = bodiesFor(JSON.parse(warm.body) as UpdateResponse);
       await upstream.close(); // DynamoDB goes away.
 
       // Within the cache: no read at all.
+      jest.setSystemTime(readAt + 999);
       expect((await call(handlers, 'validation', orderId, bodies.validation)).status).toBe(200);
       expect(logEntries().some((e) => e.message === 'rules served stale')).toBe(false);
 
-      // Cache expired, stale window open (the read is 1.3 s old, the window closes at 4 s).
-      await sleep(readBy + 1300 - Date.now());
-      const stale = await call(handlers, 'validation', orderId, bodies.validation);
-      expect(stale.status).toBe(200);
-      expect(logEntries()).toContainEqual(expect.objectContaining({ message: 'rules served stale', scope: 'default' }));
+      // Cache expired, stale window open until 1 + 3 s after the read.
+      for (const age of [1000, 3999]) {
+        jest.setSystemTime(readAt + age);
+        logs.clear();
+        expect((await call(handlers, 'validation', orderId, bodies.validation)).status).toBe(200);
+        expect(logEntries()).toContainEqual(expect.objectContaining({ message: 'rules served stale', scope: 'default', age_ms: age }));
+      }
 
       // Past cache + stale: closed.
-      await sleep(readBy + 4300 - Date.now());
+      jest.setSystemTime(readAt + 4000);
       logs.clear();
       expectFailedClosed([await call(handlers, 'validation', orderId, bodies.validation), await call(handlers, 'address_update', orderId, bodies.address_update)]);
     } finally {
+      jest.useRealTimers();
       await upstream.close();
     }
   });
@@ -440,7 +451,7 @@ describe('the token is checked before anything else', () => {
 
 // Last in this file: it stops the DynamoDB Local the other scenarios forward to.
 describe('DynamoDB Local stopped in the middle of a run', () => {
-  it('answers the same orders correctly while it runs and fails closed within 3 s once it is gone', async () => {
+  it('answers the same orders correctly while it runs and fails closed once it is gone', async () => {
     // No cache and no stale window: the warm container has nothing to fall back on.
     const handlers = await coldContainer({ DYNAMODB_ENDPOINT: dynamo.endpoint, RULES_CACHE_SECONDS: '0', RULES_STALE_SECONDS: '0' });
     const priced = await call(handlers, 'address_update', 'mid-run-address-update', bodiesFor().address_update);

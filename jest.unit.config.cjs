@@ -1,0 +1,7 @@
+// The unit tier alone, as one flat config: what `npm run mutate` runs against each mutant
+// (Stryker's Jest runner applies its per-test coverage to a flat config, not to `projects`).
+const { projects } = require('./jest.config.cjs');
+
+const unit = projects.find((project) => project.displayName === 'unit');
+
+module.exports = { ...unit, setupFiles: [...unit.setupFiles, '<rootDir>/test/support/mutate-setup.ts'] };

@@ -1,0 +1,40 @@
+// @ts-check
+/**
+ * `npm run mutate`: StrykerJS over the pure modules, with only the unit tests run against each
+ * mutant (per-test coverage: a mutant runs just the tests that reach it). The HTML report goes to
+ * reports/mutation/ (git-ignored). Not part of `npm test`: it takes minutes, like the bench.
+ * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
+ */
+export default {
+  mutate: [
+    // Top level only: the Lambda handlers and their middy wrapper (functions/kco/handlers/) are
+    // tested by the integration tier.
+    'functions/kco/*.ts',
+    // zod/mini's fast path: its mutants are killed only by the long property runs against zod
+    // itself (test/unit/fast-parse.test.ts, ~2 600 cases), several seconds per mutant.
+    '!functions/kco/fast-parse.ts',
+    'functions/osm/render.ts',
+    'functions/osm/cache-policy.ts',
+  ],
+  testRunner: 'jest',
+  jest: { projectType: 'custom', configFile: 'jest.unit.config.cjs', enableFindRelatedTests: true },
+  coverageAnalysis: 'perTest',
+  // Mutants that do not type-check are dropped before any test runs.
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.json',
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  // Two processes (type-checking first, then Jest) on the 2 cores.
+  concurrency: 2,
+  timeoutMS: 10_000,
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/index.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
+  // Later runs test again only the mutants whose code or covering tests changed.
+  incremental: true,
+  incrementalFile: 'reports/mutation/stryker-incremental.json',
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+  ignoreStatic: true,
+  thresholds: { high: 90, low: 80, break: null },
+};
