@@ -43,6 +43,13 @@ new KlarnaStack(app, text('stackName') ?? 'KlarnaServerless', {
   tracing: text('tracing') === 'true',
   ...(alarmEmail ? { alarmEmail } : {}),
   osm: { region: text('osmRegion'), environment: text('osmEnvironment'), allowedOrigin: text('osmAllowedOrigin') },
+  orderManagement: {
+    // Checked by the functions at cold start (KCO_API_PROVIDER, KCO_API_REGION, KCO_API_ENVIRONMENT).
+    ...(text('kcoApiProvider') ? { provider: text('kcoApiProvider') as 'kustom' | 'klarna' } : {}),
+    ...(text('kcoApiRegion') ? { region: text('kcoApiRegion') as 'eu' | 'na' | 'oc' } : {}),
+    ...(text('kcoApiEnvironment') ? { environment: text('kcoApiEnvironment') as 'playground' | 'production' } : {}),
+    ...(number('ordersRetentionDays') !== undefined ? { retentionDays: number('ordersRetentionDays') } : {}),
+  },
   ...(rateLimit !== undefined || burstLimit !== undefined
     ? { throttling: { rateLimit: rateLimit ?? 50, burstLimit: burstLimit ?? 100 } }
     : {}),

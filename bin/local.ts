@@ -5,7 +5,8 @@
  */
 import { merchantUrls } from '../lib/routes.js';
 import { intEnv, optionalEnv } from '../functions/shared/config.js';
-import { localStatePath, startLocal } from './local/start.js';
+import { EXAMPLE_ORDER_ID, localStatePath, startLocal } from './local/start.js';
+import type { BusEvent } from './local/fake-eventbridge.js';
 
 // Node 20 locally, Node 22 in Lambda: the SDK's notice that it will want Node 22 is known noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -29,7 +30,16 @@ const stateFile = localStatePath(process.cwd());
 const external = optionalEnv('DYNAMODB_ENDPOINT') !== undefined;
 process.stdout.write(external ? 'Starting the local service (DynamoDB from DYNAMODB_ENDPOINT)…\n' : 'Starting DynamoDB Local and the local service…\n');
 
-const service = await startLocal({ port, ...(dynamoDbPort === undefined ? {} : { dynamoDbPort }), stateFile }).catch(
+// Order events as the shop's EventBridge rule would receive them; detail-type, order, status.
+const printEvent = (event: BusEvent): void => {
+  const { order_id, sequence, status, fraud_status, may_ship } = event.detail;
+  process.stdout.write(
+    `event ${event.source} "${event.detailType}" order ${String(order_id)} #${String(sequence)}: ${String(status)}, fraud ${String(fraud_status)}, may_ship ${String(may_ship)}\n` +
+      `  detail: ${JSON.stringify(event.detail)}\n`,
+  );
+};
+
+const service = await startLocal({ port, ...(dynamoDbPort === undefined ? {} : { dynamoDbPort }), stateFile, onOrderEvent: printEvent }).catch(
   (error: unknown) => fail(error instanceof Error ? error.message : String(error)),
 );
 
@@ -64,6 +74,12 @@ const lines = [
       '  For Klarna itself set OSM_CLIENT_ID (playground by default) or OSM_BASE_URL.'
     : `On-site messaging (/osm/...): Klarna's OSM API at ${optionalEnv('OSM_BASE_URL') ?? `${optionalEnv('OSM_REGION') ?? 'eu'} ${optionalEnv('OSM_ENVIRONMENT') ?? 'playground'}`}.`,
   `  curl '${service.url}/osm/placements/credit-promotion-badge?locale=en-US&purchase_amount=12900'`,
+  '',
+  service.orderManagementStandIn
+    ? `Orders (push, notification): Order Management from a local stand-in at ${service.orderManagementStandIn}; it knows "${EXAMPLE_ORDER_ID}".\n` +
+      '  For Kustom or Klarna set KCO_API_USERNAME/KCO_API_PASSWORD or KCO_API_KEY (KCO_API_PROVIDER, KCO_API_REGION, KCO_API_ENVIRONMENT) or KCO_API_BASE_URL.'
+    : `Orders (push, notification): Order Management at ${optionalEnv('KCO_API_BASE_URL') ?? `${optionalEnv('KCO_API_PROVIDER') ?? 'kustom'} ${optionalEnv('KCO_API_ENVIRONMENT') ?? 'playground'}`}.`,
+  `  Order events are printed here as they are published. Try: curl -X POST '${urls.push?.replace('{checkout.order.id}', EXAMPLE_ORDER_ID) ?? ''}'`,
   '',
   'Ctrl-C stops the service and DynamoDB Local.',
   '',

@@ -20,7 +20,7 @@ import {
 } from 'aws-cdk-lib/aws-apigateway';
 import { Alarm, ComparisonOperator, Metric, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -31,8 +31,16 @@ import { NOT_JSON_TEXT, UNAUTHORIZED_TEXT } from '../functions/shared/refusal-te
 import { EdgeProtection } from './edge-protection.js';
 import { KlarnaFunction, callbackTimeout } from './klarna-function.js';
 import { addDashboard, addDecisionAlarms, type AlarmSpec } from './monitoring.js';
-import { functions, kcoCallbacks, merchantUrls, routes, type FunctionDefinition } from './routes.js';
-import { placementsTable, tables, type KeyAttribute, type TableDefinition } from './tables.js';
+import {
+  OrderLifecycle,
+  createOrderManagementSecret,
+  orderFunctionTimeout,
+  orderManagementEnvironment,
+  orderManagementSecretEnvVar,
+  type OrderManagementSettings,
+} from './order-lifecycle.js';
+import { functions, kcoCallbacks, merchantUrls, orderRoutes, routes, type FunctionDefinition, type TableAccess } from './routes.js';
+import { ordersTable, placementsTable, rulesTable, tables, type KeyAttribute, type TableDefinition } from './tables.js';
 
 /**
  * The source addresses Klarna has published for KCO callbacks. Not confirmed to still hold since
@@ -81,7 +89,9 @@ const tableActions = {
   readWrite: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
   /** Exactly what functions/osm/store.ts sends: GetItem, PutItem and the conditional DeleteItem. */
   osmCache: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-} as const;
+  /** Exactly what functions/orders/orders-store.ts sends to the orders table: never a delete. */
+  record: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+} as const satisfies Record<TableAccess, readonly string[]>;
 
 /**
  * Tables whose contents can be rebuilt (a cache): no point-in-time recovery, deleted with the
@@ -137,6 +147,8 @@ export type KlarnaStackProps = StackProps & {
    * the function's defaults (region eu, environment playground, any origin).
    */
   readonly osm?: { readonly region?: string; readonly environment?: string; readonly allowedOrigin?: string };
+  /** Order Management API host and the orders' retention; Kustom playground and 90 days by default. */
+  readonly orderManagement?: OrderManagementSettings;
 };
 
 const pascal = (snake: string): string =>
@@ -152,6 +164,7 @@ export class KlarnaStack extends Stack {
   readonly api: RestApi;
   readonly functions: ReadonlyMap<FunctionDefinition, KlarnaFunction>;
   readonly tables: ReadonlyMap<TableDefinition, Table>;
+  readonly orders: OrderLifecycle;
 
   constructor(scope: Construct, id: string, props: KlarnaStackProps = {}) {
     super(scope, id, props);
@@ -185,6 +198,7 @@ export class KlarnaStack extends Stack {
         partitionKey: { name: def.partitionKey.name, type: attributeType(def.partitionKey) },
         ...(def.sortKey ? { sortKey: { name: def.sortKey.name, type: attributeType(def.sortKey) } } : {}),
         ...(def.timeToLiveAttribute ? { timeToLiveAttribute: def.timeToLiveAttribute } : {}),
+        ...(def.stream ? { stream: StreamViewType.NEW_AND_OLD_IMAGES } : {}),
         billingMode: BillingMode.PAY_PER_REQUEST,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: !cache },
         deletionProtection: !cache,
@@ -195,6 +209,13 @@ export class KlarnaStack extends Stack {
           id: 'AwsSolutions-DDB3',
           reason:
             'A cache of Klarna OSM responses with a TTL: every item is re-fetched from Klarna on a miss, so restoring it to a point in time has no value.',
+        });
+      }
+      for (const index of def.globalIndexes ?? []) {
+        table.addGlobalSecondaryIndex({
+          indexName: index.name,
+          partitionKey: { name: index.partitionKey.name, type: attributeType(index.partitionKey) },
+          ...(index.sortKey ? { sortKey: { name: index.sortKey.name, type: attributeType(index.sortKey) } } : {}),
         });
       }
       tableMap.set(def, table);
@@ -243,6 +264,8 @@ export class KlarnaStack extends Stack {
         'Klarna issues these credentials in its merchant portal; no Lambda can rotate them. The merchant replaces the value when Klarna issues new ones.',
     });
     const secrets = { callbackTokens, osmCredentials } as const satisfies Record<FunctionDefinition['secret'], Secret>;
+    const orderManagementCredentials = createOrderManagementSecret(this);
+    const orderFunctions = new Set<FunctionDefinition>(orderRoutes.map(({ fn }) => fn));
 
     // ---- Functions ----------------------------------------------------------------------------
     const functionMap = new Map<FunctionDefinition, KlarnaFunction>();
@@ -253,8 +276,11 @@ export class KlarnaStack extends Stack {
           ...Object.fromEntries(def.tables.map(({ table }) => [table.envVar, tableFor(table).tableName])),
           [secretEnvVars[def.secret]]: secrets[def.secret].secretArn,
           ...(def.secret === 'osmCredentials' ? osmEnvironment : {}),
+          ...(def.orderManagement
+            ? { [orderManagementSecretEnvVar]: orderManagementCredentials.secretArn, ...orderManagementEnvironment(props.orderManagement) }
+            : {}),
         },
-        timeout: callbackFunctions.has(def) ? callbackTimeout : osmTimeout,
+        timeout: callbackFunctions.has(def) ? callbackTimeout : orderFunctions.has(def) ? orderFunctionTimeout : osmTimeout,
         tracing,
         ...(callbackFunctions.has(def) && props.callbackReservedConcurrency !== undefined
           ? { reservedConcurrentExecutions: props.callbackReservedConcurrency }
@@ -264,7 +290,8 @@ export class KlarnaStack extends Stack {
         fn.allow(new PolicyStatement({ actions: [...tableActions[access]], resources: [tableFor(table).tableArn] }));
       }
       // GetSecretValue is the one call functions/shared/secrets.ts makes (grantRead would add DescribeSecret).
-      fn.allow(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secrets[def.secret].secretArn] }));
+      const readable = [secrets[def.secret].secretArn, ...(def.orderManagement ? [orderManagementCredentials.secretArn] : [])];
+      fn.allow(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: readable }));
       if (tracing) {
         Validations.of(fn.role).acknowledge({
           id: 'AwsSolutions-IAM5[Resource::*]',
@@ -422,6 +449,8 @@ export class KlarnaStack extends Stack {
     const integrations = new Map<FunctionDefinition, LambdaIntegration>();
     for (const route of routes) {
       const isCallback = callbackFunctions.has(route.fn);
+      // Klarna's push and notification carry the same token; the push has no body to validate.
+      const needsToken = isCallback || orderFunctions.has(route.fn);
       let integration = integrations.get(route.fn);
       if (!integration) {
         integration = new LambdaIntegration(functionFor(route.fn).function, { proxy: true, allowTestInvoke: false });
@@ -434,11 +463,11 @@ export class KlarnaStack extends Stack {
         requestParameters: {
           ...Object.fromEntries(pathParameters.map((name) => [`method.request.path.${name}`, true])),
           // Requests without a token are refused by API Gateway, before a Lambda runs.
-          ...(isCallback ? { 'method.request.querystring.token': true } : {}),
+          ...(needsToken ? { 'method.request.querystring.token': true } : {}),
         },
         ...(isCallback ? { requestModels: { 'application/json': jsonObject } } : {}),
       });
-      const reason = isCallback
+      const reason = needsToken
         ? 'Klarna cannot send IAM signatures, Cognito tokens or custom headers with KCO callbacks; each callback is authenticated by the secret token Klarna carries in the URL (checked by the function against Secrets Manager), optionally with the Klarna IP allowlist.'
         : "On-site messaging serves public promotional content to the shop's pages (shoppers are anonymous); no credential can be kept secret in a browser. Throttling limits abuse.";
       Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason });
@@ -519,6 +548,17 @@ export class KlarnaStack extends Stack {
       });
     }
 
+    // ---- After the purchase: events, sweeper --------------------------------------------------
+    this.orders = new OrderLifecycle(this, {
+      ordersTable: tableFor(ordersTable),
+      ordersIndexName: ordersTable.globalIndexes[0].name,
+      rulesTable: tableFor(rulesTable),
+      orderManagementCredentials,
+      ...(props.orderManagement ? { settings: props.orderManagement } : {}),
+      tracing,
+      alarm,
+    });
+
     addDecisionAlarms(alarm, { denialRateShare });
     const dashboard = addDashboard(this, { functions: functionMap, alarms });
 
@@ -538,6 +578,8 @@ export class KlarnaStack extends Stack {
     }
     new CfnOutput(this, 'KcoCallbackTokensSecretArn', { value: callbackTokens.secretArn });
     new CfnOutput(this, 'OsmCredentialsSecretArn', { value: osmCredentials.secretArn });
+    new CfnOutput(this, 'OrderManagementCredentialsSecretArn', { value: orderManagementCredentials.secretArn });
+    new CfnOutput(this, 'OrderEventBusName', { value: this.orders.bus.eventBusName, description: 'EventBridge bus of the order events (source klarna-serverless)' });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: dashboard.dashboardName });
   }

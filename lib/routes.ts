@@ -4,7 +4,7 @@
  * serves the same paths with the same handlers, so the two can never disagree.
  * Paths use API Gateway's `{param}` syntax.
  */
-import { placementsTable, rulesTable, type TableDefinition } from './tables.js';
+import { ordersTable, placementsTable, rulesTable, type TableDefinition } from './tables.js';
 
 export type HttpMethod = 'GET' | 'POST';
 
@@ -14,10 +14,15 @@ export type FunctionDefinition = {
   /** Handler module, relative to the project root; it exports `handler`. */
   readonly entry: string;
   /** Tables the function uses and how: least privilege is derived from this. */
-  readonly tables: readonly { readonly table: TableDefinition; readonly access: 'read' | 'readWrite' | 'osmCache' }[];
+  readonly tables: readonly { readonly table: TableDefinition; readonly access: TableAccess }[];
   /** Which secret the function reads (callback tokens or OSM credentials). */
   readonly secret: 'callbackTokens' | 'osmCredentials';
+  /** Also reads the Order Management API credentials and calls Klarna's Order Management API. */
+  readonly orderManagement?: boolean;
 };
+
+/** `record`: get, create and update items, never delete (the orders table). */
+export type TableAccess = 'read' | 'readWrite' | 'osmCache' | 'record';
 
 export type RouteDefinition = {
   readonly method: HttpMethod;
@@ -32,6 +37,17 @@ const kcoCallback = (name: string, file: string): FunctionDefinition => ({
   secret: 'callbackTokens',
 });
 
+const orderFunction = (id: string, file: string): FunctionDefinition => ({
+  id,
+  entry: `functions/orders/handlers/${file}.ts`,
+  tables: [
+    { table: ordersTable, access: 'record' },
+    { table: rulesTable, access: 'read' },
+  ],
+  secret: 'callbackTokens',
+  orderManagement: true,
+});
+
 export const functions = {
   addressUpdate: kcoCallback('AddressUpdateFunction', 'address-update'),
   countryChange: kcoCallback('CountryChangeFunction', 'country-change'),
@@ -44,7 +60,15 @@ export const functions = {
     tables: [{ table: placementsTable, access: 'osmCache' }],
     secret: 'osmCredentials',
   },
+  orderPush: orderFunction('OrderPushFunction', 'push'),
+  orderNotification: orderFunction('OrderNotificationFunction', 'notification'),
 } as const satisfies Record<string, FunctionDefinition>;
+
+/** After the purchase: Klarna's push and fraud notification; `name` is the URL's last segment. */
+export const orderRoutes = [
+  { name: 'push', fn: functions.orderPush },
+  { name: 'notification', fn: functions.orderNotification },
+] as const;
 
 /** The KCO callbacks, in the order Klarna meets them; `callback` is the URL's last segment. */
 export const kcoCallbacks = [
@@ -60,6 +84,7 @@ export const routes: readonly RouteDefinition[] = [
     path: `/kco/orders/{order_id}/${callback}`,
     fn,
   })),
+  ...orderRoutes.map(({ name, fn }) => ({ method: 'POST' as const, path: `/kco/orders/{order_id}/${name}`, fn })),
   // One path serves JSON and, for `{placement_key}.html` or `Accept: text/html`, the HTML alone.
   { method: 'GET', path: '/osm/placements/{placement_key}', fn: functions.osmPlacement },
   { method: 'POST', path: '/osm/impressions', fn: functions.osmPlacement },
@@ -68,7 +93,7 @@ export const routes: readonly RouteDefinition[] = [
 /** What the merchant pastes into `merchant_urls`, given the API's base URL and a token. */
 export const merchantUrls = (baseUrl: string, token: string): Record<string, string> =>
   Object.fromEntries(
-    kcoCallbacks.map(({ callback }) => [
+    [...kcoCallbacks.map(({ callback }) => callback), ...orderRoutes.map(({ name }) => name)].map((callback) => [
       callback,
       `${baseUrl.replace(/\/$/, '')}/kco/orders/{checkout.order.id}/${callback}?token=${encodeURIComponent(token)}`,
     ]),

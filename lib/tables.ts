@@ -13,6 +13,10 @@ export type TableDefinition = {
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
   readonly timeToLiveAttribute?: string;
+  /** Global secondary indexes (all attributes projected). */
+  readonly globalIndexes?: readonly { readonly name: string; readonly partitionKey: KeyAttribute; readonly sortKey?: KeyAttribute }[];
+  /** A stream of new and old images (events are published from it). */
+  readonly stream?: boolean;
 };
 
 /** Merchant rules: one item per scope (`default`, `order#<order_id>`), edited by merchants. */
@@ -31,4 +35,21 @@ export const placementsTable = {
   timeToLiveAttribute: 'expires_at',
 } as const satisfies TableDefinition;
 
-export const tables: readonly TableDefinition[] = [rulesTable, placementsTable];
+/**
+ * Orders after the purchase: one item per Klarna `order_id`, created once by a conditional write,
+ * each change of status one conditional update. Its stream carries every change to the event
+ * publisher. `awaiting` is set only while an order is recorded but not acknowledged, so the index
+ * over it holds exactly the orders the sweeper must look at. Items expire `purge_at` (TTL).
+ */
+export const ordersTable = {
+  id: 'OrdersTable',
+  envVar: 'ORDERS_TABLE',
+  partitionKey: { name: 'order_id', type: 'S' },
+  timeToLiveAttribute: 'purge_at',
+  stream: true,
+  globalIndexes: [
+    { name: 'awaiting-acknowledgement', partitionKey: { name: 'awaiting', type: 'S' }, sortKey: { name: 'recorded_at', type: 'S' } },
+  ],
+} as const satisfies TableDefinition;
+
+export const tables: readonly TableDefinition[] = [rulesTable, placementsTable, ordersTable];

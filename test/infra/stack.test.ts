@@ -95,7 +95,7 @@ describe('routes', () => {
       expect(integrationTarget(method?.Properties ?? {})).toBe(fnLogicalId(route.fn));
       const pathParameters = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => `method.request.path.${match[1]}`);
       const expectedParameters = Object.fromEntries(
-        [...pathParameters, ...(callbackFunctions.has(route.fn) ? ['method.request.querystring.token'] : [])].map((name) => [
+        [...pathParameters, ...(callbackFunctions.has(route.fn) || route.fn.orderManagement ? ['method.request.querystring.token'] : [])].map((name) => [
           name,
           true,
         ]),
@@ -118,6 +118,8 @@ describe('routes', () => {
         .map((route) => `/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}`);
       expect(sourceArns.sort()).toEqual(expected.sort());
       for (const [, permission] of ofType('AWS::Lambda::Permission')) {
+        // The one other invoker is the order sweeper's schedule (test/infra/orders.test.ts).
+        if (((permission.Properties?.FunctionName as Json)['Fn::GetAtt'] as string[])[0] === logicalId(stack.orders.sweeper.function)) continue;
         expect(permission.Properties?.Principal).toBe('apigateway.amazonaws.com');
       }
     }
@@ -156,7 +158,8 @@ describe('routes', () => {
 
 describe('functions', () => {
   it('creates one Lambda per function definition and no other', () => {
-    expect(ofType('AWS::Lambda::Function').map(([id]) => id).sort()).toEqual(allFunctions.map(fnLogicalId).sort());
+    const lifecycle = [stack.orders.publisher, stack.orders.sweeper].map((fn) => logicalId(fn.function));
+    expect(ofType('AWS::Lambda::Function').map(([id]) => id).sort()).toEqual([...allFunctions.map(fnLogicalId), ...lifecycle].sort());
   });
 
   it.each(allFunctions.map((def) => [def.id, def] as const))('%s: runtime, architecture, memory, timeout, environment', (_id, def) => {
@@ -170,14 +173,16 @@ describe('functions', () => {
       Architectures: ['arm64'],
       Handler: 'index.handler',
       MemorySize: 1024,
-      // Callbacks: Klarna's 3 s budget; OSM: its client's 2.5 s limit plus a cold start.
-      Timeout: callbackFunctions.has(def) ? 3 : 5,
+      // Callbacks: Klarna's 3 s budget; OSM: its client's 2.5 s limit plus a cold start; push and
+      // notification: Klarna's Order Management calls with retries (8 s) plus a cold start.
+      Timeout: callbackFunctions.has(def) ? 3 : def.orderManagement ? 10 : 5,
     });
     expect(properties.FunctionName).toBeUndefined();
     expect(properties.TracingConfig).toBeUndefined();
     expect((properties.Environment as { Variables: Json }).Variables).toEqual({
       ...Object.fromEntries(def.tables.map(({ table }) => [table.envVar, { Ref: tableLogicalId(table.id) }])),
       ...secretEnv,
+      ...(def.orderManagement ? { KCO_API_CREDENTIALS_SECRET_ARN: { Ref: secretLogicalId('OrderManagementCredentials') } } : {}),
     });
   });
 
@@ -251,6 +256,8 @@ describe('least privilege', () => {
     for (const [id, policy] of ofType('AWS::IAM::Policy')) {
       for (const statement of (policy.Properties?.PolicyDocument as Json).Statement as Json[]) {
         expect({ id, actions: [statement.Action].flat().filter((action) => String(action).includes('*')) }).toEqual({ id, actions: [] });
+        // dynamodb:ListStreams has no resource-level permission (the orders stream trigger needs it).
+        if ([statement.Action].flat().join() === 'dynamodb:ListStreams') continue;
         expect({ id, resources: [statement.Resource].flat().filter((resource) => resource === '*') }).toEqual({ id, resources: [] });
       }
     }
@@ -428,8 +435,9 @@ describe('alarms', () => {
   const topicId = (): string => logicalId(stack.node.findChild('AlarmTopic'));
 
   it('sends every alarm and its recovery to the SNS topic', () => {
-    // 5xx rate, p99 per callback, errors and throttles per function, five fail-closed reasons, denial rate.
-    expect(alarms()).toHaveLength(1 + callbackRoutes.length + 2 * allFunctions.length + failClosedReasons.length + 1);
+    // 5xx rate, p99 per callback, errors and throttles per function, five fail-closed reasons, denial
+    // rate, and the order lifecycle's five (test/infra/orders.test.ts).
+    expect(alarms()).toHaveLength(1 + callbackRoutes.length + 2 * allFunctions.length + failClosedReasons.length + 1 + 5);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);

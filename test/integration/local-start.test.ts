@@ -12,7 +12,9 @@ import { freePort } from '../../bin/local/dynamodb-local.js';
 import exampleRules from '../../bin/local/example-rules.json';
 import exampleOrderRules from '../../bin/local/example-order-rules.json';
 
-jest.setTimeout(20_000);
+// startLocal starts DynamoDB Local, three loopback stand-ins and the orders stream: on a busy
+// two-core machine that alone can take most of 20 s.
+jest.setTimeout(60_000);
 
 let service: LocalService;
 let dir: string;
@@ -37,7 +39,10 @@ afterAll(async () => {
 describe('startLocal', () => {
   it('serves on loopback and configures the handlers through the environment', () => {
     expect(service.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(service.tableNames).toEqual({ RULES_TABLE: `${prefix}-rules`, PLACEMENTS_TABLE: `${prefix}-placements` });
+    expect(service.tableNames).toEqual({ RULES_TABLE: `${prefix}-rules`, PLACEMENTS_TABLE: `${prefix}-placements`, ORDERS_TABLE: `${prefix}-orders` });
+    // No Order Management API configured here: the stand-in serves it, and events go to the local bus.
+    expect(process.env.KCO_API_BASE_URL).toBe(service.orderManagementStandIn);
+    expect(process.env.EVENT_BUS_NAME).toBe(`${prefix}-orders-bus`);
     expect(service.token).toBe(DEFAULT_CALLBACK_TOKEN);
     expect(service.tokenFromDefault).toBe(true);
     expect(process.env.DYNAMODB_ENDPOINT).toBe(service.endpoint);

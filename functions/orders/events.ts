@@ -1,0 +1,98 @@
+/**
+ * The events the shop receives, derived from one change of an order item (a stream record's old
+ * and new image): a new order, its acknowledgement, its review, a fraud decision. Pure: the
+ * publisher sends what this returns. Because events come from the table's stream, a write and its
+ * event can never part: a function that dies after the write still gets its event published.
+ */
+import { mayShip, type FraudStatus, type OrderStatus } from './lifecycle.js';
+import type { OrderRecord } from './order.js';
+
+export const EVENT_SOURCE = 'klarna-serverless';
+export const EVENT_SCHEMA_VERSION = 1;
+
+export const eventTypes = {
+  recorded: 'Order Recorded',
+  acknowledged: 'Order Acknowledged',
+  needsReview: 'Order Needs Review',
+  fraudStatusChanged: 'Order Fraud Status Changed',
+} as const;
+export type EventType = (typeof eventTypes)[keyof typeof eventTypes];
+
+/** The `detail` of every event (README: "Events for the shop"). */
+export type OrderEventDetail = {
+  schema_version: typeof EVENT_SCHEMA_VERSION;
+  order_id: string;
+  /** The order item's version after the change: per order, a later change has a larger one. */
+  sequence: number;
+  occurred_at: string;
+  status: OrderStatus;
+  previous_status: OrderStatus | null;
+  fraud_status: FraudStatus;
+  previous_fraud_status: FraudStatus | null;
+  /** Acknowledged, accepted by Klarna's fraud check and not cancelled: ship. */
+  may_ship: boolean;
+  klarna_status?: string;
+  order_amount: number;
+  purchase_currency: string;
+  merchant_reference1?: string;
+  merchant_reference2?: string;
+  review_reason?: string;
+  /** Only in `Order Recorded`: what the shop needs to fulfil the order. */
+  order?: Pick<OrderRecord, 'order_lines' | 'shipping_address' | 'original_order_amount' | 'klarna_created_at' | 'klarna_expires_at'>;
+};
+
+export type OrderEvent = { detailType: EventType; detail: OrderEventDetail };
+
+const isRecord = (value: unknown): value is OrderRecord =>
+  typeof value === 'object' && value !== null && typeof (value as { order_id?: unknown }).order_id === 'string' && typeof (value as { version?: unknown }).version === 'number';
+
+const base = (record: OrderRecord, previous: OrderRecord | undefined): OrderEventDetail => {
+  const detail: OrderEventDetail = {
+    schema_version: EVENT_SCHEMA_VERSION,
+    order_id: record.order_id,
+    sequence: record.version,
+    occurred_at: record.updated_at,
+    status: record.status,
+    previous_status: previous?.status ?? null,
+    fraud_status: record.fraud_status,
+    previous_fraud_status: previous?.fraud_status ?? null,
+    may_ship: mayShip(record),
+    order_amount: record.order_amount,
+    purchase_currency: record.purchase_currency,
+  };
+  if (record.klarna_status !== undefined) detail.klarna_status = record.klarna_status;
+  if (record.merchant_reference1 !== undefined) detail.merchant_reference1 = record.merchant_reference1;
+  if (record.merchant_reference2 !== undefined) detail.merchant_reference2 = record.merchant_reference2;
+  if (record.review_reason !== undefined) detail.review_reason = record.review_reason;
+  return detail;
+};
+
+/**
+ * Events for one change. New item: `Order Recorded`. A change of `version` (every status or
+ * fraud_status change bumps it): the status event first, then the fraud event. Anything else (the
+ * acknowledge lease, the TTL deleting an item) is bookkeeping and says nothing to the shop.
+ */
+export const eventsForChange = (oldImage: unknown, newImage: unknown): OrderEvent[] => {
+  if (!isRecord(newImage)) return [];
+  if (!isRecord(oldImage)) {
+    const detail = base(newImage, undefined);
+    detail.order = {
+      order_lines: newImage.order_lines,
+      ...(newImage.shipping_address ? { shipping_address: newImage.shipping_address } : {}),
+      ...(newImage.original_order_amount !== undefined ? { original_order_amount: newImage.original_order_amount } : {}),
+      ...(newImage.klarna_created_at ? { klarna_created_at: newImage.klarna_created_at } : {}),
+      ...(newImage.klarna_expires_at ? { klarna_expires_at: newImage.klarna_expires_at } : {}),
+    };
+    return [{ detailType: eventTypes.recorded, detail }];
+  }
+  if (newImage.version <= oldImage.version) return [];
+  const events: OrderEvent[] = [];
+  if (newImage.status !== oldImage.status) {
+    if (newImage.status === 'acknowledged') events.push({ detailType: eventTypes.acknowledged, detail: base(newImage, oldImage) });
+    if (newImage.status === 'needs_review') events.push({ detailType: eventTypes.needsReview, detail: base(newImage, oldImage) });
+  }
+  if (newImage.fraud_status !== oldImage.fraud_status) {
+    events.push({ detailType: eventTypes.fraudStatusChanged, detail: base(newImage, oldImage) });
+  }
+  return events;
+};

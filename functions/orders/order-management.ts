@@ -1,0 +1,288 @@
+/**
+ * Klarna's (or Kustom's) Order Management API: which host (configuration), which credentials
+ * (HTTP Basic with a username and password, or a Kustom API key), and the two calls the order's
+ * life needs: read an order, acknowledge it. Every call has a timeout inside the caller's
+ * deadline; 5xx, 429, timeouts and network errors are retried with backoff while the deadline
+ * allows; 404 is final. Failures come back as values, never as throws.
+ */
+import { createHash } from 'node:crypto';
+import { version } from '../../package.json';
+import { intEnv, optionalEnv } from '../shared/config.js';
+import { readSecretJson } from '../shared/secrets.js';
+import { omOrderSchema, type OmOrder } from './order.js';
+
+export const USER_AGENT = `klarna-serverless/${version}`;
+
+// --- Hosts ----------------------------------------------------------------------------------
+
+export const omProviders = ['kustom', 'klarna'] as const;
+export const omRegions = ['eu', 'na', 'oc'] as const;
+export const omEnvironments = ['playground', 'production'] as const;
+export type OmProvider = (typeof omProviders)[number];
+export type OmRegion = (typeof omRegions)[number];
+export type OmEnvironment = (typeof omEnvironments)[number];
+
+/** Kustom runs Klarna Checkout since 2025; Klarna's regional hosts still serve older accounts. */
+const KUSTOM_HOSTS: Record<OmEnvironment, string> = {
+  production: 'https://api.kustom.co',
+  playground: 'https://api.playground.kustom.co',
+};
+const KLARNA_HOSTS: Record<OmRegion, Record<OmEnvironment, string>> = {
+  eu: { production: 'https://api.klarna.com', playground: 'https://api.playground.klarna.com' },
+  na: { production: 'https://api-na.klarna.com', playground: 'https://api-na.playground.klarna.com' },
+  oc: { production: 'https://api-oc.klarna.com', playground: 'https://api-oc.playground.klarna.com' },
+};
+
+const oneOf = <T extends string>(name: string, values: readonly T[], value: string): T => {
+  const lower = value.toLowerCase();
+  if (!(values as readonly string[]).includes(lower)) throw new Error(`${name} must be one of ${values.join(', ')}, got "${value}"`);
+  return lower as T;
+};
+
+/**
+ * KCO_API_BASE_URL outright (a stand-in, a proxy), else the host for KCO_API_PROVIDER (kustom by
+ * default), KCO_API_ENVIRONMENT (playground by default: production only when told) and, for
+ * Klarna, KCO_API_REGION (eu by default).
+ */
+export const resolveOmBaseUrl = (settings: {
+  baseUrl?: string | undefined;
+  provider?: string | undefined;
+  region?: string | undefined;
+  environment?: string | undefined;
+}): string => {
+  if (settings.baseUrl !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(settings.baseUrl);
+    } catch {
+      throw new Error('KCO_API_BASE_URL must be an absolute http(s) URL');
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('KCO_API_BASE_URL must be an absolute http(s) URL');
+    // Trailing slashes off without a regular expression (`/\/+$/` backtracks polynomially).
+    let href = url.href;
+    while (href.endsWith('/')) href = href.slice(0, -1);
+    return href;
+  }
+  const provider = oneOf('KCO_API_PROVIDER', omProviders, settings.provider ?? 'kustom');
+  const environment = oneOf('KCO_API_ENVIRONMENT', omEnvironments, settings.environment ?? 'playground');
+  if (provider === 'kustom') {
+    if (settings.region !== undefined) throw new Error('KCO_API_REGION applies to Klarna only; Kustom has one host per environment');
+    return KUSTOM_HOSTS[environment];
+  }
+  return KLARNA_HOSTS[oneOf('KCO_API_REGION', omRegions, settings.region ?? 'eu')][environment];
+};
+
+// --- Credentials ----------------------------------------------------------------------------
+
+/**
+ * The Authorization header: Basic base64(username:password), or a Kustom API key
+ * (`kco_live_api_…`), which Kustom takes as `Basic <key>` as it stands.
+ */
+export const authorizationFrom = (values: { username?: unknown; password?: unknown; api_key?: unknown }): string => {
+  const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+  const apiKey = text(values.api_key);
+  if (apiKey !== undefined) return `Basic ${apiKey}`;
+  const username = text(values.username);
+  const password = typeof values.password === 'string' && values.password !== '' ? values.password : undefined;
+  if (username === undefined || password === undefined) throw new Error('Order Management credentials need an api_key, or a username and a password');
+  return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
+};
+
+// --- Idempotency ----------------------------------------------------------------------------
+
+// A fixed namespace of our own: the same order and operation always give the same key.
+const NAMESPACE = Buffer.from('6f1c1c5e2d8a4b3f9a7e0b1d2c3e4f50', 'hex');
+
+/**
+ * `Klarna-Idempotency-Key` for an operation on an order: a name-based UUID (version 5) of the order
+ * id and the operation, so every retry, from any container, sends the same key and Klarna answers
+ * a repeat as it answered the first.
+ */
+export const idempotencyKey = (orderId: string, operation: string): string => {
+  const hash = createHash('sha1').update(NAMESPACE).update(`${orderId}:${operation}`, 'utf8').digest();
+  hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x50;
+  hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+};
+
+// --- Calls ----------------------------------------------------------------------------------
+
+export type OmFailure = {
+  kind: 'failed';
+  /** `status`: Klarna answered an error; `invalid_response`: a 2xx we cannot read. */
+  reason: 'timeout' | 'network' | 'status' | 'invalid_response' | 'deadline';
+  status?: number;
+  error_code?: string;
+  attempts: number;
+};
+export type OmResult<T> = { kind: 'ok'; value: T; attempts: number } | { kind: 'not_found'; attempts: number } | OmFailure;
+
+/** The port the lifecycle depends on. `deadline`: epoch ms by which every attempt has ended. */
+export interface OrderManagement {
+  getOrder(orderId: string, deadline: number): Promise<OmResult<OmOrder>>;
+  acknowledge(orderId: string, deadline: number): Promise<OmResult<undefined>>;
+}
+
+export type OmClientOptions = {
+  readonly baseUrl: string;
+  readonly authorization: () => Promise<string>;
+  /** Per attempt; an attempt never outlives the deadline either. */
+  readonly timeoutMs: number;
+  readonly maxAttempts: number;
+  /** First pause between attempts; doubled each time (with jitter). */
+  readonly backoffMs: number;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+};
+
+/** An attempt needs at least this long to be worth starting. */
+const MIN_ATTEMPT_MS = 50;
+
+const isRetryableStatus = (status: number): boolean => status === 429 || status >= 500;
+
+const retryAfterMs = (header: string | null): number | undefined => {
+  if (header === null) return undefined;
+  const seconds = Number(header);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+};
+
+type Attempt = { kind: 'answer'; status: number; body: string; retryAfter?: number } | { kind: 'error'; reason: 'timeout' | 'network' };
+
+const errorCodeOf = (body: string): string | undefined => {
+  try {
+    const parsed = JSON.parse(body) as { error_code?: unknown };
+    return typeof parsed.error_code === 'string' ? parsed.error_code.slice(0, 64) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+export const createOrderManagementClient = (options: OmClientOptions): OrderManagement => {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const random = options.random ?? Math.random;
+
+  const attempt = async (method: 'GET' | 'POST', path: string, headers: Record<string, string>, timeoutMs: number): Promise<Attempt> => {
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      const response = await fetch(`${options.baseUrl}${path}`, {
+        method,
+        headers: { authorization: await options.authorization(), 'user-agent': USER_AGENT, accept: 'application/json', ...headers },
+        signal,
+      });
+      const body = await response.text();
+      const retryAfter = retryAfterMs(response.headers.get('retry-after'));
+      return { kind: 'answer', status: response.status, body, ...(retryAfter === undefined ? {} : { retryAfter }) };
+    } catch (error) {
+      const name = (error as { name?: string } | undefined)?.name;
+      return { kind: 'error', reason: signal.aborted || name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network' };
+    }
+  };
+
+  /** Send until an answer that is not worth retrying, the attempts run out or the deadline nears. */
+  const call = async <T>(
+    method: 'GET' | 'POST',
+    path: string,
+    headers: Record<string, string>,
+    deadline: number,
+    read: (status: number, body: string) => T | 'invalid',
+  ): Promise<OmResult<T>> => {
+    let last: OmFailure = { kind: 'failed', reason: 'deadline', attempts: 0 };
+    for (let attempts = 1; attempts <= options.maxAttempts; attempts += 1) {
+      const remaining = deadline - now();
+      if (remaining < MIN_ATTEMPT_MS) return { ...last, reason: last.attempts === 0 ? 'deadline' : last.reason };
+      const result = await attempt(method, path, headers, Math.min(options.timeoutMs, remaining));
+      let retryAfter: number | undefined;
+      if (result.kind === 'error') {
+        last = { kind: 'failed', reason: result.reason, attempts };
+      } else if (result.status === 404) {
+        return { kind: 'not_found', attempts };
+      } else if (result.status >= 200 && result.status < 300) {
+        const value = read(result.status, result.body);
+        if (value === 'invalid') return { kind: 'failed', reason: 'invalid_response', status: result.status, attempts };
+        return { kind: 'ok', value, attempts };
+      } else {
+        const code = errorCodeOf(result.body);
+        last = { kind: 'failed', reason: 'status', status: result.status, ...(code ? { error_code: code } : {}), attempts };
+        if (!isRetryableStatus(result.status)) return last;
+        retryAfter = result.retryAfter;
+      }
+      if (attempts === options.maxAttempts) break;
+      const pause = retryAfter ?? options.backoffMs * 2 ** (attempts - 1) * (0.5 + random() / 2);
+      if (now() + pause + MIN_ATTEMPT_MS > deadline) break;
+      await sleep(pause);
+    }
+    return last;
+  };
+
+  const orderPath = (orderId: string): string => `/ordermanagement/v1/orders/${encodeURIComponent(orderId)}`;
+
+  return {
+    getOrder: (orderId, deadline) =>
+      call('GET', orderPath(orderId), {}, deadline, (_status, body) => {
+        let json: unknown;
+        try {
+          json = JSON.parse(body);
+        } catch {
+          return 'invalid';
+        }
+        const parsed = omOrderSchema.safeParse(json);
+        // An order under another id is not the order we asked for.
+        return parsed.success && parsed.data.order_id === orderId ? parsed.data : 'invalid';
+      }),
+    acknowledge: (orderId, deadline) =>
+      call(
+        'POST',
+        `${orderPath(orderId)}/acknowledge`,
+        { 'klarna-idempotency-key': idempotencyKey(orderId, 'acknowledge') },
+        deadline,
+        () => undefined,
+      ),
+  };
+};
+
+// --- Configuration --------------------------------------------------------------------------
+
+export type OmConfig = Omit<OmClientOptions, 'now' | 'sleep' | 'random'>;
+
+/** What a stand-in at KCO_API_BASE_URL is sent when no credentials are configured. */
+export const LOCAL_CREDENTIALS = { username: 'local', password: 'local' } as const;
+
+/**
+ * Read at cold start. Credentials: KCO_API_KEY, or KCO_API_USERNAME + KCO_API_PASSWORD, else the
+ * JSON secret named by KCO_API_CREDENTIALS_SECRET_ARN (`api_key`, or `username` and `password`),
+ * read on first use; for a KCO_API_BASE_URL without any, `local:local`. Klarna's or Kustom's own
+ * hosts without credentials: the function fails at cold start.
+ */
+export const readOmConfig = (): OmConfig => {
+  const explicitBase = optionalEnv('KCO_API_BASE_URL');
+  const baseUrl = resolveOmBaseUrl({
+    baseUrl: explicitBase,
+    provider: optionalEnv('KCO_API_PROVIDER'),
+    region: optionalEnv('KCO_API_REGION'),
+    environment: optionalEnv('KCO_API_ENVIRONMENT'),
+  });
+  const timeouts = {
+    timeoutMs: intEnv('KCO_API_TIMEOUT_MS', 2500, { min: 50, max: 10_000 }),
+    maxAttempts: intEnv('KCO_API_MAX_ATTEMPTS', 3, { min: 1, max: 6 }),
+    backoffMs: intEnv('KCO_API_BACKOFF_MS', 200, { min: 0, max: 5000 }),
+  };
+  const inline = { api_key: optionalEnv('KCO_API_KEY'), username: optionalEnv('KCO_API_USERNAME'), password: process.env.KCO_API_PASSWORD };
+  if (inline.api_key !== undefined || inline.username !== undefined) {
+    const header = Promise.resolve(authorizationFrom(inline));
+    return { baseUrl, ...timeouts, authorization: () => header };
+  }
+  const secretArn = optionalEnv('KCO_API_CREDENTIALS_SECRET_ARN');
+  if (secretArn === undefined) {
+    if (explicitBase === undefined) throw new Error('Missing KCO_API_KEY, KCO_API_USERNAME/KCO_API_PASSWORD or KCO_API_CREDENTIALS_SECRET_ARN');
+    const local = Promise.resolve(authorizationFrom(LOCAL_CREDENTIALS));
+    return { baseUrl, ...timeouts, authorization: () => local };
+  }
+  return {
+    baseUrl,
+    ...timeouts,
+    authorization: async () => authorizationFrom(await readSecretJson(secretArn)),
+  };
+};

@@ -1,0 +1,166 @@
+/**
+ * The orders table behind a port (`OrdersStore`). An order is created once, by a conditional
+ * write; every change of status or fraud_status is one conditional update whose condition is the
+ * state machine's "may come from" (functions/orders/lifecycle.ts), and each bumps `version`, so
+ * a late or concurrent writer can never move an order backwards. Acknowledging is guarded by a
+ * lease (`ack_lease_until`): only its holder calls Klarna, so concurrent pushes send one
+ * acknowledgement; a holder that dies leaves a lease that simply runs out.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { fraudStatusesBefore, statusesBefore, type FraudStatus, type OrderStatus } from './lifecycle.js';
+import type { OrderRecord } from './order.js';
+
+/** The index of orders recorded but not acknowledged (lib/tables.ts). */
+export const AWAITING_INDEX = 'awaiting-acknowledgement';
+const AWAITING = 'recorded';
+
+export type Moved = 'moved' | 'not_allowed';
+
+/** The port the lifecycle depends on. Times are epoch milliseconds. */
+export interface OrdersStore {
+  get(orderId: string): Promise<OrderRecord | undefined>;
+  /** 'exists' when another writer created it first (nothing is overwritten). */
+  create(record: OrderRecord, purgeAtMs: number): Promise<'created' | 'exists'>;
+  moveStatus(orderId: string, to: OrderStatus, nowIso: string, detail?: { review_reason?: string }): Promise<Moved>;
+  moveFraudStatus(orderId: string, to: FraudStatus, nowIso: string, klarnaStatus?: string): Promise<Moved>;
+  /**
+   * Take the acknowledge lease for `owner` until `untilMs`; false while another owner's lease
+   * runs. Taking it again as the same owner succeeds (a retried request must not lock us out).
+   */
+  claimAcknowledgement(orderId: string, owner: string, nowMs: number, untilMs: number): Promise<boolean>;
+  releaseAcknowledgement(orderId: string, owner: string): Promise<void>;
+  /** Orders still `recorded` that were recorded before `beforeIso`, oldest first. */
+  awaitingAcknowledgement(beforeIso: string, limit: number): Promise<string[]>;
+}
+
+type Client = Pick<DynamoDBDocumentClient, 'send'>;
+
+const isConditionFailure = (error: unknown): boolean =>
+  error instanceof ConditionalCheckFailedException || (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
+
+/** Bookkeeping attributes that are ours, not the order's. */
+const internalAttributes = ['purge_at', 'awaiting', 'ack_lease_until', 'ack_lease_owner'] as const;
+
+const toRecord = (item: Record<string, unknown>): OrderRecord => {
+  const record = { ...item };
+  for (const key of internalAttributes) delete record[key];
+  return record as OrderRecord;
+};
+
+export class DynamoDbOrdersStore implements OrdersStore {
+  constructor(
+    private readonly client: Client,
+    private readonly tableName: string,
+  ) {}
+
+  async get(orderId: string): Promise<OrderRecord | undefined> {
+    const output = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { order_id: orderId }, ConsistentRead: true }));
+    return output.Item ? toRecord(output.Item) : undefined;
+  }
+
+  async create(record: OrderRecord, purgeAtMs: number): Promise<'created' | 'exists'> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...record, awaiting: AWAITING, purge_at: Math.floor(purgeAtMs / 1000) },
+          ConditionExpression: 'attribute_not_exists(order_id)',
+        }),
+      );
+      return 'created';
+    } catch (error) {
+      if (isConditionFailure(error)) return 'exists';
+      throw error;
+    }
+  }
+
+  private async update(input: ConstructorParameters<typeof UpdateCommand>[0]): Promise<Moved> {
+    try {
+      await this.client.send(new UpdateCommand(input));
+      return 'moved';
+    } catch (error) {
+      if (isConditionFailure(error)) return 'not_allowed';
+      throw error;
+    }
+  }
+
+  moveStatus(orderId: string, to: OrderStatus, nowIso: string, detail: { review_reason?: string } = {}): Promise<Moved> {
+    const from = statusesBefore(to);
+    if (from.length === 0) return Promise.resolve('not_allowed');
+    const values: Record<string, unknown> = { ':to': to, ':now': nowIso, ':one': 1 };
+    from.forEach((status, i) => (values[`:from${i}`] = status));
+    const sets = ['#status = :to', 'updated_at = :now', 'version = version + :one'];
+    if (to === 'acknowledged') sets.push('acknowledged_at = :now');
+    if (detail.review_reason !== undefined) {
+      sets.push('review_reason = :reason');
+      values[':reason'] = detail.review_reason;
+    }
+    return this.update({
+      TableName: this.tableName,
+      Key: { order_id: orderId },
+      // Leaving `recorded` takes the order out of the sweeper's index.
+      UpdateExpression: `SET ${sets.join(', ')} REMOVE awaiting, ack_lease_until, ack_lease_owner`,
+      ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  moveFraudStatus(orderId: string, to: FraudStatus, nowIso: string, klarnaStatus?: string): Promise<Moved> {
+    const from = fraudStatusesBefore(to);
+    if (from.length === 0) return Promise.resolve('not_allowed');
+    const values: Record<string, unknown> = { ':to': to, ':now': nowIso, ':one': 1 };
+    from.forEach((status, i) => (values[`:from${i}`] = status));
+    const sets = ['fraud_status = :to', 'updated_at = :now', 'version = version + :one'];
+    if (klarnaStatus !== undefined) {
+      sets.push('klarna_status = :klarna');
+      values[':klarna'] = klarnaStatus;
+    }
+    return this.update({
+      TableName: this.tableName,
+      Key: { order_id: orderId },
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: `fraud_status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  async claimAcknowledgement(orderId: string, owner: string, nowMs: number, untilMs: number): Promise<boolean> {
+    const moved = await this.update({
+      TableName: this.tableName,
+      Key: { order_id: orderId },
+      UpdateExpression: 'SET ack_lease_until = :until, ack_lease_owner = :owner',
+      ConditionExpression:
+        '#status = :recorded AND (attribute_not_exists(ack_lease_until) OR ack_lease_until < :now OR ack_lease_owner = :owner)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':until': untilMs, ':now': nowMs, ':recorded': 'recorded', ':owner': owner },
+    });
+    return moved === 'moved';
+  }
+
+  async releaseAcknowledgement(orderId: string, owner: string): Promise<void> {
+    // Only our own lease: a later holder's stays.
+    await this.update({
+      TableName: this.tableName,
+      Key: { order_id: orderId },
+      UpdateExpression: 'REMOVE ack_lease_until, ack_lease_owner',
+      ConditionExpression: 'ack_lease_owner = :owner',
+      ExpressionAttributeValues: { ':owner': owner },
+    });
+  }
+
+  async awaitingAcknowledgement(beforeIso: string, limit: number): Promise<string[]> {
+    const output = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: AWAITING_INDEX,
+        KeyConditionExpression: 'awaiting = :recorded AND recorded_at < :before',
+        ExpressionAttributeValues: { ':recorded': AWAITING, ':before': beforeIso },
+        ProjectionExpression: 'order_id',
+        Limit: limit,
+      }),
+    );
+    return (output.Items ?? []).map((item) => String(item.order_id));
+  }
+}

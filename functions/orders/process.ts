@@ -1,0 +1,124 @@
+/**
+ * One pass over an order's life, for a push, a fraud notification or the sweeper: read the order
+ * from Klarna, record it once, move fraud_status, check it against the order's rules, and
+ * acknowledge it or set it aside for review. Every step is safe to repeat; a pass that fails (or
+ * dies) part-way leaves the order where the next pass picks it up. Only ports here: Klarna, the
+ * store and the rules come in from the handler.
+ */
+import { randomUUID } from 'node:crypto';
+import { fraudStatusFrom, nextFraudStatus, nextStep } from './lifecycle.js';
+import { recordOf, type OrderRecord } from './order.js';
+import { checkOrderAgainstRules, type RulesOutcome } from './order-check.js';
+import type { OmFailure, OrderManagement } from './order-management.js';
+import type { OrdersStore } from './orders-store.js';
+
+export type Trigger = 'push' | 'notification' | 'sweep';
+
+export type ProcessOutcome =
+  | { kind: 'acknowledged'; already: boolean }
+  | { kind: 'needs_review'; reason: string; already: boolean }
+  /** Recorded; another pass holds the acknowledge lease right now. */
+  | { kind: 'in_progress' }
+  /** Klarna does not know the order: nothing recorded, nothing acknowledged. */
+  | { kind: 'unknown_order' }
+  /** Something outside failed; the order stays where it is and the next pass goes on. */
+  | { kind: 'retry'; step: 'read' | 'rules' | 'acknowledge'; reason: string };
+
+/** One log line per lifecycle step, with a fixed `step` field so the steps can be counted. */
+export type StepLog = (step: string, fields?: Record<string, unknown>) => void;
+
+export type ProcessDeps = {
+  readonly om: OrderManagement;
+  readonly store: OrdersStore;
+  readonly rulesFor: (orderId: string) => Promise<RulesOutcome>;
+  readonly now: () => number;
+  /** How long an order is kept (the TTL), in milliseconds from its recording. */
+  readonly retentionMs: number;
+  readonly log: StepLog;
+};
+
+const failureReason = (failure: OmFailure): string =>
+  failure.reason === 'status' ? `status_${failure.status ?? 'unknown'}` : failure.reason;
+
+export const processOrder = async (orderId: string, trigger: Trigger, deadline: number, deps: ProcessDeps): Promise<ProcessOutcome> => {
+  const iso = (): string => new Date(deps.now()).toISOString();
+  let record = await deps.store.get(orderId);
+  // A repeated push for an order already settled costs no call to Klarna. A notification always
+  // re-reads: it exists to tell us Klarna's fraud decision changed.
+  if (trigger !== 'notification' && record && record.status !== 'recorded') {
+    deps.log('already_settled', { trigger, status: record.status });
+    return record.status === 'acknowledged'
+      ? { kind: 'acknowledged', already: true }
+      : { kind: 'needs_review', reason: record.review_reason ?? 'unknown', already: true };
+  }
+
+  const read = await deps.om.getOrder(orderId, deadline);
+  if (read.kind === 'not_found') {
+    deps.log('order_unknown', { trigger, recorded: record !== undefined });
+    return { kind: 'unknown_order' };
+  }
+  if (read.kind === 'failed') {
+    deps.log('read_failed', { trigger, reason: failureReason(read), attempts: read.attempts });
+    return { kind: 'retry', step: 'read', reason: failureReason(read) };
+  }
+  const order = read.value;
+  deps.log('read', { trigger, attempts: read.attempts, klarna_status: order.status, fraud_status: order.fraud_status });
+
+  if (!record) {
+    const fresh = recordOf(order, iso());
+    const created = await deps.store.create(fresh, deps.now() + deps.retentionMs);
+    if (created === 'created') {
+      deps.log('recorded', { trigger });
+      record = fresh;
+    } else {
+      record = await deps.store.get(orderId);
+      if (!record) throw new Error('order vanished after a conditional write found it');
+    }
+  }
+
+  const fraud = nextFraudStatus(record.fraud_status, fraudStatusFrom(order.fraud_status));
+  if (fraud !== undefined) {
+    const moved = await deps.store.moveFraudStatus(orderId, fraud, iso(), order.status);
+    deps.log(moved === 'moved' ? 'fraud_status' : 'fraud_status_unchanged', { trigger, from: record.fraud_status, to: fraud });
+  }
+
+  // Only a recorded order is checked: acknowledged and needs_review are settled.
+  if (record.status !== 'recorded') return settled(record);
+  const verdict = checkOrderAgainstRules(orderId, order, await deps.rulesFor(orderId));
+  if (verdict === 'unavailable') {
+    deps.log('rules_unavailable', { trigger });
+    return { kind: 'retry', step: 'rules', reason: 'rules_unavailable' };
+  }
+  const step = nextStep(record.status, () => verdict);
+  if (step.kind === 'review') {
+    const moved = await deps.store.moveStatus(orderId, 'needs_review', iso(), { review_reason: step.reason });
+    deps.log(moved === 'moved' ? 'needs_review' : 'needs_review_raced', { trigger, reason: step.reason });
+    return moved === 'moved' ? { kind: 'needs_review', reason: step.reason, already: false } : settled(await deps.store.get(orderId));
+  }
+  if (step.kind === 'none') return settled(record);
+
+  // The lease runs out when this pass must have ended: a pass that dies holds it no longer.
+  const owner = randomUUID();
+  if (!(await deps.store.claimAcknowledgement(orderId, owner, deps.now(), deadline))) {
+    const current = await deps.store.get(orderId);
+    if (current && current.status !== 'recorded') return settled(current);
+    deps.log('acknowledge_in_progress', { trigger });
+    return { kind: 'in_progress' };
+  }
+  const ack = await deps.om.acknowledge(orderId, deadline);
+  if (ack.kind !== 'ok') {
+    await deps.store.releaseAcknowledgement(orderId, owner);
+    const reason = ack.kind === 'not_found' ? 'not_found' : failureReason(ack);
+    deps.log('acknowledge_failed', { trigger, reason, attempts: ack.attempts });
+    return { kind: 'retry', step: 'acknowledge', reason };
+  }
+  const moved = await deps.store.moveStatus(orderId, 'acknowledged', iso());
+  deps.log('acknowledged', { trigger, attempts: ack.attempts, moved: moved === 'moved' });
+  return { kind: 'acknowledged', already: moved !== 'moved' };
+};
+
+const settled = (record: OrderRecord | undefined): ProcessOutcome => {
+  if (record?.status === 'acknowledged') return { kind: 'acknowledged', already: true };
+  if (record?.status === 'needs_review') return { kind: 'needs_review', reason: record.review_reason ?? 'unknown', already: true };
+  return { kind: 'in_progress' };
+};

@@ -1,0 +1,196 @@
+/**
+ * The order's life after the purchase, as infrastructure: the Order Management credentials, the
+ * settings the push and notification functions share, and (OrderLifecycle) the event bus, the
+ * stream publisher, the sweeper and their alarms. The stack builds the push and notification
+ * functions from the route table like every other function and hands them here.
+ */
+import { Duration, SecretValue, Validations } from 'aws-cdk-lib';
+import { ComparisonOperator, Metric, Stats, type Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { KlarnaFunction } from './klarna-function.js';
+import type { AlarmSpec } from './monitoring.js';
+
+/**
+ * The push and notification functions read the order from Klarna and acknowledge it within the
+ * request: up to ORDERS_WORK_MS (8 s) of Klarna calls with retries, plus a cold start. 10 s
+ * bounds that well below API Gateway's 29 s.
+ */
+export const orderFunctionTimeout = Duration.seconds(10);
+
+export const orderManagementSecretEnvVar = 'KCO_API_CREDENTIALS_SECRET_ARN';
+
+/** Which Order Management host: Kustom (default) or Klarna's regions; playground unless told. */
+export type OrderManagementSettings = {
+  readonly provider?: 'kustom' | 'klarna';
+  readonly region?: 'eu' | 'na' | 'oc';
+  readonly environment?: 'playground' | 'production';
+  /** Days an order is kept in the orders table (TTL). Default 90. */
+  readonly retentionDays?: number;
+};
+
+export const orderManagementEnvironment = (settings: OrderManagementSettings = {}): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries({
+      KCO_API_PROVIDER: settings.provider,
+      KCO_API_REGION: settings.region,
+      KCO_API_ENVIRONMENT: settings.environment,
+      ORDERS_RETENTION_DAYS: settings.retentionDays === undefined ? undefined : String(settings.retentionDays),
+    }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+
+/** `{"username": "", "password": ""}` or `{"api_key": ""}`: filled in by the merchant after deploy. */
+export const createOrderManagementSecret = (scope: Construct): Secret => {
+  const secret = new Secret(scope, 'OrderManagementCredentials', {
+    description:
+      'Order Management API credentials: {"username": "...", "password": "..."} (Klarna or Kustom) or {"api_key": "kco_live_api_..."} (Kustom).',
+    secretObjectValue: {
+      username: SecretValue.unsafePlainText(''),
+      password: SecretValue.unsafePlainText(''),
+      api_key: SecretValue.unsafePlainText(''),
+    },
+  });
+  Validations.of(secret).acknowledge({
+    id: 'AwsSolutions-SMG4',
+    reason:
+      'Klarna and Kustom issue these API credentials in their merchant portals; no Lambda can rotate them. The merchant replaces the value when new ones are issued.',
+  });
+  return secret;
+};
+
+export type OrderLifecycleProps = {
+  readonly ordersTable: Table;
+  readonly ordersIndexName: string;
+  readonly rulesTable: Table;
+  readonly orderManagementCredentials: Secret;
+  readonly settings?: OrderManagementSettings;
+  readonly tracing: boolean;
+  /** The stack's alarm factory (actions on the alarm topic). */
+  readonly alarm: (id: string, spec: AlarmSpec) => Alarm;
+};
+
+/** How often the sweeper runs; it looks at orders recorded ORDERS_SWEEP_AFTER_MINUTES (30) ago. */
+export const sweepSchedule = Duration.minutes(15);
+
+/**
+ * The event bus for the shop, the publisher that feeds it from the orders table's stream, the
+ * sweeper and their alarms. Children (construct ids) are created in the scope passed in, so their
+ * logical ids do not depend on this class.
+ */
+export class OrderLifecycle {
+  readonly bus: EventBus;
+  readonly publisher: KlarnaFunction;
+  readonly sweeper: KlarnaFunction;
+  readonly failedEvents: Queue;
+
+  constructor(scope: Construct, props: OrderLifecycleProps) {
+    const { ordersTable, rulesTable, alarm } = props;
+    this.bus = new EventBus(scope, 'OrderEventBus', { description: 'Order events for the shop: source klarna-serverless (README: Events for the shop).' });
+
+    // ---- Publisher: stream → bus --------------------------------------------------------------
+    this.publisher = new KlarnaFunction(scope, 'OrderEventsPublisherFunction', {
+      entry: 'functions/orders/handlers/publish-events.ts',
+      environment: { EVENT_BUS_NAME: this.bus.eventBusName },
+      timeout: Duration.seconds(30),
+      memorySize: 512,
+      tracing: props.tracing,
+    });
+    this.bus.grantPutEventsTo(this.publisher.role);
+    // Batches whose records could not be published within the retries (a day of them): their
+    // shard and sequence range land here, so an operator can re-read those orders.
+    this.failedEvents = new Queue(scope, 'OrderEventsFailedQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.failedEvents).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter destination of the orders stream trigger; it is alarmed, not redriven.',
+    });
+    this.publisher.function.addEventSource(
+      new DynamoEventSource(ordersTable, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        // One failed record stops its shard until it is published: events stay in order.
+        reportBatchItemFailures: true,
+        retryAttempts: 10_000,
+        maxRecordAge: Duration.days(1),
+        onFailure: new SqsDlq(this.failedEvents),
+      }),
+    );
+    Validations.of(this.publisher.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'dynamodb:ListStreams has no resource-level permission; the stream read itself (DescribeStream, GetRecords, GetShardIterator) is limited to the orders table stream.',
+    });
+
+    // ---- Sweeper ----------------------------------------------------------------------------
+    this.sweeper = new KlarnaFunction(scope, 'OrderSweeperFunction', {
+      entry: 'functions/orders/handlers/sweep.ts',
+      environment: {
+        ORDERS_TABLE: ordersTable.tableName,
+        RULES_TABLE: rulesTable.tableName,
+        [orderManagementSecretEnvVar]: props.orderManagementCredentials.secretArn,
+        ...orderManagementEnvironment(props.settings),
+      },
+      timeout: Duration.minutes(2),
+      tracing: props.tracing,
+    });
+    this.sweeper.allow(
+      new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [ordersTable.tableArn] }),
+    );
+    this.sweeper.allow(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${ordersTable.tableArn}/index/${props.ordersIndexName}`] }));
+    // The rules are read with one BatchGetItem (functions/shared/rules-store.ts).
+    this.sweeper.allow(new PolicyStatement({ actions: ['dynamodb:BatchGetItem'], resources: [rulesTable.tableArn] }));
+    this.sweeper.allow(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [props.orderManagementCredentials.secretArn] }));
+    if (props.tracing) {
+      Validations.of(this.sweeper.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions; tracing is opt-in.',
+      });
+    }
+    new Rule(scope, 'OrderSweepSchedule', {
+      description: 'Orders recorded but not acknowledged get another pass.',
+      schedule: Schedule.rate(sweepSchedule),
+      targets: [new LambdaFunction(this.sweeper.function, { retryAttempts: 0 })],
+    });
+
+    // ---- Alarms -----------------------------------------------------------------------------
+    const fiveMinutes = Duration.minutes(5);
+    alarm('OrdersAwaitingAcknowledgementAlarm', {
+      metric: new Metric({ namespace: 'KlarnaServerless', metricName: 'OrdersAwaitingAcknowledgement', statistic: Stats.MAXIMUM, period: sweepSchedule }),
+      threshold: 1,
+      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      description: 'An order is still not acknowledged after the sweeper retried it (README: Orders, needs attention).',
+    });
+    alarm('OrderEventsFailedAlarm', {
+      metric: this.failedEvents.metricApproximateNumberOfMessagesVisible({ statistic: Stats.MAXIMUM, period: fiveMinutes }),
+      threshold: 1,
+      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      description: 'Order events could not be published for a day: their batches are in OrderEventsFailedQueue.',
+    });
+    alarm('OrderEventsIteratorAgeAlarm', {
+      metric: this.publisher.function.metric('IteratorAge', { statistic: Stats.MAXIMUM, period: fiveMinutes }),
+      threshold: 5 * 60_000,
+      comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description: 'Order events are more than 5 minutes behind the orders table (publishing is failing or stuck).',
+    });
+    for (const [id, fn] of [
+      ['OrderEventsPublisherFunction', this.publisher],
+      ['OrderSweeperFunction', this.sweeper],
+    ] as const) {
+      alarm(`${id}ErrorsAlarm`, {
+        metric: fn.function.metricErrors({ statistic: Stats.SUM, period: fiveMinutes }),
+        threshold: 1,
+        comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        description: `${id} failed (unhandled error or timeout).`,
+      });
+    }
+  }
+}

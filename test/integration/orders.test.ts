@@ -1,0 +1,325 @@
+/**
+ * The push and notification routes through the local server, against DynamoDB Local and the
+ * loopback Order Management stand-in: exactly one order item and one acknowledgement however
+ * often and however concurrently Klarna pushes; failures that leave the order for the next
+ * attempt; a function dying between the write and the acknowledgement.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { createTables, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
+import { exampleOmOrder, startFakeOrderManagement, type FakeOrderManagement } from '../../bin/local/fake-order-management.js';
+import { startFakeEventBridge, type FakeEventBridge } from '../../bin/local/fake-eventbridge.js';
+import { startOrderStream, type OrderStream } from '../../bin/local/order-stream.js';
+import { lambdaContext, startLocalServer, type LocalServer } from '../../bin/local/server.js';
+import { ordersTable, rulesTable } from '../../lib/tables.js';
+import { createDocumentClient } from '../../functions/shared/dynamodb.js';
+import { putRules } from '../../functions/shared/rules-store.js';
+import { orderScope } from '../../functions/kco/rules.js';
+
+jest.setTimeout(60_000);
+
+const TOKEN = 'orders-test-token';
+const suffix = randomUUID().slice(0, 8);
+const ORDERS = `orders-test-${suffix}`;
+const RULES = `orders-rules-${suffix}`;
+
+let db: RunningDynamoDb;
+let fake: FakeOrderManagement;
+let server: LocalServer;
+let client: ReturnType<typeof createDocumentClient>;
+let bus: FakeEventBridge;
+let stream: OrderStream;
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  db = await startDynamoDb();
+  await createTables(db.endpoint, [ordersTable, rulesTable], (def) => (def === ordersTable ? ORDERS : RULES));
+  fake = await startFakeOrderManagement();
+  bus = await startFakeEventBridge();
+  Object.assign(process.env, {
+    EVENTBRIDGE_ENDPOINT: bus.url,
+    EVENT_BUS_NAME: 'orders-test-bus',
+    DYNAMODB_ENDPOINT: db.endpoint,
+    ORDERS_TABLE: ORDERS,
+    RULES_TABLE: RULES,
+    RULES_CACHE_SECONDS: '0',
+    KCO_CALLBACK_TOKENS: TOKEN,
+    KCO_API_BASE_URL: fake.url,
+    KCO_API_USERNAME: 'K123_test',
+    KCO_API_PASSWORD: 'test-password',
+    KCO_API_TIMEOUT_MS: '1500',
+    KCO_API_BACKOFF_MS: '10',
+    // The order functions have seconds, not Klarna's 3 s callback budget; a busy test machine
+    // must not turn a slow DynamoDB Local into a failed push.
+    DYNAMODB_REQUEST_TIMEOUT_MS: '5000',
+  });
+  client = createDocumentClient(db.endpoint);
+  const stored = await putRules(client, RULES, 'default', {}, { updatedBy: 'orders test' });
+  if (!stored.ok) throw new Error('default rules refused');
+  server = await startLocalServer({ port: 0 });
+  const publisher = await import('../../functions/orders/handlers/publish-events.js');
+  stream = await startOrderStream({ endpoint: db.endpoint, tableName: ORDERS, handle: (records) => publisher.handler({ Records: records }) });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await stream?.stop();
+  await bus?.close();
+  await fake?.close();
+  client?.destroy();
+  (await import('../../functions/shared/dynamodb.js')).documentClient().destroy();
+  await db?.stop();
+  process.env = savedEnv;
+});
+
+beforeEach(() => fake.clearFaults());
+
+const newOrderId = (): string => `order-${randomUUID()}`;
+
+const post = async (orderId: string, route: 'push' | 'notification', body?: unknown, token = TOKEN) => {
+  const response = await fetch(`${server.url}/kco/orders/${encodeURIComponent(orderId)}/${route}?token=${encodeURIComponent(token)}`, {
+    method: 'POST',
+    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+};
+const push = (orderId: string, token?: string) => post(orderId, 'push', undefined, token);
+const notify = (orderId: string, eventType: string) => post(orderId, 'notification', { order_id: orderId, event_type: eventType });
+
+/** The events published for an order so far, after the stream has been read to its end. */
+const eventsFor = async (orderId: string): Promise<string[]> => {
+  await stream.drain();
+  return bus.events.filter((e) => e.detail.order_id === orderId).map((e) => `${String(e.detail.sequence)} ${e.detailType}`);
+};
+
+const item = async (orderId: string): Promise<Record<string, unknown> | undefined> =>
+  (await client.send(new GetCommand({ TableName: ORDERS, Key: { order_id: orderId }, ConsistentRead: true }))).Item;
+
+const itemsFor = async (orderId: string): Promise<number> =>
+  ((await client.send(new ScanCommand({ TableName: ORDERS, ConsistentRead: true }))).Items ?? []).filter((i) => i.order_id === orderId).length;
+
+describe('push', () => {
+  it('reads, records and acknowledges an order, keeping the shipping address but no e-mail, phone or billing address', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    expect(await push(id)).toEqual({ status: 200, body: { order_id: id, status: 'acknowledged' } });
+    const stored = await item(id);
+    expect(stored).toMatchObject({
+      order_id: id,
+      status: 'acknowledged',
+      fraud_status: 'ACCEPTED',
+      klarna_status: 'AUTHORIZED',
+      order_amount: 29900,
+      original_order_amount: 29900,
+      purchase_currency: 'SEK',
+      merchant_reference1: `shop-${id}`,
+      klarna_created_at: '2026-12-02T08:00:00.000Z',
+      version: 2,
+      shipping_address: { given_name: 'Testperson-se', family_name: 'Approved', street_address: 'Stårgatan 1', postal_code: '12345', city: 'Ankeborg', country: 'SE' },
+    });
+    expect(stored?.order_lines).toHaveLength(2);
+    expect(JSON.stringify(stored)).not.toMatch(/email|phone|date_of_birth|billing_address/);
+    expect(stored?.awaiting).toBeUndefined();
+    expect(typeof stored?.purge_at).toBe('number');
+    expect(fake.acknowledgements(id)).toBe(1);
+  });
+
+  it('ten identical pushes, some concurrent, with a notification among them: one item, one acknowledgement', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id, { fraud_status: 'PENDING' }));
+    const first = await Promise.all([push(id), push(id), push(id), push(id)]);
+    expect(first.every((r) => r.status === 200 || r.status === 202)).toBe(true);
+    fake.updateOrder(id, { fraud_status: 'ACCEPTED' });
+    const second = await Promise.all([push(id), push(id), notify(id, 'FRAUD_RISK_ACCEPTED'), push(id)]);
+    expect(second.map((r) => r.status).every((s) => s === 200 || s === 202)).toBe(true);
+    for (let i = 0; i < 2; i += 1) expect((await push(id)).status).toBe(200);
+    expect(await itemsFor(id)).toBe(1);
+    expect(fake.acknowledgeCalls(id)).toBe(1);
+    expect(await item(id)).toMatchObject({ status: 'acknowledged', fraud_status: 'ACCEPTED', version: 3 });
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged', '3 Order Fraud Status Changed']);
+    const [recorded, acknowledged, fraud] = bus.events.filter((e) => e.detail.order_id === id);
+    expect(recorded).toMatchObject({ source: 'klarna-serverless', eventBusName: 'orders-test-bus', detail: { fraud_status: 'PENDING', may_ship: false } });
+    expect(acknowledged?.detail).toMatchObject({ status: 'acknowledged', fraud_status: 'PENDING', may_ship: false });
+    expect(fraud?.detail).toMatchObject({ previous_fraud_status: 'PENDING', fraud_status: 'ACCEPTED', may_ship: true });
+  });
+
+  it('Klarna failing and then recovering gives one acknowledgement', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    fake.failAlways('get', { status: 503 });
+    expect((await push(id)).status).toBe(503);
+    expect(await item(id)).toBeUndefined();
+    fake.clearFaults();
+    fake.failAlways('acknowledge', { hang: true });
+    expect((await push(id)).status).toBe(503);
+    expect(await item(id)).toMatchObject({ status: 'recorded', awaiting: 'recorded' });
+    fake.clearFaults();
+    fake.failNext('acknowledge', { status: 500 });
+    expect(await push(id)).toEqual({ status: 200, body: { order_id: id, status: 'acknowledged' } });
+    expect(fake.acknowledgements(id)).toBe(1);
+    expect(await item(id)).toMatchObject({ status: 'acknowledged', version: 2 });
+  });
+
+  it('an unknown order: 404, no item, no acknowledgement, and no retry of the read', async () => {
+    const id = newOrderId();
+    expect(await push(id)).toEqual({ status: 404, body: { error: 'Unknown order' } });
+    expect(await item(id)).toBeUndefined();
+    expect(fake.requests.filter((r) => r.orderId === id).map((r) => r.call)).toEqual(['get']);
+    expect(await eventsFor(id)).toEqual([]);
+  });
+
+  it('an order that differs from its rules is set aside for review and not acknowledged', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    const stored = await putRules(client, RULES, orderScope(id), { expected_order_amount: 19900 }, { updatedBy: 'orders test' });
+    expect(stored.ok).toBe(true);
+    expect(await push(id)).toEqual({ status: 200, body: { order_id: id, status: 'needs_review' } });
+    expect(await item(id)).toMatchObject({ status: 'needs_review', review_reason: 'expected_amount_mismatch', version: 2 });
+    expect(fake.acknowledgeCalls(id)).toBe(0);
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Needs Review']);
+    const reads = fake.requests.filter((r) => r.orderId === id).length;
+    expect((await push(id)).body).toEqual({ order_id: id, status: 'needs_review' });
+    expect(fake.requests.filter((r) => r.orderId === id).length).toBe(reads);
+  });
+
+  it('a cart that differs from expected_order_lines is set aside as cart_mismatch', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    const expected = [{ reference: 'TSHIRT-1', quantity: 3, total_amount: 37500 }];
+    expect((await putRules(client, RULES, orderScope(id), { expected_order_lines: expected }, { updatedBy: 'orders test' })).ok).toBe(true);
+    expect((await push(id)).body).toEqual({ order_id: id, status: 'needs_review' });
+    expect(await item(id)).toMatchObject({ status: 'needs_review', review_reason: 'cart_mismatch' });
+    expect(fake.acknowledgeCalls(id)).toBe(0);
+  });
+
+  it('an order whose lines match expected_order_lines is acknowledged', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    const expected = [{ reference: 'TSHIRT-1', quantity: 2, total_amount: 25000 }, { reference: 'standard', quantity: 1, total_amount: 4900 }];
+    expect((await putRules(client, RULES, orderScope(id), { expected_order_lines: expected, expected_order_amount: 29900 }, { updatedBy: 'orders test' })).ok).toBe(true);
+    expect((await push(id)).body).toEqual({ order_id: id, status: 'acknowledged' });
+  });
+
+  it('refuses a wrong token before anything is read', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    expect(await push(id, 'wrong')).toEqual({ status: 401, body: { error: 'Unauthorized' } });
+    expect(fake.requests.filter((r) => r.orderId === id)).toEqual([]);
+  });
+
+  it('a function dying between the write and the acknowledgement: the next attempt acknowledges', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    fake.failAlways('acknowledge', { hang: true });
+    // A separate process runs the push handler and is killed while Klarna's acknowledge hangs.
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '-e', `const { handler } = await import('./functions/orders/handlers/push.ts'); const { apiGatewayEvent, lambdaContext } = await import('./bin/local/server.ts'); await handler(apiGatewayEvent({ method: 'POST', resource: '/kco/orders/{order_id}/push', path: '/kco/orders/${id}/push', pathParameters: { order_id: '${id}' }, query: { token: '${TOKEN}' } }), lambdaContext('OrderPushFunction'));`],
+      { env: { ...process.env, LOG_LEVEL: 'SILENT', KCO_API_TIMEOUT_MS: '4000', ORDERS_WORK_MS: '4500' }, stdio: 'ignore' },
+    );
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    await fake.waitForRequest('acknowledge', id);
+    child.kill('SIGKILL');
+    await exited;
+    expect(await item(id)).toMatchObject({ status: 'recorded', version: 1 });
+    fake.clearFaults();
+    // Within the dead function's lease another attempt leaves the order alone...
+    expect((await push(id)).status).toBe(202);
+    // ...after it, the next attempt (a later push, or the sweeper) acknowledges.
+    const { orderHandler } = await import('../../functions/orders/handlers/order-handler.js');
+    const { defaultDeps } = await import('../../functions/orders/handlers/deps.js');
+    const later = orderHandler('push', () => ({ ...defaultDeps(), now: () => Date.now() + 60_000 }));
+    const { apiGatewayEvent } = await import('../../bin/local/server.js');
+    const event = apiGatewayEvent({ method: 'POST', resource: '/kco/orders/{order_id}/push', path: `/kco/orders/${id}/push`, pathParameters: { order_id: id }, query: { token: TOKEN } });
+    const answer = await later(event, lambdaContext('OrderPushFunction'));
+    expect(answer.statusCode).toBe(200);
+    expect(await item(id)).toMatchObject({ status: 'acknowledged', version: 2 });
+    expect(fake.acknowledgements(id)).toBe(1);
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged']);
+  });
+
+  it('an event EventBridge refuses is retried from its record: none lost, none out of order', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    await stream.drain();
+    const refusedBefore = bus.refusals;
+    bus.failNextEntries(1);
+    bus.failNextRequests(3);
+    expect((await push(id)).status).toBe(200);
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged']);
+    expect(bus.refusals - refusedBefore).toBe(4);
+  });
+});
+
+describe('notification', () => {
+  it('moves fraud_status from what Klarna says, never from the body, and never backwards', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id, { fraud_status: 'PENDING' }));
+    expect((await push(id)).status).toBe(200);
+    expect(await item(id)).toMatchObject({ status: 'acknowledged', fraud_status: 'PENDING' });
+    // The body claims acceptance; Klarna still says PENDING: nothing moves.
+    expect((await notify(id, 'FRAUD_RISK_ACCEPTED')).status).toBe(200);
+    expect(await item(id)).toMatchObject({ fraud_status: 'PENDING', version: 2 });
+    fake.updateOrder(id, { fraud_status: 'REJECTED', status: 'CANCELLED' });
+    expect((await notify(id, 'FRAUD_RISK_REJECTED')).status).toBe(200);
+    expect(await item(id)).toMatchObject({ fraud_status: 'REJECTED', klarna_status: 'CANCELLED', version: 3 });
+    // A late, stale read cannot bring it back.
+    fake.updateOrder(id, { fraud_status: 'ACCEPTED' });
+    expect((await notify(id, 'FRAUD_RISK_ACCEPTED')).status).toBe(200);
+    expect(await item(id)).toMatchObject({ fraud_status: 'REJECTED', version: 3 });
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged', '3 Order Fraud Status Changed']);
+  });
+
+  it('records and acknowledges an order whose notification arrives before any push', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    expect(await notify(id, 'FRAUD_RISK_ACCEPTED')).toEqual({ status: 200, body: { order_id: id, status: 'acknowledged' } });
+    expect(fake.acknowledgements(id)).toBe(1);
+  });
+});
+
+describe('sweeper', () => {
+  it('acknowledges an order left recorded once Klarna answers again, and counts what is still waiting', async () => {
+    const { defaultDeps } = await import('../../functions/orders/handlers/deps.js');
+    const { sweep } = await import('../../functions/orders/sweep.js');
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    fake.failAlways('acknowledge', { status: 503 });
+    expect((await push(id)).status).toBe(503);
+    expect(await item(id)).toMatchObject({ status: 'recorded', awaiting: 'recorded' });
+
+    const later = { ...defaultDeps(), now: () => Date.now() + 31 * 60_000 };
+    const options = { afterMs: 30 * 60_000, limit: 100, deadline: later.now() + 20_000, perOrderMs: 4000 };
+    // Too young to sweep: nothing happens to it.
+    const young = await sweep({ ...later, now: Date.now }, { ...options, deadline: Date.now() + 20_000 });
+    expect(young.found).toBe(0);
+    // Klarna still failing: the order is counted as waiting (the alarm's metric).
+    const failing = await sweep(later, options);
+    expect(failing.found).toBeGreaterThanOrEqual(1);
+    expect(failing.stillWaiting).toBeGreaterThanOrEqual(1);
+    expect(await item(id)).toMatchObject({ status: 'recorded' });
+    fake.clearFaults();
+    const recovered = await sweep(later, options);
+    expect(recovered.acknowledged).toBeGreaterThanOrEqual(1);
+    expect(recovered.stillWaiting).toBe(0);
+    const settled = await item(id);
+    expect(settled).toMatchObject({ status: 'acknowledged' });
+    expect(settled).not.toHaveProperty('awaiting');
+    expect(fake.acknowledgements(id)).toBe(1);
+    const after = await sweep(later, options);
+    expect(after.found).toBe(0);
+  });
+
+  it('publishes the count still waiting as an embedded CloudWatch metric', async () => {
+    const { awaitingMetricLine } = await import('../../functions/orders/handlers/sweep.js');
+    expect(JSON.parse(awaitingMetricLine(2, 1_700_000_000_000))).toEqual({
+      _aws: {
+        Timestamp: 1_700_000_000_000,
+        CloudWatchMetrics: [{ Namespace: 'KlarnaServerless', Dimensions: [[]], Metrics: [{ Name: 'OrdersAwaitingAcknowledgement', Unit: 'Count' }] }],
+      },
+      OrdersAwaitingAcknowledgement: 2,
+      step: 'sweep_metric',
+    });
+  });
+});

@@ -1,0 +1,80 @@
+import { eventsForChange, eventTypes } from '../../functions/orders/events.js';
+import type { OrderRecord } from '../../functions/orders/order.js';
+
+const record = (overrides: Partial<OrderRecord> = {}): OrderRecord => ({
+  order_id: 'o-1',
+  status: 'recorded',
+  fraud_status: 'PENDING',
+  klarna_status: 'AUTHORIZED',
+  order_amount: 29900,
+  original_order_amount: 29900,
+  purchase_currency: 'SEK',
+  order_lines: [{ type: 'physical', name: 'T-shirt', quantity: 1, total_amount: 29900 }],
+  shipping_address: { given_name: 'Test', family_name: 'Person', street_address: 'Storgatan 1', postal_code: '11122', city: 'Stockholm', country: 'SE' },
+  merchant_reference1: 'shop-1',
+  recorded_at: '2026-12-02T08:00:00.000Z',
+  updated_at: '2026-12-02T08:00:00.000Z',
+  version: 1,
+  ...overrides,
+});
+
+describe('eventsForChange', () => {
+  it('a new item is one Order Recorded event with the order the shop needs', () => {
+    const events = eventsForChange(undefined, record());
+    expect(events).toEqual([
+      {
+        detailType: 'Order Recorded',
+        detail: {
+          schema_version: 1,
+          order_id: 'o-1',
+          sequence: 1,
+          occurred_at: '2026-12-02T08:00:00.000Z',
+          status: 'recorded',
+          previous_status: null,
+          fraud_status: 'PENDING',
+          previous_fraud_status: null,
+          may_ship: false,
+          klarna_status: 'AUTHORIZED',
+          order_amount: 29900,
+          purchase_currency: 'SEK',
+          merchant_reference1: 'shop-1',
+          order: {
+            order_lines: [{ type: 'physical', name: 'T-shirt', quantity: 1, total_amount: 29900 }],
+            shipping_address: { given_name: 'Test', family_name: 'Person', street_address: 'Storgatan 1', postal_code: '11122', city: 'Stockholm', country: 'SE' },
+            original_order_amount: 29900,
+          },
+        },
+      },
+    ]);
+  });
+
+  it('an acknowledgement of an accepted order says it may ship; a pending one says it may not', () => {
+    const accepted = eventsForChange(record({ fraud_status: 'ACCEPTED' }), record({ fraud_status: 'ACCEPTED', status: 'acknowledged', version: 2 }));
+    expect(accepted.map((e) => [e.detailType, e.detail.may_ship, e.detail.previous_status, e.detail.sequence])).toEqual([
+      ['Order Acknowledged', true, 'recorded', 2],
+    ]);
+    expect(accepted[0]?.detail.order).toBeUndefined();
+    const pending = eventsForChange(record(), record({ status: 'acknowledged', version: 2 }));
+    expect(pending[0]?.detail).toMatchObject({ may_ship: false, fraud_status: 'PENDING' });
+  });
+
+  it('a review carries its reason', () => {
+    const events = eventsForChange(record(), record({ status: 'needs_review', review_reason: 'expected_amount_mismatch', version: 2 }));
+    expect(events.map((e) => [e.detailType, e.detail.review_reason])).toEqual([[eventTypes.needsReview, 'expected_amount_mismatch']]);
+  });
+
+  it('a fraud decision is its own event, after the status event of the same change', () => {
+    const events = eventsForChange(record(), record({ status: 'acknowledged', fraud_status: 'ACCEPTED', version: 3 }));
+    expect(events.map((e) => e.detailType)).toEqual(['Order Acknowledged', 'Order Fraud Status Changed']);
+    const fraud = eventsForChange(record({ status: 'acknowledged', version: 2 }), record({ status: 'acknowledged', fraud_status: 'REJECTED', version: 3 }));
+    expect(fraud.map((e) => [e.detailType, e.detail.previous_fraud_status, e.detail.fraud_status, e.detail.may_ship])).toEqual([
+      ['Order Fraud Status Changed', 'PENDING', 'REJECTED', false],
+    ]);
+  });
+
+  it('bookkeeping (lease, no version change) and deletions say nothing', () => {
+    expect(eventsForChange(record(), { ...record(), ack_lease_until: 1 })).toEqual([]);
+    expect(eventsForChange(record(), undefined)).toEqual([]);
+    expect(eventsForChange(undefined, { order_id: 'x' })).toEqual([]);
+  });
+});
