@@ -63,7 +63,22 @@ const osmSet: ReadonlySet<string> = new Set(osmOutcomes);
 const stepSet: ReadonlySet<string> = new Set(orderSteps);
 const orderOutcomeSet: ReadonlySet<string> = new Set(orderOutcomes);
 
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
+// Powertools warns whenever one key stands in several dimension sets of the same line. Ours do on
+// purpose (the same value counted under callback × decision × reason, reason alone and decision
+// alone), so that one warning would be a log line per callback saying nothing: it is dropped.
+// Every other warning and error of the library still reaches the log.
+const SAME_KEY_IN_SEVERAL_SETS = 'EMF key ';
+const metricsLogger = {
+  debug: console.debug,
+  info: console.info,
+  warn: (...content: unknown[]): void => {
+    if (typeof content[0] === 'string' && content[0].startsWith(SAME_KEY_IN_SEVERAL_SETS)) return;
+    console.warn(...content);
+  },
+  error: console.error,
+};
+
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE, logger: metricsLogger });
 
 /** One count, written at once under each dimension set given (one EMF line). */
 const count = (name: string, dimensionSets: readonly Record<string, string>[]): void => {

@@ -44,6 +44,16 @@ const metrics = load();
 const countDecision = metrics.callbackDecisionCounter(['po_box', 'too_many_lines']);
 
 describe('callback decisions', () => {
+  it('writes nothing but the metric line: no warning about a key shared by the dimension sets', () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      emitted(() => countDecision('address_update', 'refuse', 'too_many_lines'));
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('counts one decision per line under callback × decision × reason, reason alone and decision alone', () => {
     const lines = emitted(() => countDecision('validation', 'deny', 'po_box'));
     expect(lines.map(shape)).toEqual([
