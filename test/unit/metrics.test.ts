@@ -45,12 +45,18 @@ const countDecision = metrics.callbackDecisionCounter(['po_box', 'too_many_lines
 
 describe('callback decisions', () => {
   it('writes nothing but the metric line: no warning about a key shared by the dimension sets', () => {
-    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const warnings: string[] = [];
+    const warn = jest.spyOn(console, 'warn').mockImplementation((...content: unknown[]) => void warnings.push(String(content[0])));
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      warnings.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return true;
+    });
     try {
-      emitted(() => countDecision('address_update', 'refuse', 'too_many_lines'));
-      expect(warn).not.toHaveBeenCalled();
+      expect(emitted(() => countDecision('address_update', 'refuse', 'too_many_lines'))).toHaveLength(1);
+      expect(warnings).toEqual([]);
     } finally {
       warn.mockRestore();
+      stderr.mockRestore();
     }
   });
 
