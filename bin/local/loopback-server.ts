@@ -4,6 +4,7 @@
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { listenOnLoopback } from './loopback.js';
 
 export type LoopbackServer = { readonly server: Server; readonly url: string; close(): Promise<void> };
 
@@ -14,15 +15,10 @@ export const startLoopbackServer = async (name: string, listener: RequestListene
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (typeof address !== 'object' || address === null) throw new Error(`${name}: no address`);
+  const url = await listenOnLoopback(server, name);
   return {
     server,
-    url: `http://127.0.0.1:${address.port}`,
+    url,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
