@@ -43,7 +43,7 @@ export const startBenchEnvironment = async (): Promise<BenchEnvironment> => {
       OSM_BASE_URL: osm.url,
       OSM_CLIENT_ID: BENCH_OSM_CLIENT_ID,
     });
-    const local = await startLocal({ port: 0, tablePrefix: 'bench' });
+    const local = await startLocal({ port: 0, tablePrefix: 'bench', orderStream: false });
     stops.push(() => local.stop());
     const rulesTable = local.tableNames.RULES_TABLE;
     const placementsTable = local.tableNames.PLACEMENTS_TABLE;

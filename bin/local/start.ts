@@ -91,6 +91,11 @@ export type StartLocalOptions = {
   seed?: boolean;
   /** Called with each order event the publisher puts on the (local) bus; `npm start` prints them. */
   onOrderEvent?: (event: BusEvent) => void;
+  /**
+   * Read the orders table's stream and publish its events (default true). The benchmark turns it
+   * off: its polling would be counted among the requests it measures.
+   */
+  orderStream?: boolean;
 };
 
 export type LocalService = {
@@ -219,14 +224,16 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
       });
     }
     // The publisher (and its EventBridge client) loads with the first change, not at start.
-    const orderStream = await startOrderStream({
-      endpoint: dynamoDb.endpoint,
-      tableName: nameOf(ordersTable),
-      handle: async (records) => (await import('../../functions/orders/handlers/publish-events.js')).handler({ Records: records }),
-      pollMs: 250,
-      onError: (error) => process.stderr.write(`orders stream: ${error instanceof Error ? error.message : String(error)}\n`),
-    });
-    cleanups.push(() => orderStream.stop());
+    if (options.orderStream !== false) {
+      const orderStream = await startOrderStream({
+        endpoint: dynamoDb.endpoint,
+        tableName: nameOf(ordersTable),
+        handle: async (records) => (await import('../../functions/orders/handlers/publish-events.js')).handler({ Records: records }),
+        pollMs: 250,
+        onError: (error) => process.stderr.write(`orders stream: ${error instanceof Error ? error.message : String(error)}\n`),
+      });
+      cleanups.push(() => orderStream.stop());
+    }
 
     const token = (process.env.KCO_CALLBACK_TOKENS ?? DEFAULT_CALLBACK_TOKEN).split(',').map((t) => t.trim()).find(Boolean) ?? DEFAULT_CALLBACK_TOKEN;
 
