@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { version } from '../../package.json';
-import { intEnv, optionalEnv } from '../shared/config.js';
+import { httpBaseUrl, intEnv, optionalEnv } from '../shared/config.js';
 import { readSecretJson } from '../shared/secrets.js';
 import { omOrderSchema, type OmOrder } from './order.js';
 
@@ -50,19 +50,7 @@ export const resolveOmBaseUrl = (settings: {
   region?: string | undefined;
   environment?: string | undefined;
 }): string => {
-  if (settings.baseUrl !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(settings.baseUrl);
-    } catch {
-      throw new Error('KCO_API_BASE_URL must be an absolute http(s) URL');
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('KCO_API_BASE_URL must be an absolute http(s) URL');
-    // Trailing slashes off without a regular expression (`/\/+$/` backtracks polynomially).
-    let href = url.href;
-    while (href.endsWith('/')) href = href.slice(0, -1);
-    return href;
-  }
+  if (settings.baseUrl !== undefined) return httpBaseUrl(settings.baseUrl, 'KCO_API_BASE_URL');
   const provider = oneOf('KCO_API_PROVIDER', omProviders, settings.provider ?? 'kustom');
   const environment = oneOf('KCO_API_ENVIRONMENT', omEnvironments, settings.environment ?? 'playground');
   if (provider === 'kustom') {

@@ -7,7 +7,7 @@
  */
 import * as z from 'zod/mini';
 import { version } from '../../package.json';
-import { intEnv, optionalEnv } from '../shared/config.js';
+import { httpBaseUrl, intEnv, optionalEnv } from '../shared/config.js';
 import { readSecretJson } from '../shared/secrets.js';
 import { safeHttpsUrl, type OsmContent, type OsmNode } from './render.js';
 
@@ -47,15 +47,7 @@ export const resolveEndpoint = (settings: {
   environment?: string | undefined;
 }): OsmEndpoint => {
   if (settings.baseUrl !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(settings.baseUrl);
-    } catch {
-      throw new Error('OSM_BASE_URL must be an absolute http(s) URL');
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('OSM_BASE_URL must be an absolute http(s) URL');
-    // The lookbehind starts the match at the first of the trailing slashes only (linear time).
-    const baseUrl = url.href.replace(/(?<!\/)\/+$/, '');
+    const baseUrl = httpBaseUrl(settings.baseUrl, 'OSM_BASE_URL');
     return { baseUrl, id: `custom|${baseUrl}` };
   }
   const region = (settings.region ?? 'eu').toLowerCase();

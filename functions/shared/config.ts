@@ -27,3 +27,21 @@ export const intEnv = (name: string, fallback: number, { min = 0, max = Number.M
 
 /** DynamoDB endpoint override: DynamoDB Local for `npm start` and the tests. */
 export const dynamoDbEndpoint = (): string | undefined => read('DYNAMODB_ENDPOINT');
+
+/**
+ * An absolute http(s) base URL from the setting `name`, without trailing slashes (paths are
+ * appended to it). Throws at cold start for anything else. The slashes come off in a loop: the
+ * pattern `/\/+$/` would backtrack polynomially.
+ */
+export const httpBaseUrl = (value: string, name: string): string => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${name} must be an absolute http(s) URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`${name} must be an absolute http(s) URL`);
+  let href = url.href;
+  while (href.endsWith('/')) href = href.slice(0, -1);
+  return href;
+};
