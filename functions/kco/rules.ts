@@ -163,6 +163,17 @@ export type MerchantRules = z.infer<typeof merchantRulesSchema>;
 
 export type RulesIssue = { scope: string; path: string; message: string };
 
+/**
+ * What a rules lookup answers: the merged rules and which scopes were found, or why there are
+ * none. Defined here, beside the rules, so the pure order check can read it as the store writes it.
+ */
+export type RulesLookup =
+  | { status: 'ok'; rules: MerchantRules; scopesFound: string[] }
+  | { status: 'invalid'; issues: RulesIssue[] }
+  /** No `default` scope: the merchant has said nothing, so nothing may be approved. */
+  | { status: 'missing' }
+  | { status: 'unavailable' };
+
 export type ParsedRules = { ok: true; rules: MerchantRules } | { ok: false; issues: RulesIssue[] };
 
 const formatPath = (path: readonly PropertyKey[]): string =>

@@ -7,15 +7,8 @@
  */
 import { checkExpectedOrder, type ExpectedOrderCheck, type OrderToCompare } from '../kco/expected-order.js';
 import { orderLineTypes, type OrderLine, type OrderLineType } from '../kco/order.js';
-import { orderScope, orderScopeRefusal, type MerchantRules } from '../kco/rules.js';
+import { orderScope, orderScopeRefusal, type RulesLookup } from '../kco/rules.js';
 import type { OmOrder } from './order.js';
-
-/** What a rules lookup can answer (the shape of the rules store's result, without the store). */
-export type RulesOutcome =
-  | { status: 'ok'; rules: MerchantRules; scopesFound: readonly string[] }
-  | { status: 'invalid' }
-  | { status: 'missing' }
-  | { status: 'unavailable' };
 
 export type OrderCheck = ExpectedOrderCheck | { ok: false; reason: 'rules_invalid' | 'rules_missing' | 'order_unknown' };
 
@@ -45,7 +38,7 @@ export const orderToCompare = (order: OmOrder): OrderToCompare => ({
 });
 
 /** 'unavailable': the rules could not be read now; decide nothing and try again later. */
-export const checkOrderAgainstRules = (orderId: string, order: OmOrder, lookup: RulesOutcome): OrderCheck | 'unavailable' => {
+export const checkOrderAgainstRules = (orderId: string, order: OmOrder, lookup: RulesLookup): OrderCheck | 'unavailable' => {
   switch (lookup.status) {
     case 'unavailable':
       return 'unavailable';

@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { fraudStatusFrom, nextFraudStatus, nextStep } from './lifecycle.js';
 import { recordOf, type OrderRecord } from './order.js';
-import { checkOrderAgainstRules, type RulesOutcome } from './order-check.js';
+import type { RulesLookup } from '../kco/rules.js';
+import { checkOrderAgainstRules } from './order-check.js';
 import type { OmFailure, OrderManagement } from './order-management.js';
 import type { OrdersStore } from './orders-store.js';
 
@@ -30,7 +31,7 @@ export type StepLog = (step: string, fields?: Record<string, unknown>) => void;
 export type ProcessDeps = {
   readonly om: OrderManagement;
   readonly store: OrdersStore;
-  readonly rulesFor: (orderId: string) => Promise<RulesOutcome>;
+  readonly rulesFor: (orderId: string) => Promise<RulesLookup>;
   readonly now: () => number;
   /** How long an order is kept (the TTL), in milliseconds from its recording. */
   readonly retentionMs: number;

@@ -17,17 +17,12 @@ import {
   type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { mergeRules, orderScope, defaultScope, parseRulesDocument, type MerchantRules, type ParsedRules, type RulesIssue } from '../kco/rules.js';
+import { mergeRules, orderScope, defaultScope, parseRulesDocument, type MerchantRules, type ParsedRules, type RulesIssue, type RulesLookup } from '../kco/rules.js';
+
+export type { RulesLookup };
 import { intEnv, requireEnv } from './config.js';
 import { documentClient } from './dynamodb.js';
 import { describeError, logger } from './log.js';
-
-export type RulesLookup =
-  | { status: 'ok'; rules: MerchantRules; scopesFound: string[] }
-  | { status: 'invalid'; issues: RulesIssue[] }
-  /** No `default` scope: the merchant has said nothing, so nothing may be approved. */
-  | { status: 'missing' }
-  | { status: 'unavailable' };
 
 /** The port the callbacks depend on. */
 export interface RulesSource {
