@@ -10,6 +10,8 @@ const common = {
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   testEnvironment: 'node',
   setupFiles: ['<rootDir>/test/support/setup.ts'],
+  // `npm run mutate` copies the project into .stryker-tmp/: not a second copy of our modules.
+  modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp/'],
 };
 
 module.exports = {

@@ -21,7 +21,7 @@ export default {
   coverageAnalysis: 'perTest',
   // Mutants that do not type-check are dropped before any test runs.
   checkers: ['typescript'],
-  tsconfigFile: 'tsconfig.json',
+  tsconfigFile: 'tsconfig.mutate.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   // Two processes (type-checking first, then Jest) on the 2 cores.
   concurrency: 2,

@@ -76,6 +76,12 @@ export type OrderLifecycleProps = {
   readonly alarm: (id: string, spec: AlarmSpec) => Alarm;
 };
 
+/** The lifecycle's Lambdas that no route serves: their construct ids and handler modules. */
+export const lifecycleFunctions = {
+  publisher: { id: 'OrderEventsPublisherFunction', entry: 'functions/orders/handlers/publish-events.ts' },
+  sweeper: { id: 'OrderSweeperFunction', entry: 'functions/orders/handlers/sweep.ts' },
+} as const;
+
 /** How often the sweeper runs; it looks at orders recorded ORDERS_SWEEP_AFTER_MINUTES (30) ago. */
 export const sweepSchedule = Duration.minutes(15);
 
@@ -95,8 +101,8 @@ export class OrderLifecycle {
     this.bus = new EventBus(scope, 'OrderEventBus', { description: 'Order events for the shop: source klarna-serverless (README: Events for the shop).' });
 
     // ---- Publisher: stream → bus --------------------------------------------------------------
-    this.publisher = new KlarnaFunction(scope, 'OrderEventsPublisherFunction', {
-      entry: 'functions/orders/handlers/publish-events.ts',
+    this.publisher = new KlarnaFunction(scope, lifecycleFunctions.publisher.id, {
+      entry: lifecycleFunctions.publisher.entry,
       environment: { EVENT_BUS_NAME: this.bus.eventBusName },
       timeout: Duration.seconds(30),
       memorySize: 512,
@@ -131,8 +137,8 @@ export class OrderLifecycle {
     });
 
     // ---- Sweeper ----------------------------------------------------------------------------
-    this.sweeper = new KlarnaFunction(scope, 'OrderSweeperFunction', {
-      entry: 'functions/orders/handlers/sweep.ts',
+    this.sweeper = new KlarnaFunction(scope, lifecycleFunctions.sweeper.id, {
+      entry: lifecycleFunctions.sweeper.entry,
       environment: {
         ORDERS_TABLE: ordersTable.tableName,
         RULES_TABLE: rulesTable.tableName,
@@ -182,8 +188,8 @@ export class OrderLifecycle {
       description: 'Order events are more than 5 minutes behind the orders table (publishing is failing or stuck).',
     });
     for (const [id, fn] of [
-      ['OrderEventsPublisherFunction', this.publisher],
-      ['OrderSweeperFunction', this.sweeper],
+      [lifecycleFunctions.publisher.id, this.publisher],
+      [lifecycleFunctions.sweeper.id, this.sweeper],
     ] as const) {
       alarm(`${id}ErrorsAlarm`, {
         metric: fn.function.metricErrors({ statistic: Stats.SUM, period: fiveMinutes }),

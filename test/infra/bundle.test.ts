@@ -13,21 +13,34 @@ import { App } from 'aws-cdk-lib';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { build, type Metafile } from 'esbuild';
 import { bundlingOptions, esbuildOptions, esmRequireBanner, lambdaUnreachableCredentialProviders } from '../../lib/klarna-function.js';
+import type { KlarnaFunction } from '../../lib/klarna-function.js';
 import { KlarnaStack } from '../../lib/klarna-stack.js';
-import { functions, type FunctionDefinition } from '../../lib/routes.js';
+import { lifecycleFunctions } from '../../lib/order-lifecycle.js';
+import { functions } from '../../lib/routes.js';
 
 const run = promisify(execFile);
 // Five esbuild runs start at once; on a busy 2-core machine the first awaited one can take longer
 // than Jest's 5 s default. This is a limit, not a measurement: nothing asserts the time.
 jest.setTimeout(60_000);
 const root = process.cwd();
-const definitions: readonly FunctionDefinition[] = Object.values(functions);
+
+/**
+ * Every Lambda of the stack: the routed functions of lib/routes.ts, and the order lifecycle's
+ * stream publisher and sweeper (lib/order-lifecycle.ts), which no route serves.
+ */
+const stack = new KlarnaStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'BundleTest');
+type LambdaUnderTest = { readonly id: string; readonly entry: string; readonly readsDynamoDb: boolean; readonly fn: KlarnaFunction | undefined };
+const definitions: readonly LambdaUnderTest[] = [
+  ...Object.values(functions).map((def) => ({ id: def.id, entry: def.entry, readsDynamoDb: def.tables.length > 0, fn: stack.functions.get(def) })),
+  { ...lifecycleFunctions.publisher, readsDynamoDb: false, fn: stack.orders.publisher },
+  { ...lifecycleFunctions.sweeper, readsDynamoDb: true, fn: stack.orders.sweeper },
+];
 
 type Bundle = { readonly outfile: string; readonly metafile: Metafile };
 const outdir = mkdtempSync(path.join(tmpdir(), 'klarna-bundles-'));
 const bundles = new Map<string, Promise<Bundle>>();
 
-const bundle = (def: FunctionDefinition): Promise<Bundle> => {
+const bundle = (def: LambdaUnderTest): Promise<Bundle> => {
   let pending = bundles.get(def.id);
   if (!pending) {
     const outfile = path.join(outdir, `${def.id}.mjs`);
@@ -45,9 +58,8 @@ const bundle = (def: FunctionDefinition): Promise<Bundle> => {
  * The environment the stack gives the function, with stand-ins for values only known after deploy
  * (table names, secret ARNs): a bundle that needs a variable the stack does not set fails to load.
  */
-const stack = new KlarnaStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'BundleTest');
-const environmentFor = (def: FunctionDefinition): Record<string, string> => {
-  const cfn = stack.functions.get(def)?.function.node.defaultChild as CfnFunction | undefined;
+const environmentFor = (def: LambdaUnderTest): Record<string, string> => {
+  const cfn = def.fn?.function.node.defaultChild as CfnFunction | undefined;
   if (!cfn) throw new Error(`the stack has no function ${def.id}`);
   const { variables } = stack.resolve(cfn.environment) as { variables: Record<string, unknown> };
   return Object.fromEntries(
@@ -121,7 +133,7 @@ describe.each(definitions.map((def) => [def.id, def] as const))('%s', (_id, def)
         allowed: true,
       });
     }
-    if (def.tables.length > 0) {
+    if (def.readsDynamoDb) {
       // The DynamoDB client comes from our node_modules, not from the Lambda runtime.
       expect(Object.keys(metafile.inputs).some((input) => input.includes('node_modules/@aws-sdk/client-dynamodb/'))).toBe(true);
     }
