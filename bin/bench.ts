@@ -9,9 +9,10 @@
  *              OSM hit latency vs a bare GetItem
  *   4. rps     requests/second of the local server for address_update with a 10-line order
  *   5. hostile the largest order with every text at its maximum: ordinary vs hostile text
+ *   6. push    requests to Klarna and DynamoDB per push, and its latency, first and repeated
  *
  * Everything runs on loopback against DynamoDB Local (started here, stopped at the end).
- * Settings: BENCH_PARTS (comma-separated subset of warm,cold,trips,rps,hostile; default all),
+ * Settings: BENCH_PARTS (comma-separated subset of warm,cold,trips,rps,hostile,push; default all),
  * BENCH_COLD_RUNS (30), BENCH_RESULTS (bench/results.json; "-" writes nothing).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -21,9 +22,21 @@ import { dirname, resolve } from 'node:path';
 // (Powertools at SILENT still builds and drops each line), the production rules cache time
 // stretched so "rules already cached" holds for the whole warm run, and no Node 20 SDK notice.
 process.env.LOG_LEVEL = 'SILENT';
+// Nor the metrics' embedded-format lines (one per callback, OSM request and order step) in the
+// in-process parts; the cold part's fresh processes write theirs to a pipe, as Lambda does.
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.RULES_CACHE_SECONDS = '3600';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-for (const name of ['DYNAMODB_ENDPOINT', 'OSM_CREDENTIALS_SECRET_ARN', 'KCO_CALLBACK_TOKENS_SECRET_ARN', 'OSM_USERNAME', 'OSM_PASSWORD']) {
+for (const name of [
+  'DYNAMODB_ENDPOINT',
+  'OSM_CREDENTIALS_SECRET_ARN',
+  'KCO_CALLBACK_TOKENS_SECRET_ARN',
+  'OSM_USERNAME',
+  'OSM_PASSWORD',
+  'KCO_API_BASE_URL',
+  'KCO_API_KEY',
+  'KCO_API_CREDENTIALS_SECRET_ARN',
+]) {
   delete process.env[name];
 }
 
@@ -31,7 +44,7 @@ const { intEnv, optionalEnv } = await import('../functions/shared/config.js');
 const { startBenchEnvironment } = await import('./bench/environment.js');
 const { machine, formatReport, targets } = await import('./bench/report.js');
 
-const allParts = ['warm', 'cold', 'trips', 'rps', 'hostile'] as const;
+const allParts = ['warm', 'cold', 'trips', 'rps', 'hostile', 'push'] as const;
 type Part = (typeof allParts)[number];
 const parts = new Set<Part>(
   (optionalEnv('BENCH_PARTS')?.split(',').map((p) => p.trim()) ?? [...allParts]).filter((p): p is Part =>
@@ -72,6 +85,11 @@ try {
     progress('5. Hostile text');
     const { runHostile } = await import('./bench/hostile.js');
     results.hostile = await runHostile({ progress });
+  }
+  if (parts.has('push')) {
+    progress('6. Pushes');
+    const { runPush } = await import('./bench/push.js');
+    results.push = await runPush(env, { progress });
   }
 } finally {
   await env.stop();

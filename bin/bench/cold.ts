@@ -1,31 +1,37 @@
 /**
- * Part 2, cold start. Every function in lib/routes.ts is bundled exactly as the stack bundles it
- * (`esbuildOptions` from lib/klarna-function.ts), and so are two floors from bin/bench:
- *   floor          imports and constructs the DynamoDB client, answers nothing (the issue's floor)
- *   floor+POST     the same plus that GetItem as a bare, unsigned HTTP POST: the network's share
- *   floor+GetItem  the same plus one GetItem: what the first DynamoDB request of a process costs
- * Each run is a fresh `node` (no NODE_OPTIONS, as the stack sets none) that
- * imports one bundle and calls its handler once with a realistic event; the time is read inside
- * the child, from process start (performance.now()) to the answer. Runs interleave a function
- * and the floor, round by round, so both share whatever else the 2 cores are doing.
- * The callbacks read their rules from DynamoDB Local (through the counting proxy), OSM finds its
- * placement in DynamoDB (put there before the runs): the requests each run makes are counted.
+ * Part 2, cold start. Every Lambda of the stack is bundled exactly as the stack bundles it
+ * (`esbuildOptions` from lib/klarna-function.ts), and so are the floors from bin/bench:
+ *   floor                       imports and constructs the DynamoDB client, answers nothing
+ *   floor+POST                  the floor plus one GetItem as a bare, unsigned HTTP POST: the network's share
+ *   floor+GetItem               the floor plus one GetItem: the callbacks' and OSM's unavoidable work
+ *   floor+notification requests the order's record and the order from Klarna (cold-floor-order.ts)
+ *   floor+push requests         every request a push of a new order makes (cold-floor-order.ts)
+ * Each run is a fresh `node` (no NODE_OPTIONS, as the stack sets none) that imports one bundle
+ * and calls its handler once with a realistic event; the time is read inside the child, from
+ * process start (performance.now()) to the answer. Each round runs every floor and every function
+ * once, in an order rotated round by round, so all share whatever else the 2 cores are doing.
+ *
+ * Every function runs twice per round: configured as `npm start` configures it (tokens and
+ * credentials in the environment) and as the stack deploys it (tokens and credentials from
+ * Secrets Manager, a loopback stand-in answering GetSecretValue). DynamoDB requests (through the
+ * counting proxy), requests to Klarna (both stand-ins) and to Secrets Manager are counted per run.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { build, type Metafile } from 'esbuild';
 import { startFakeSecretsManager } from '../local/fake-secrets-manager.js';
 import { esbuildOptions } from '../../lib/klarna-function.js';
+import { lifecycleFunctions } from '../../lib/order-lifecycle.js';
 import { functions } from '../../lib/routes.js';
-import { BENCH_OSM_CLIENT_ID, BENCH_TOKEN, type BenchEnvironment } from './environment.js';
-import { callbackEvent, lambdaContext, placementEvent } from './orders.js';
+import { BENCH_OM_CREDENTIALS, BENCH_OSM_CLIENT_ID, BENCH_TOKEN, type BenchEnvironment } from './environment.js';
+import { benchOmOrder, callbackEvent, lambdaContext, orderEvent, placementEvent } from './orders.js';
 import { ratio, summarize, type Summary } from './stats.js';
 import { checkoutBodies } from './warm.js';
 
-/** Lines of the order each callback's cold invocation answers. */
+/** Lines of the order each callback's (and each order function's) cold invocation answers. */
 export const COLD_ORDER_LINES = 10;
 const OSM_PLACEMENT = { key: 'credit-promotion-badge', locale: 'en-US', amount: 12900 } as const;
 const MARK = '@@bench ';
@@ -42,7 +48,16 @@ export type BundleInfo = {
   readonly topInputs: readonly { name: string; bytes: number }[];
 };
 
-export type ColdRun = { answeredMs: number; loadedMs: number; wallMs: number; status: number; dynamoDb: Record<string, number>; klarnaRequests: number };
+type ColdRun = {
+  answeredMs: number;
+  loadedMs: number;
+  status: number;
+  dynamoDb: Record<string, number>;
+  klarnaRequests: number;
+  secretsManagerRequests: number;
+};
+
+export type FloorId = 'floor' | 'floorWithBarePost' | 'floorWithGetItem' | 'floorWithNotificationRequests' | 'floorWithPushRequests';
 
 export type ColdRow = {
   readonly id: string;
@@ -51,36 +66,33 @@ export type ColdRow = {
   readonly answered: Summary;
   /** From process start to the end of the bundle's import (ms). */
   readonly loaded: Summary;
-  /** Parent's view: spawn to exit (ms). */
-  readonly wall: Summary;
-  /** Median `answered` / the floor's median `answered`. */
-  readonly ratioToFloor: number;
-  readonly ratioToFloorWithGetItem: number;
   readonly statuses: readonly number[];
-  /** DynamoDB requests per cold invocation, by operation (the largest seen in any run). */
+  /** Requests per cold invocation (the largest seen in any run): DynamoDB by operation, Klarna, Secrets Manager. */
   readonly dynamoDbRequests: Record<string, number>;
-  readonly klarnaRequestsPerRun: number;
+  readonly klarnaRequests: number;
+  readonly secretsManagerRequests: number;
+};
+
+export type ColdFunctionRow = ColdRow & {
+  readonly functionId: string;
+  /** `local`: tokens and credentials in the environment; `deployed`: from Secrets Manager. */
+  readonly config: 'local' | 'deployed';
+  /** The floor this function is held against: the work no function of its kind can skip. */
+  readonly floorId: FloorId;
+  /** Median `answered` ÷ that floor's median; p99 ÷ that floor's p99. */
+  readonly ratio: number;
+  readonly p99Ratio: number;
+  /** Median `answered` ÷ the bare floor's median (the DynamoDB client only). */
+  readonly ratioToFloor: number;
+  /** No caller waits for it (a stream batch, a schedule): measured, held to no target. */
+  readonly asynchronous: boolean;
 };
 
 export type ColdResult = {
   readonly runs: number;
   readonly orderLines: number;
-  readonly floor: Omit<ColdRow, 'ratioToFloor' | 'ratioToFloorWithGetItem'>;
-  readonly floorWithGetItem: Omit<ColdRow, 'ratioToFloor' | 'ratioToFloorWithGetItem'>;
-  /** The floor plus the same GetItem as a bare HTTP POST (no SDK): the network's share alone. */
-  readonly floorWithBarePost: Omit<ColdRow, 'ratioToFloor' | 'ratioToFloorWithGetItem'>;
-  readonly functions: readonly ColdRow[];
-  /**
-   * AddressUpdateFunction as deployed: the tokens come from Secrets Manager (a loopback stand-in
-   * answering GetSecretValue) instead of KCO_CALLBACK_TOKENS. Not one of the issue's rows.
-   */
-  readonly withSecretsManager: ColdRow & { readonly secretsManagerRequests: number };
-  /**
-   * AddressUpdateFunction run with NODE_OPTIONS=--enable-source-maps, as the stack deployed it
-   * until that was measured here (and the floor under the same option, for its ratio).
-   */
-  readonly withSourceMaps: ColdRow;
-  readonly floorWithSourceMaps: Omit<ColdRow, 'ratioToFloor' | 'ratioToFloorWithGetItem'>;
+  readonly floors: Readonly<Record<FloorId, ColdRow>>;
+  readonly functions: readonly ColdFunctionRow[];
 };
 
 const packageOf = (input: string): string => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? input;
@@ -117,11 +129,16 @@ const bundle = async (id: string, entry: string, outdir: string): Promise<{ file
   };
 };
 
-const BENCH_TOKENS_SECRET_ARN = 'arn:aws:secretsmanager:eu-north-1:000000000000:secret:KcoCallbackTokens-AbCdEf';
+const SECRET_ARNS = {
+  tokens: 'arn:aws:secretsmanager:eu-north-1:000000000000:secret:KcoCallbackTokens-AbCdEf',
+  osm: 'arn:aws:secretsmanager:eu-north-1:000000000000:secret:OsmCredentials-AbCdEf',
+  orderManagement: 'arn:aws:secretsmanager:eu-north-1:000000000000:secret:OrderManagementCredentials-AbCdEf',
+} as const;
 
 // The child: import the bundle, answer one event, report when (ms since this process started).
+// A handler without an HTTP answer counts as 200 when it ends without error (the sweeper) or
+// reports no failed record (the publisher).
 const runner = `
-import { performance } from 'node:perf_hooks';
 const mod = await import(process.argv[2]);
 const loaded = performance.now();
 const event = JSON.parse(process.env.BENCH_EVENT);
@@ -129,9 +146,19 @@ const context = JSON.parse(process.env.BENCH_CONTEXT);
 context.getRemainingTimeInMillis = () => 3000;
 const result = await mod.handler(event, context);
 const answered = performance.now();
-process.stdout.write('\\n${MARK}' + JSON.stringify({ loaded, answered, status: result?.statusCode ?? 0 }) + '\\n');
+process.stdout.write('\\n${MARK}' + JSON.stringify({ loaded, answered, status: result === undefined ? 200 : result.statusCode ?? (result.batchItemFailures?.length === 0 ? 200 : 500) }) + '\\n');
 process.exit(0);
 `;
+
+type Built = { file: string; info: BundleInfo };
+
+/** One row's runs: which bundle, with which environment, answering which event (made per run). */
+type Subject = {
+  readonly id: string;
+  readonly built: Built;
+  readonly env: Record<string, string>;
+  readonly event: () => unknown;
+};
 
 export const runCold = async (
   env: BenchEnvironment,
@@ -140,48 +167,106 @@ export const runCold = async (
   const runs = options.runs ?? 30;
   const outdir = await mkdtemp(join(tmpdir(), 'klarna-bench-'));
   const secretsManager = await startFakeSecretsManager();
-  secretsManager.setSecret(BENCH_TOKENS_SECRET_ARN, JSON.stringify({ tokens: [BENCH_TOKEN] }));
+  secretsManager.setSecret(SECRET_ARNS.tokens, JSON.stringify({ tokens: [BENCH_TOKEN] }));
+  secretsManager.setSecret(SECRET_ARNS.osm, JSON.stringify({ client_id: BENCH_OSM_CLIENT_ID }));
+  secretsManager.setSecret(SECRET_ARNS.orderManagement, JSON.stringify(BENCH_OM_CREDENTIALS));
+  const om = env.orderManagement;
   try {
     const runnerFile = join(outdir, 'run.mjs');
     await writeFile(runnerFile, runner, 'utf8');
 
-    // The callbacks and OSM. The order lifecycle's functions need events, stand-ins and a floor of
-    // their own (their first unavoidable request is a read from Klarna): not measured here yet.
-    const definitions = [functions.addressUpdate, functions.countryChange, functions.shippingOptionUpdate, functions.validation, functions.osmPlacement];
-    const built = await Promise.all([
-      bundle('Floor', 'bin/bench/cold-floor.ts', outdir),
-      bundle('FloorWithGetItem', 'bin/bench/cold-floor-request.ts', outdir),
-      bundle('FloorWithBarePost', 'bin/bench/cold-floor-bare-request.ts', outdir),
-      ...definitions.map((def) => bundle(def.id, def.entry, outdir)),
-    ]);
-    const [floorBundle, floorRequestBundle, floorPostBundle, ...functionBundles] = built as [
-      typeof built[0],
-      typeof built[0],
-      typeof built[0],
-      ...typeof built,
-    ];
-    for (const { info } of built) options.progress?.(`  bundle ${info.id}: ${(info.bytes / 1024).toFixed(1)} KiB, zod ${info.zod}`);
-
-    // Events: the callbacks answer a 10-line checkout accepted by the example rules; OSM a placement
-    // that is already in DynamoDB (put there by one in-process call now).
-    const bodies = await checkoutBodies(COLD_ORDER_LINES);
-    const osm = (await import('../../functions/osm/placement.js')).handler as unknown as (
-      event: unknown,
-      context: unknown,
-    ) => Promise<{ statusCode: number }>;
-    const primed = await osm(placementEvent(OSM_PLACEMENT.key, OSM_PLACEMENT.locale, OSM_PLACEMENT.amount), lambdaContext('bench'));
-    if (primed.statusCode !== 200) throw new Error(`priming the OSM placement answered ${primed.statusCode}`);
-    const orderId = 'bench-cold-order';
-    const eventFor: Record<string, unknown> = {
-      [functions.addressUpdate.id]: callbackEvent('address_update', orderId, bodies.address_update, BENCH_TOKEN),
-      [functions.countryChange.id]: callbackEvent('country_change', orderId, bodies.address_update, BENCH_TOKEN),
-      [functions.shippingOptionUpdate.id]: callbackEvent('shipping_option_update', orderId, bodies.shipping_option_update, BENCH_TOKEN),
-      [functions.validation.id]: callbackEvent('validation', orderId, bodies.validation, BENCH_TOKEN),
-      [functions.osmPlacement.id]: placementEvent(OSM_PLACEMENT.key, OSM_PLACEMENT.locale, OSM_PLACEMENT.amount),
+    const floorEntries: Readonly<Record<FloorId, string>> = {
+      floor: 'bin/bench/cold-floor.ts',
+      floorWithBarePost: 'bin/bench/cold-floor-bare-request.ts',
+      floorWithGetItem: 'bin/bench/cold-floor-request.ts',
+      floorWithNotificationRequests: 'bin/bench/cold-floor-order.ts',
+      floorWithPushRequests: 'bin/bench/cold-floor-order.ts',
+    };
+    const routed = [functions.addressUpdate, functions.countryChange, functions.shippingOptionUpdate, functions.validation, functions.osmPlacement, functions.orderPush, functions.orderNotification];
+    const lambdas = [...routed.map(({ id, entry }) => ({ id, entry })), lifecycleFunctions.publisher, lifecycleFunctions.sweeper];
+    // The two order floors are one bundle; it is built once.
+    const floorBuilds = await Promise.all(
+      (['floor', 'floorWithBarePost', 'floorWithGetItem', 'floorWithPushRequests'] as const).map(async (id) => [id, await bundle(id, floorEntries[id], outdir)] as const),
+    );
+    const floorBuilt = Object.fromEntries(floorBuilds) as Record<Exclude<FloorId, 'floorWithNotificationRequests'>, Built>;
+    const floorBundles: Record<FloorId, Built> = { ...floorBuilt, floorWithNotificationRequests: floorBuilt.floorWithPushRequests };
+    const lambdaBundles = new Map(await Promise.all(lambdas.map(async ({ id, entry }) => [id, await bundle(id, entry, outdir)] as const)));
+    for (const { info } of [...floorBuilds.map(([, b]) => b), ...lambdaBundles.values()]) {
+      options.progress?.(`  bundle ${info.id}: ${(info.bytes / 1024).toFixed(1)} KiB, zod ${info.zod}`);
+    }
+    const builtFor = (id: string): Built => {
+      const built = lambdaBundles.get(id);
+      if (!built) throw new Error(`no bundle for ${id}`);
+      return built;
     };
 
+    // ---- Events -----------------------------------------------------------------------------
+    // The callbacks answer a 10-line checkout the example rules accept; OSM a placement already in
+    // DynamoDB; a push a new 10-line order (one per run, put at the stand-in first); a notification
+    // an order already acknowledged (by one in-process push now); the publisher that push's
+    // INSERT from the orders table's stream; the sweeper finds nothing waiting.
+    const bodies = await checkoutBodies(COLD_ORDER_LINES);
+    const inProcess = async (module: string, event: unknown): Promise<number> => {
+      const handler = (await import(module)).handler as (event: unknown, context: unknown) => Promise<{ statusCode: number }>;
+      return (await handler(event, lambdaContext('bench'))).statusCode;
+    };
+    const osmEvent = placementEvent(OSM_PLACEMENT.key, OSM_PLACEMENT.locale, OSM_PLACEMENT.amount);
+    if ((await inProcess('../../functions/osm/placement.js', osmEvent)) !== 200) throw new Error('priming the OSM placement failed');
+    const notifiedOrder = 'bench-cold-notified';
+    om.putOrder(benchOmOrder(notifiedOrder, COLD_ORDER_LINES));
+    if ((await inProcess('../../functions/orders/handlers/push.js', orderEvent('push', notifiedOrder, BENCH_TOKEN))) !== 200) {
+      throw new Error('priming the notified order failed');
+    }
+    const orderItem = await readOrderItem(env, notifiedOrder);
+    const streamEvent = {
+      Records: [
+        {
+          eventID: '1',
+          eventName: 'INSERT',
+          eventSource: 'aws:dynamodb',
+          awsRegion: 'eu-north-1',
+          dynamodb: { Keys: { order_id: { S: notifiedOrder } }, NewImage: { ...orderItem, status: { S: 'recorded' } }, SequenceNumber: '100', StreamViewType: 'NEW_AND_OLD_IMAGES' },
+        },
+      ],
+    };
+    let pushes = 0;
+    const newOrder = (prefix: string): string => {
+      pushes += 1;
+      const orderId = `bench-cold-${prefix}-${pushes}`;
+      om.putOrder(benchOmOrder(orderId, COLD_ORDER_LINES));
+      return orderId;
+    };
+    const eventFor: Record<string, () => unknown> = {
+      [functions.addressUpdate.id]: () => callbackEvent('address_update', 'bench-cold-order', bodies.address_update, BENCH_TOKEN),
+      [functions.countryChange.id]: () => callbackEvent('country_change', 'bench-cold-order', bodies.address_update, BENCH_TOKEN),
+      [functions.shippingOptionUpdate.id]: () => callbackEvent('shipping_option_update', 'bench-cold-order', bodies.shipping_option_update, BENCH_TOKEN),
+      [functions.validation.id]: () => callbackEvent('validation', 'bench-cold-order', bodies.validation, BENCH_TOKEN),
+      [functions.osmPlacement.id]: () => osmEvent,
+      [functions.orderPush.id]: () => orderEvent('push', newOrder('push'), BENCH_TOKEN),
+      [functions.orderNotification.id]: () => orderEvent('notification', notifiedOrder, BENCH_TOKEN),
+      [lifecycleFunctions.publisher.id]: () => streamEvent,
+      [lifecycleFunctions.sweeper.id]: () => ({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }),
+    };
+    const floorEvents: Record<FloorId, () => unknown> = {
+      floor: () => ({}),
+      floorWithBarePost: () => ({}),
+      floorWithGetItem: () => ({}),
+      floorWithNotificationRequests: () => ({ pathParameters: { order_id: notifiedOrder }, requests: 'notification' }),
+      floorWithPushRequests: () => ({ pathParameters: { order_id: newOrder('floor') }, requests: 'push' }),
+    };
+    const asynchronous = new Set<string>([lifecycleFunctions.publisher.id, lifecycleFunctions.sweeper.id]);
+    const floorOf = (id: string): FloorId =>
+      id === functions.orderPush.id
+        ? 'floorWithPushRequests'
+        : id === functions.orderNotification.id
+          ? 'floorWithNotificationRequests'
+          : asynchronous.has(id)
+            ? 'floor'
+            : 'floorWithGetItem';
+
+    // ---- Environments -----------------------------------------------------------------------
     // What Lambda and the stack would set, pointed at loopback. Nothing else from our environment.
-    const baseEnv = (id: string): Record<string, string> => ({
+    const lambdaEnv = (id: string): Record<string, string> => ({
       PATH: process.env.PATH ?? '',
       AWS_REGION: 'eu-north-1',
       AWS_ACCESS_KEY_ID: 'local',
@@ -193,31 +278,43 @@ export const runCold = async (
       DYNAMODB_ENDPOINT: env.proxy.url,
       RULES_TABLE: env.rulesTable,
       PLACEMENTS_TABLE: env.placementsTable,
-      KCO_CALLBACK_TOKENS: BENCH_TOKEN,
+      ORDERS_TABLE: env.ordersTable,
       OSM_BASE_URL: env.osm.url,
-      OSM_CLIENT_ID: BENCH_OSM_CLIENT_ID,
+      KCO_API_BASE_URL: om.url,
+      EVENTBRIDGE_ENDPOINT: process.env.EVENTBRIDGE_ENDPOINT ?? '',
+      EVENT_BUS_NAME: process.env.EVENT_BUS_NAME ?? 'bench-orders-bus',
       BENCH_CONTEXT: JSON.stringify(lambdaContext(id)),
     });
-
-    const { KCO_CALLBACK_TOKENS: _inline, ...withoutInlineTokens } = baseEnv(functions.addressUpdate.id);
-    const secretsManagerEnv: Record<string, string> = {
-      ...withoutInlineTokens,
-      KCO_CALLBACK_TOKENS_SECRET_ARN: BENCH_TOKENS_SECRET_ARN,
+    const localSecrets = {
+      KCO_CALLBACK_TOKENS: BENCH_TOKEN,
+      OSM_CLIENT_ID: BENCH_OSM_CLIENT_ID,
+      KCO_API_USERNAME: BENCH_OM_CREDENTIALS.username,
+      KCO_API_PASSWORD: BENCH_OM_CREDENTIALS.password,
+    };
+    const deployedSecrets = {
+      KCO_CALLBACK_TOKENS_SECRET_ARN: SECRET_ARNS.tokens,
+      OSM_CREDENTIALS_SECRET_ARN: SECRET_ARNS.osm,
+      KCO_API_CREDENTIALS_SECRET_ARN: SECRET_ARNS.orderManagement,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
     };
-    const SECRETS_MANAGER_ID = `${functions.addressUpdate.id} (tokens from Secrets Manager)`;
-    const SOURCE_MAPS_ID = `${functions.addressUpdate.id} with --enable-source-maps`;
-    const FLOOR_SOURCE_MAPS_ID = 'Floor with --enable-source-maps';
-    const withSourceMapsEnv = (id: string): Record<string, string> => ({ ...baseEnv(id), NODE_OPTIONS: '--enable-source-maps' });
 
-    const runOnce = (file: string, id: string, event: unknown, childEnv: Record<string, string> = baseEnv(id)): Promise<ColdRun> =>
+    const subjects: Subject[] = [
+      ...(Object.keys(floorBundles) as FloorId[]).map((id) => ({ id, built: floorBundles[id], env: { ...lambdaEnv(id), ...localSecrets }, event: floorEvents[id] })),
+      ...lambdas.flatMap(({ id }) => [
+        { id: `${id}|local`, built: builtFor(id), env: { ...lambdaEnv(id), ...localSecrets }, event: eventFor[id]! },
+        { id: `${id}|deployed`, built: builtFor(id), env: { ...lambdaEnv(id), ...deployedSecrets }, event: eventFor[id]! },
+      ]),
+    ];
+
+    const runOnce = (subject: Subject): Promise<ColdRun> =>
       new Promise((resolveRun, reject) => {
+        const event = subject.event();
         env.proxy.reset();
-        const klarnaBefore = env.osm.requests.length;
-        const started = performance.now();
-        const child = spawn(process.execPath, [runnerFile, file], {
+        const klarnaBefore = env.osm.requests.length + om.requests.length;
+        const secretsBefore = secretsManager.calls();
+        const child = spawn(process.execPath, [runnerFile, subject.built.file], {
           cwd: outdir,
-          env: { ...childEnv, BENCH_EVENT: JSON.stringify(event ?? {}) },
+          env: { ...subject.env, BENCH_EVENT: JSON.stringify(event ?? {}) },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let stdout = '';
@@ -228,48 +325,36 @@ export const runCold = async (
         child.on('error', reject);
         child.on('exit', (code) => {
           clearTimeout(timer);
-          const wallMs = performance.now() - started;
           const line = stdout.split('\n').find((l) => l.startsWith(MARK));
           if (code !== 0 || line === undefined) {
-            reject(new Error(`${id}: the cold run exited with ${code}: ${stderr.slice(0, 500)}${stdout.slice(0, 500)}`));
+            reject(new Error(`${subject.id}: the cold run exited with ${code}: ${stderr.slice(0, 500)}${stdout.slice(0, 500)}`));
             return;
           }
           const report = JSON.parse(line.slice(MARK.length)) as { loaded: number; answered: number; status: number };
           resolveRun({
             answeredMs: report.answered,
             loadedMs: report.loaded,
-            wallMs,
             status: report.status,
             dynamoDb: env.proxy.counts(),
-            klarnaRequests: env.osm.requests.length - klarnaBefore,
+            klarnaRequests: env.osm.requests.length + om.requests.length - klarnaBefore,
+            secretsManagerRequests: secretsManager.calls() - secretsBefore,
           });
         });
       });
 
-    const samples = new Map<string, ColdRun[]>();
-    const record = (id: string, run: ColdRun): void => void (samples.get(id) ?? samples.set(id, []).get(id)!).push(run);
+    const samples = new Map<string, ColdRun[]>(subjects.map(({ id }) => [id, []]));
     // One untimed run each: the OS page cache and DynamoDB Local's JIT, not our code.
-    for (const { file, info } of built) await runOnce(file, info.id, eventFor[info.id]);
-    const secretsManagerCallsBefore = secretsManager.calls();
-    const addressUpdate = functionBundles.find(({ info }) => info.id === functions.addressUpdate.id);
-    if (!addressUpdate) throw new Error('lib/routes.ts has no address update function');
+    for (const subject of subjects) await runOnce(subject);
     for (let round = 0; round < runs; round++) {
-      record(floorRequestBundle.info.id, await runOnce(floorRequestBundle.file, floorRequestBundle.info.id, {}));
-      record(floorPostBundle.info.id, await runOnce(floorPostBundle.file, floorPostBundle.info.id, {}));
-      // Rotate the order each round so no function always follows the same neighbour.
-      for (let i = 0; i < functionBundles.length; i++) {
-        const { file, info } = functionBundles[(i + round) % functionBundles.length]!;
-        record(floorBundle.info.id, await runOnce(floorBundle.file, floorBundle.info.id, {}));
-        record(info.id, await runOnce(file, info.id, eventFor[info.id]));
+      // Rotate the order each round so no bundle always follows the same neighbour.
+      for (let i = 0; i < subjects.length; i++) {
+        const subject = subjects[(i + round * 3) % subjects.length]!;
+        samples.get(subject.id)!.push(await runOnce(subject));
       }
-      record(floorBundle.info.id, await runOnce(floorBundle.file, floorBundle.info.id, {}));
-      record(SECRETS_MANAGER_ID, await runOnce(addressUpdate.file, SECRETS_MANAGER_ID, eventFor[functions.addressUpdate.id], secretsManagerEnv));
-      record(FLOOR_SOURCE_MAPS_ID, await runOnce(floorBundle.file, FLOOR_SOURCE_MAPS_ID, {}, withSourceMapsEnv(floorBundle.info.id)));
-      record(SOURCE_MAPS_ID, await runOnce(addressUpdate.file, SOURCE_MAPS_ID, eventFor[functions.addressUpdate.id], withSourceMapsEnv(functions.addressUpdate.id)));
       if ((round + 1) % 5 === 0) options.progress?.(`  cold: ${round + 1}/${runs} rounds`);
     }
 
-    const rowOf = (info: BundleInfo, id = info.id) => {
+    const rowOf = (id: string, info: BundleInfo): ColdRow => {
       const runsOf = samples.get(id) ?? [];
       const dynamoDbRequests: Record<string, number> = {};
       for (const run of runsOf) {
@@ -280,48 +365,51 @@ export const runCold = async (
         bundle: info,
         answered: summarize(runsOf.map((r) => r.answeredMs)),
         loaded: summarize(runsOf.map((r) => r.loadedMs)),
-        wall: summarize(runsOf.map((r) => r.wallMs)),
         statuses: [...new Set(runsOf.map((r) => r.status))],
         dynamoDbRequests,
-        klarnaRequestsPerRun: Math.max(0, ...runsOf.map((r) => r.klarnaRequests)),
+        klarnaRequests: Math.max(0, ...runsOf.map((r) => r.klarnaRequests)),
+        secretsManagerRequests: Math.max(0, ...runsOf.map((r) => r.secretsManagerRequests)),
       };
     };
-    const floor = rowOf(floorBundle.info);
-    const floorWithGetItem = rowOf(floorRequestBundle.info);
-    const floorWithBarePost = rowOf(floorPostBundle.info);
-    const rows = functionBundles.map(({ info }) => {
-      const row = rowOf(info);
-      return {
-        ...row,
-        ratioToFloor: ratio(row.answered.median, floor.answered.median),
-        ratioToFloorWithGetItem: ratio(row.answered.median, floorWithGetItem.answered.median),
-      };
-    });
+    const floors = Object.fromEntries((Object.keys(floorBundles) as FloorId[]).map((id) => [id, rowOf(id, floorBundles[id].info)])) as Record<FloorId, ColdRow>;
+    const rows: ColdFunctionRow[] = lambdas.flatMap(({ id }) =>
+      (['local', 'deployed'] as const).map((config) => {
+        const row = rowOf(`${id}|${config}`, builtFor(id).info);
+        const floorId = floorOf(id);
+        const floor = floors[floorId];
+        return {
+          ...row,
+          id: config === 'local' ? id : `${id} (deployed)`,
+          functionId: id,
+          config,
+          floorId,
+          ratio: ratio(row.answered.median, floor.answered.median),
+          p99Ratio: ratio(row.answered.p99, floor.answered.p99),
+          ratioToFloor: ratio(row.answered.median, floors.floor.answered.median),
+          asynchronous: asynchronous.has(id),
+        };
+      }),
+    );
     for (const row of rows) {
       options.progress?.(
-        `  cold ${row.id}: ${row.answered.median.toFixed(1)} ms (floor ${floor.answered.median.toFixed(1)}, ${row.ratioToFloor}×; floor+GetItem ${floorWithGetItem.answered.median.toFixed(1)}, ${row.ratioToFloorWithGetItem}×)`,
+        `  cold ${row.id}: ${row.answered.median.toFixed(1)} ms, p99 ${row.answered.p99.toFixed(1)} (${row.floorId} ${floors[row.floorId].answered.median.toFixed(1)}: ${row.ratio}×, p99 ${row.p99Ratio}×)`,
       );
     }
-    const secretsManagerRow = rowOf(addressUpdate.info, SECRETS_MANAGER_ID);
-    const withSecretsManager = {
-      ...secretsManagerRow,
-      ratioToFloor: ratio(secretsManagerRow.answered.median, floor.answered.median),
-      ratioToFloorWithGetItem: ratio(secretsManagerRow.answered.median, floorWithGetItem.answered.median),
-      secretsManagerRequests: Number(((secretsManager.calls() - secretsManagerCallsBefore) / runs).toFixed(2)),
-    };
-    options.progress?.(`  cold ${SECRETS_MANAGER_ID}: ${withSecretsManager.answered.median.toFixed(1)} ms (${withSecretsManager.ratioToFloor}×)`);
-    const floorWithSourceMaps = rowOf(floorBundle.info, FLOOR_SOURCE_MAPS_ID);
-    const sourceMapsRow = rowOf(addressUpdate.info, SOURCE_MAPS_ID);
-    const withSourceMaps = {
-      ...sourceMapsRow,
-      ratioToFloor: ratio(sourceMapsRow.answered.median, floorWithSourceMaps.answered.median),
-      ratioToFloorWithGetItem: ratio(sourceMapsRow.answered.median, floorWithGetItem.answered.median),
-    };
-    options.progress?.(`  cold ${SOURCE_MAPS_ID}: ${withSourceMaps.answered.median.toFixed(1)} ms (${withSourceMaps.ratioToFloor}× the floor with the same option)`);
-    return { runs, orderLines: COLD_ORDER_LINES, floor, floorWithGetItem, floorWithBarePost, functions: rows, withSecretsManager, withSourceMaps, floorWithSourceMaps };
+    return { runs, orderLines: COLD_ORDER_LINES, floors, functions: rows };
   } finally {
     await secretsManager.close();
     await rm(outdir, { recursive: true, force: true });
   }
 };
 
+/** The order's item as the orders table holds it (DynamoDB JSON, as a stream record carries it). */
+const readOrderItem = async (env: BenchEnvironment, orderId: string): Promise<Record<string, unknown>> => {
+  const client = new DynamoDBClient({ endpoint: env.dynamoDbEndpoint, region: 'eu-north-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  try {
+    const { Item } = await client.send(new GetItemCommand({ TableName: env.ordersTable, Key: { order_id: { S: orderId } }, ConsistentRead: true }));
+    if (!Item) throw new Error(`the orders table has no ${orderId}`);
+    return Item;
+  } finally {
+    client.destroy();
+  }
+};

@@ -10,6 +10,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { includedTax } from '../../functions/kco/money.js';
 import type { OrderLine, UpdateResponse } from '../../functions/kco/order.js';
 import type { CallbackName } from '../../functions/kco/handlers/kco-handler.js';
+import { exampleOmOrder } from '../local/fake-order-management.js';
 import { apiGatewayEvent, kcoCallbackEvent, lambdaContext } from '../local/server.js';
 
 /** Klarna caps an order at 1000 lines (order_lines maxItems). */
@@ -124,3 +125,29 @@ export const placementEvent = (placementKey: string, locale: string, purchaseAmo
   });
 
 export { lambdaContext };
+
+/**
+ * The order as Klarna's Order Management API returns it after the purchase: `lines` bench lines,
+ * their totals, the Swedish shopper, fraud_status ACCEPTED (the stand-in's example otherwise).
+ */
+export const benchOmOrder = (orderId: string, lines: number): Record<string, unknown> & { order_id: string } => {
+  const orderLines = Array.from({ length: Math.min(lines, MAX_LINES) }, (_, i) => benchLine(i));
+  const { order_amount } = totals(orderLines);
+  return exampleOmOrder(orderId, {
+    order_amount,
+    original_order_amount: order_amount,
+    remaining_authorized_amount: order_amount,
+    order_lines: orderLines,
+    billing_address: swedishAddress,
+    shipping_address: swedishAddress,
+  });
+};
+
+/** POST /kco/orders/{order_id}/push or …/notification, as Klarna sends it (the push has no body). */
+export const orderEvent = (name: 'push' | 'notification', orderId: string, token: string): APIGatewayProxyEvent =>
+  kcoCallbackEvent(
+    name,
+    orderId,
+    name === 'notification' ? JSON.stringify({ order_id: orderId, event_type: 'FRAUD_RISK_ACCEPTED' }) : null,
+    { token, headers: name === 'notification' ? { 'content-type': 'application/json' } : {} },
+  );
