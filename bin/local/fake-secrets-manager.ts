@@ -3,7 +3,8 @@
  * the JSON 1.1 protocol does, for the SDK pointed at it with `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
  * Per request it can answer the stored value, fail (500 InternalServiceError), hang (accept and
  * never answer, until close()), answer a SecretString that is not JSON, or a body that is not
- * even the protocol's JSON. It counts requests and those still hanging.
+ * even the protocol's JSON; and every answer can come late (`setLatency`, as a real network's
+ * round trip). It counts requests and those still hanging.
  */
 import type { ServerResponse } from 'node:http';
 import { startLoopbackServer } from './loopback-server.js';
@@ -20,6 +21,11 @@ export type FakeSecretsManager = {
   /** The SecretString answered for a secret id (an ARN); unknown ids get ResourceNotFoundException. */
   setSecret(secretId: string, secretString: string): void;
   setBehaviour(behaviour: FakeSecretsBehaviour): void;
+  /** Every answer waits this long first (default 0). */
+  setLatency(ms: number): void;
+  /** Keep every answer back from now on, until `release()` sends them (in order) and stops holding. */
+  hold(): void;
+  release(): void;
   close(): Promise<void>;
 };
 
@@ -29,12 +35,23 @@ export const startFakeSecretsManager = async (): Promise<FakeSecretsManager> => 
   const secrets = new Map<string, string>();
   const held = new Map<ServerResponse, unknown>();
   let behaviour: FakeSecretsBehaviour = 'answer';
+  let latencyMs = 0;
+  let holding: (() => void)[] | undefined;
   let calls = 0;
   const callsById = new Map<string, number>();
 
-  const send = (response: ServerResponse, status: number, body: unknown): void => {
+  const sendNow = (response: ServerResponse, status: number, body: unknown): void => {
+    if (response.destroyed) return;
     response.writeHead(status, AMZ_JSON);
     response.end(typeof body === 'string' ? body : JSON.stringify(body));
+  };
+  const send = (response: ServerResponse, status: number, body: unknown): void => {
+    const answer = (): void => {
+      if (latencyMs === 0) sendNow(response, status, body);
+      else setTimeout(() => sendNow(response, status, body), latencyMs);
+    };
+    if (holding) holding.push(answer);
+    else answer();
   };
 
   const loopback = await startLoopbackServer('fake Secrets Manager', (request, response) => {
@@ -85,6 +102,13 @@ export const startFakeSecretsManager = async (): Promise<FakeSecretsManager> => 
     hanging: (secretId) => [...held.values()].filter((id) => secretId === undefined || id === secretId).length,
     setSecret: (secretId, secretString) => void secrets.set(secretId, secretString),
     setBehaviour: (next) => void (behaviour = next),
+    setLatency: (ms) => void (latencyMs = Math.max(0, ms)),
+    hold: () => void (holding ??= []),
+    release: () => {
+      const held = holding ?? [];
+      holding = undefined;
+      for (const answer of held) answer();
+    },
     close: () => loopback.close(),
   };
 };

@@ -239,6 +239,18 @@ export type OmConfig = Omit<OmClientOptions, 'now' | 'sleep' | 'random'>;
 export const LOCAL_CREDENTIALS = { username: 'local', password: 'local' } as const;
 
 /**
+ * Starts reading the Order Management credentials at cold start when they come from Secrets
+ * Manager (the push and notification handlers call it when they load): the read runs beside the
+ * token check and the order's GetItem instead of after them. The first Klarna call awaits the
+ * same read; a failed one is logged and tried again there.
+ */
+export const prefetchOmCredentials = (): void => {
+  const inline = optionalEnv('KCO_API_KEY') ?? optionalEnv('KCO_API_USERNAME');
+  const secretArn = optionalEnv('KCO_API_CREDENTIALS_SECRET_ARN');
+  if (inline === undefined && secretArn !== undefined) readSecretJson(secretArn).catch(() => undefined);
+};
+
+/**
  * Read at cold start. Credentials: KCO_API_KEY, or KCO_API_USERNAME + KCO_API_PASSWORD, else the
  * JSON secret named by KCO_API_CREDENTIALS_SECRET_ARN (`api_key`, or `username` and `password`),
  * read on first use; for a KCO_API_BASE_URL without any, `local:local`. Klarna's or Kustom's own

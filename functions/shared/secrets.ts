@@ -45,7 +45,13 @@ export const secretName = (secretArn: string): string => secretArn.split(':').sl
  * One secret, cached per container: returns the function that reads it as described above.
  * Concurrent reads share one request.
  */
-export const cachedSecret = <T>(secretArn: string, parse: SecretParser<T>, options: SecretCacheOptions): (() => Promise<T>) => {
+export type SecretReader<T> = {
+  (): Promise<T>;
+  /** True when a call would answer from memory, without waiting for Secrets Manager. */
+  readonly ready: () => boolean;
+};
+
+export const cachedSecret = <T>(secretArn: string, parse: SecretParser<T>, options: SecretCacheOptions): SecretReader<T> => {
   const name = secretName(secretArn);
   let good: { readonly value: T; readonly readAt: number } | undefined;
   let inFlight: Promise<T> | undefined;
@@ -82,15 +88,17 @@ export const cachedSecret = <T>(secretArn: string, parse: SecretParser<T>, optio
         inFlight = undefined;
       }));
 
-  return async () => {
+  const servable = (now: number): boolean => good !== undefined && now - good.readAt < options.maxAgeMs;
+  const reader = async (): Promise<T> => {
     const now = options.now();
-    if (good !== undefined && now - good.readAt < options.maxAgeMs) {
+    if (good !== undefined && servable(now)) {
       // Failures are logged by refresh(); the last good value serves meanwhile.
       if (now - good.readAt >= options.refreshAfterMs) refresh().catch(() => undefined);
       return good.value;
     }
     return refresh();
   };
+  return Object.assign(reader, { ready: () => servable(options.now()) });
 };
 
 /**
@@ -130,14 +138,15 @@ const containerOptions: SecretCacheOptions = {
   now: Date.now,
 };
 
-const readers = new Map<SecretParser<unknown>, Map<string, () => Promise<unknown>>>();
-const containerSecret = <T>(secretArn: string, parse: SecretParser<T>): Promise<T> => {
+const readers = new Map<SecretParser<unknown>, Map<string, SecretReader<unknown>>>();
+const containerReader = <T>(secretArn: string, parse: SecretParser<T>): SecretReader<T> => {
   let byArn = readers.get(parse);
   if (!byArn) readers.set(parse, (byArn = new Map()));
   let reader = byArn.get(secretArn);
   if (!reader) byArn.set(secretArn, (reader = cachedSecret(secretArn, parse, containerOptions)));
-  return reader() as Promise<T>;
+  return reader as SecretReader<T>;
 };
+const containerSecret = <T>(secretArn: string, parse: SecretParser<T>): Promise<T> => containerReader(secretArn, parse)();
 
 const isJsonObject = (json: unknown): json is Record<string, unknown> =>
   typeof json === 'object' && json !== null && !Array.isArray(json);
@@ -176,4 +185,25 @@ export const callbackTokens = async (): Promise<readonly string[]> => {
   const arn = optionalEnv('KCO_CALLBACK_TOKENS_SECRET_ARN');
   if (arn === undefined) return [];
   return containerSecret(arn, parseCallbackTokens);
+};
+
+/**
+ * True while the tokens can only be known by waiting for Secrets Manager: a cold container (or
+ * one whose last good value is too old) with the tokens in the secret. Inline tokens are always
+ * known; no tokens configured at all is known too (every callback is refused).
+ */
+export const callbackTokensPending = (): boolean => {
+  if (optionalEnv('KCO_CALLBACK_TOKENS') !== undefined) return false;
+  const arn = optionalEnv('KCO_CALLBACK_TOKENS_SECRET_ARN');
+  return arn !== undefined && !containerReader(arn, parseCallbackTokens).ready();
+};
+
+/**
+ * Starts reading the tokens at cold start (a handler module calls it when it loads) when they come
+ * from Secrets Manager: the request is under way while the rest of the container loads and the
+ * first event is parsed, and the first callback awaits that same read (concurrent reads share one
+ * request). A failed read is logged by it and tried again by the first callback.
+ */
+export const prefetchCallbackTokens = (): void => {
+  callbackTokens().catch(() => undefined);
 };

@@ -83,6 +83,23 @@ describe('reading and caching', () => {
     expect(fake.calls(arn) - before).toBe(1);
   });
 
+  it('says it is ready (answers without waiting) exactly while a read value may serve: not before the first read, not past the maximum age', async () => {
+    const arn = newSecret({ tokens: ['a-token'] });
+    const { state, now } = clock();
+    const read = cachedSecret(arn, parseCallbackTokens, options(now));
+    expect(read.ready()).toBe(false);
+    const pending = read();
+    expect(read.ready()).toBe(false);
+    await pending;
+    expect(read.ready()).toBe(true);
+    // Past the refresh time it still serves (and refreshes behind); only the maximum age ends that.
+    fake.setBehaviour('error');
+    state.now += 3_599_999;
+    expect(read.ready()).toBe(true);
+    state.now += 1;
+    expect(read.ready()).toBe(false);
+  });
+
   it('after the refresh time serves the cached value at once and picks up the new one from a background refresh', async () => {
     const arn = newSecret({ tokens: ['old-token'] });
     const { state, now } = clock();
@@ -235,6 +252,33 @@ describe('the KCO callbacks with their tokens in Secrets Manager', () => {
         .map((line) => JSON.parse(line) as Record<string, unknown>)
         .map(({ callback: name, decision, reason, CallbackDecision }) => ({ name, decision, reason, CallbackDecision }));
       expect(counted).toEqual([{ name: callback, decision: 'error', reason: 'tokens_unavailable', CallbackDecision: 1 }]);
+    }
+  });
+});
+
+describe('the push and notification functions with their secrets in Secrets Manager', () => {
+  it('start reading the tokens and the Order Management credentials when they load, side by side, before any request', async () => {
+    const tokensArn = newSecret({ tokens: ['right-token'] });
+    const credentialsArn = newSecret({ username: 'K123', password: 'secret' });
+    fake.hold();
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, {
+        KCO_CALLBACK_TOKENS_SECRET_ARN: tokensArn,
+        KCO_API_CREDENTIALS_SECRET_ARN: credentialsArn,
+        KCO_API_BASE_URL: 'http://127.0.0.1:9',
+        ORDERS_TABLE: 'no-table-is-read',
+        RULES_TABLE: 'no-table-is-read',
+      });
+      for (const name of ['KCO_CALLBACK_TOKENS', 'KCO_API_KEY', 'KCO_API_USERNAME', 'KCO_API_PASSWORD']) delete process.env[name];
+      await jest.isolateModulesAsync(async () => {
+        await import('../../functions/orders/handlers/push.js');
+      });
+      // Both requests are under way at once (neither has been answered), and nothing was invoked.
+      await waitFor(() => fake.calls(tokensArn) === 1 && fake.calls(credentialsArn) === 1);
+    } finally {
+      fake.release();
+      process.env = saved;
     }
   });
 });

@@ -12,7 +12,7 @@ import { describeError, logger } from '../../shared/log.js';
 import { callbackDecisionCounter } from '../../shared/metrics.js';
 import { NOT_JSON_TEXT, UNAUTHORIZED_TEXT } from '../../shared/refusal-texts.js';
 import { rulesSource, type RulesLookup, type RulesSource } from '../../shared/rules-store.js';
-import { callbackTokens } from '../../shared/secrets.js';
+import { callbackTokens, callbackTokensPending, prefetchCallbackTokens } from '../../shared/secrets.js';
 import { JSON_HEADERS, approved, denyPurchase, errorText, refuseUpdate, rejected, tooLarge, updated, type HttpAnswer } from '../answer.js';
 import type { Outcome } from '../callbacks.js';
 import { safeParse } from '../fast-parse.js';
@@ -66,6 +66,7 @@ const failClosed = (reason: ReasonCode, text?: string): HttpAnswer => rejected('
 
 export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
   const { callback, schema, decide } = spec;
+  prefetchCallbackTokens();
   const source = spec.rules ?? rulesSource;
 
   const log = (started: number, orderId: string | undefined, status: number, logged: Logged): void => {
@@ -74,6 +75,9 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
     else logger.info('callback answered', entry);
     countCallbackDecision(callback, logged.decision, logged.reason);
   };
+
+  // Rules lookups started while a cold container waited for its tokens, by event (see `before`).
+  const earlyLookups = new WeakMap<APIGatewayProxyEvent, Promise<RulesLookup>>();
 
   const core = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     const started = Date.now();
@@ -86,7 +90,7 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
       logger.warn('request failed schema', { callback, order_id: orderId, path, code: parsed.error.issues[0]?.code });
       return answer;
     }
-    const lookup = await source().rulesFor(orderId);
+    const lookup = await (earlyLookups.get(event) ?? source().rulesFor(orderId));
     if (lookup.status !== 'ok') {
       const reason = LOOKUP_FAILURES[lookup.status];
       const answer = failClosed(reason);
@@ -108,11 +112,21 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
   const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>(core, { timeoutEarlyInMillis: 0 })
     .use(httpHeaderNormalizer())
     .use({
-      // Guard before any parsing or I/O: a wrong token costs no JSON parse and no DynamoDB read.
+      // Guard before any parsing: a wrong token costs no JSON parse, and no DynamoDB read once the
+      // container knows its tokens.
       before: async (request) => {
         const started = Date.now();
         const orderId = request.event.pathParameters?.order_id ?? '';
         const token = request.event.queryStringParameters?.token;
+        // A cold container whose tokens are in Secrets Manager reads the rules while it waits for
+        // them: the two round trips overlap. The lookup is used only after the token matched; a
+        // wrong token is answered 401 whatever it found (and costs at most this one read, once
+        // per container).
+        if (callbackTokensPending() && ORDER_ID.test(orderId)) {
+          const early = source().rulesFor(orderId);
+          early.catch(() => undefined);
+          earlyLookups.set(request.event, early);
+        }
         const tokens = await callbackTokens().catch((error: unknown) => {
           logger.error('callback tokens unavailable', { callback, ...describeError(error) });
           return undefined;

@@ -14,7 +14,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { tokenMatches } from '../../shared/http.js';
 import { describeError, logger } from '../../shared/log.js';
 import { countOrderStep, type OrderOutcome } from '../../shared/metrics.js';
-import { callbackTokens } from '../../shared/secrets.js';
+import { callbackTokens, prefetchCallbackTokens } from '../../shared/secrets.js';
+import { prefetchOmCredentials } from '../order-management.js';
 import { processOrder, type ProcessDeps, type ProcessOutcome, type Trigger } from '../process.js';
 import { ORDER_ID, deadlineFor, defaultDeps } from './deps.js';
 
@@ -63,6 +64,9 @@ const eventTypeOf = (body: string | null): string => {
 };
 
 export const orderHandler = (trigger: Exclude<Trigger, 'sweep'>, deps: () => ProcessDeps = defaultDeps) => {
+  // Both secrets are read from the start of a cold container, side by side (secrets.ts).
+  prefetchCallbackTokens();
+  prefetchOmCredentials();
   let resolved: ProcessDeps | undefined;
   const log = (orderId: string | undefined, status: number, fields: Record<string, unknown>, started: number): void =>
     logger.info('order request answered', { trigger, order_id: orderId, status, duration_ms: Date.now() - started, ...fields });
