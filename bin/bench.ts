@@ -13,7 +13,9 @@
  *
  * Everything runs on loopback against DynamoDB Local (started here, stopped at the end).
  * Settings: BENCH_PARTS (comma-separated subset of warm,cold,trips,rps,hostile,push; default all),
- * BENCH_COLD_RUNS (30), BENCH_RESULTS (bench/results.json; "-" writes nothing).
+ * BENCH_COLD_RUNS (30), BENCH_COLD_FUNCTIONS (comma-separated function ids: only those, beside every
+ * floor), BENCH_SECRETS_LATENCY_MS (Secrets Manager's round trip in the cold part's deployed rows,
+ * default 0: loopback), BENCH_RESULTS (bench/results.json; "-" writes nothing).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -69,7 +71,9 @@ try {
   if (parts.has('cold')) {
     progress('2. Cold start');
     const { runCold } = await import('./bench/cold.js');
-    results.cold = await runCold(env, { runs: coldRuns, progress });
+    const only = optionalEnv('BENCH_COLD_FUNCTIONS')?.split(',').map((id) => id.trim());
+    const secretsLatencyMs = intEnv('BENCH_SECRETS_LATENCY_MS', 0, { min: 0, max: 1000 });
+    results.cold = await runCold(env, { runs: coldRuns, progress, secretsLatencyMs, ...(only ? { only } : {}) });
   }
   if (parts.has('trips')) {
     progress('3. Round trips');

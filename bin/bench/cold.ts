@@ -90,6 +90,8 @@ export type ColdFunctionRow = ColdRow & {
 
 export type ColdResult = {
   readonly runs: number;
+  /** How late the Secrets Manager stand-in answered the deployed rows (ms). */
+  readonly secretsLatencyMs: number;
   readonly orderLines: number;
   readonly floors: Readonly<Record<FloorId, ColdRow>>;
   readonly functions: readonly ColdFunctionRow[];
@@ -162,7 +164,7 @@ type Subject = {
 
 export const runCold = async (
   env: BenchEnvironment,
-  options: { runs?: number; progress?: (line: string) => void } = {},
+  options: { runs?: number; only?: readonly string[]; secretsLatencyMs?: number; progress?: (line: string) => void } = {},
 ): Promise<ColdResult> => {
   const runs = options.runs ?? 30;
   const outdir = await mkdtemp(join(tmpdir(), 'klarna-bench-'));
@@ -170,6 +172,8 @@ export const runCold = async (
   secretsManager.setSecret(SECRET_ARNS.tokens, JSON.stringify({ tokens: [BENCH_TOKEN] }));
   secretsManager.setSecret(SECRET_ARNS.osm, JSON.stringify({ client_id: BENCH_OSM_CLIENT_ID }));
   secretsManager.setSecret(SECRET_ARNS.orderManagement, JSON.stringify(BENCH_OM_CREDENTIALS));
+  // Secrets Manager's round trip in the deployed rows (0: loopback's own).
+  secretsManager.setLatency(options.secretsLatencyMs ?? 0);
   const om = env.orderManagement;
   try {
     const runnerFile = join(outdir, 'run.mjs');
@@ -183,7 +187,9 @@ export const runCold = async (
       floorWithPushRequests: 'bin/bench/cold-floor-order.ts',
     };
     const routed = [functions.addressUpdate, functions.countryChange, functions.shippingOptionUpdate, functions.validation, functions.osmPlacement, functions.orderPush, functions.orderNotification];
-    const lambdas = [...routed.map(({ id, entry }) => ({ id, entry })), lifecycleFunctions.publisher, lifecycleFunctions.sweeper];
+    const lambdas = [...routed.map(({ id, entry }) => ({ id, entry })), lifecycleFunctions.publisher, lifecycleFunctions.sweeper].filter(
+      ({ id }) => options.only === undefined || options.only.includes(id),
+    );
     // The two order floors are one bundle; it is built once.
     const floorBuilds = await Promise.all(
       (['floor', 'floorWithBarePost', 'floorWithGetItem', 'floorWithPushRequests'] as const).map(async (id) => [id, await bundle(id, floorEntries[id], outdir)] as const),
@@ -395,7 +401,7 @@ export const runCold = async (
         `  cold ${row.id}: ${row.answered.median.toFixed(1)} ms, p99 ${row.answered.p99.toFixed(1)} (${row.floorId} ${floors[row.floorId].answered.median.toFixed(1)}: ${row.ratio}×, p99 ${row.p99Ratio}×)`,
       );
     }
-    return { runs, orderLines: COLD_ORDER_LINES, floors, functions: rows };
+    return { runs, secretsLatencyMs: options.secretsLatencyMs ?? 0, orderLines: COLD_ORDER_LINES, floors, functions: rows };
   } finally {
     await secretsManager.close();
     await rm(outdir, { recursive: true, force: true });

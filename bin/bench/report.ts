@@ -209,7 +209,10 @@ export const formatReport = (results: Results): string => {
   if (m) parts.push(`Machine: ${m.nproc} cores (nproc), ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.date}${results.durationSeconds !== undefined ? `; the run took ${results.durationSeconds} s` : ''}.`);
   if (results.warm) parts.push('### 1. Warm callback overhead (in process, rules cached)', warmTable(results.warm));
   if (results.hostile) parts.push('### 5. Hostile text (the largest order, every text at its maximum)', hostileTable(results.hostile));
-  if (results.cold) parts.push(`### 2. Cold start (fresh node, ${results.cold.runs} runs each, ${results.cold.orderLines}-line order)`, coldTable(results.cold));
+  if (results.cold) {
+    const latency = results.cold.secretsLatencyMs > 0 ? `, Secrets Manager answering after ${results.cold.secretsLatencyMs} ms` : '';
+    parts.push(`### 2. Cold start (fresh node, ${results.cold.runs} runs each, ${results.cold.orderLines}-line order${latency})`, coldTable(results.cold));
+  }
   if (results.roundTrips) parts.push(`### 3. Round trips (rules cache ${results.roundTrips.rulesCacheSeconds} s)`, tripsTable(results.roundTrips), osmTable(results.roundTrips));
   if (results.throughput) parts.push('### 4. Local throughput (loopback)', throughputTable(results.throughput));
   if (results.push) parts.push('### 6. Pushes (warm, through the local server)', pushTable(results.push));
