@@ -86,6 +86,28 @@ describe('OSM renderPlacementHtml', () => {
   it('gives a badge without alt text the alt "Klarna"', () => {
     const html = renderPlacementHtml({ nodes: [{ type: 'IMAGE', url: 'https://x.klarnacdn.net/b.svg', alt: ' ' }] }, null, where);
     expect(html).toContain('<img class="klarna-osm__badge" src="https://x.klarnacdn.net/b.svg" alt="Klarna">');
+    const withoutAlt = renderPlacementHtml({ nodes: [{ type: 'IMAGE', url: 'https://x.klarnacdn.net/b.svg' }] }, null, where);
+    expect(withoutAlt).toContain('<img class="klarna-osm__badge" src="https://x.klarnacdn.net/b.svg" alt="Klarna">');
+  });
+
+  it('drops an empty text and a link without label, leaving no gap where they were', () => {
+    const html = renderPlacementHtml(
+      {
+        nodes: [
+          { type: 'TEXT', value: '' },
+          { type: 'TEXT', value: 'Pay in 4.' },
+          { type: 'ACTION', label: '', url: 'https://www.klarna.com/us/pay-in-4/' },
+          { type: 'IMAGE', url: 'javascript:alert(1)' },
+          { type: 'TEXT', value: 'No fees.' },
+        ],
+      },
+      null,
+      where,
+    );
+    expect(html).toBe(
+      '<div class="klarna-osm klarna-osm--credit-promotion-badge" lang="en-US">' +
+        '<span class="klarna-osm__text">Pay in 4.</span> <span class="klarna-osm__text">No fees.</span></div>',
+    );
   });
 
   it('leaves the beacon out when the impression URL is missing or not http(s)', () => {
@@ -127,6 +149,11 @@ describe('OSM safeHttpUrl / escapeHtml / hasMessaging', () => {
     expect(safeHttpUrl('')).toBeUndefined();
     expect(safeHttpUrl(null)).toBeUndefined();
     expect(safeHttpUrl(`https://a.example/${'x'.repeat(3000)}`)).toBeUndefined();
+    // Up to 2048 characters, as written.
+    const longest = `https://a.example/${'x'.repeat(2048 - 'https://a.example/'.length)}`;
+    expect(longest).toHaveLength(2048);
+    expect(safeHttpUrl(longest)).toBe(longest);
+    expect(safeHttpUrl(`${longest}y`)).toBeUndefined();
   });
 
   it('escapes the five HTML-special characters and the backtick', () => {
@@ -135,6 +162,7 @@ describe('OSM safeHttpUrl / escapeHtml / hasMessaging', () => {
 
   it('sees messaging only when there is at least one node', () => {
     expect(hasMessaging(null)).toBe(false);
+    expect(hasMessaging(undefined)).toBe(false);
     expect(hasMessaging({ nodes: [] })).toBe(false);
     expect(hasMessaging(content)).toBe(true);
   });
