@@ -1,7 +1,6 @@
 import HttpCachePolicy from 'http-cache-semantics';
 import { MemoryLru, PlacementCache, type FetchLike, type PlacementStore } from '../../functions/osm/cache.js';
 import {
-  NO_AMOUNT,
   browserCacheControl,
   browserPolicy,
   cacheEntry,
@@ -42,6 +41,14 @@ describe('OSM parseCacheControl', () => {
     expect(parseCacheControl('max-age=-5').maxAge).toBe(0);
     expect(parseCacheControl('max-age').maxAge).toBe(0);
     expect(parseCacheControl('max-age="30"').maxAge).toBe(30);
+  });
+
+  it.each([['10abc'], ['1.5'], ['1=2'], ['5"0"'], ['"5"0']])('reads max-age=%s as 0: only one plain or fully quoted integer counts', (value) => {
+    expect(parseCacheControl(`max-age=${value}`).maxAge).toBe(0);
+  });
+
+  it('keeps among the other directives only well-formed names', () => {
+    expect(parseCacheControl('public, no cache, @immutable, immutable!, x-custom-1').others).toEqual(['public', 'x-custom-1']);
   });
 
   it('keeps the smallest value of a repeated directive, in either order, and caps at 2^31-1', () => {
@@ -100,6 +107,7 @@ describe('OSM cachePolicy', () => {
     expect(cachePolicy('max-age=0', 30)).toEqual(notStored);
     expect(cachePolicy('s-maxage=0', 30)).toEqual(notStored);
     expect(cachePolicy('private', 30)).toEqual(notStored);
+    expect(browserPolicy('private', 30)).toEqual({ private: true, maxAgeSeconds: 0 });
     expect(cachePolicy('no-store', 30)).toEqual(notStored);
     expect(cachePolicy('s-maxage=5', 30).freshSeconds).toBe(5);
     expect(browserPolicy('no-cache', 30).maxAgeSeconds).toBe(0);
@@ -209,7 +217,7 @@ describe('OSM entries and freshness', () => {
       placementId: 'playground|eu|c1|credit-promotion-badge|en-US',
       purchaseAmount: 12900,
     });
-    expect(placementCacheKey({ ...base, purchaseAmount: null }).purchaseAmount).toBe(NO_AMOUNT);
+    expect(placementCacheKey({ ...base, purchaseAmount: null }).purchaseAmount).toBe(-1);
   });
 });
 
@@ -222,6 +230,12 @@ describe('OSM newerCopy', () => {
     expect(newerCopy(a, undefined)).toBe(a);
     expect(newerCopy(undefined, b)).toBe(b);
     expect(newerCopy(undefined, undefined)).toBeUndefined();
+  });
+
+  it('keeps the first copy (memory’s) when both were fetched at the same moment', () => {
+    const memory = { fetchedAtMs: 1, from: 'memory' };
+    const store = { fetchedAtMs: 1, from: 'store' };
+    expect(newerCopy(memory, store)).toBe(memory);
   });
 });
 
