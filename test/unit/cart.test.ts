@@ -35,7 +35,7 @@ describe('priceOrder: VAT', () => {
 
   it('offers every option for Sweden, the chosen one marked preselected, taxed at 25%', () => {
     const order = priced({ order_lines: [tshirt, coffee], shipping_address: seAddress() }, vatRules());
-    expect(order.shipping_options).toEqual([
+    expect(order.shipping_options).toStrictEqual([
       { id: 'standard', name: 'Standard delivery', price: 4900, tax_amount: 980, tax_rate: 2500, shipping_method: 'Home', preselected: true },
       { id: 'express', name: 'Express delivery', price: 9900, tax_amount: 1980, tax_rate: 2500, shipping_method: 'Home', preselected: false },
       { id: 'pickup', name: 'Pickup point', price: 2900, tax_amount: 580, tax_rate: 2500, shipping_method: 'PickUpPoint', preselected: false },
@@ -61,7 +61,8 @@ describe('priceOrder: VAT', () => {
   it("taxes shipping at the destination's VAT rate whatever rate the option rule carries", () => {
     const rules = vatRules({ shipping_options: [option({ id: 'home', name: 'Home', price: 1000, tax_rate: 0 })] });
     const order = priced({ order_lines: [tshirt], shipping_address: seAddress() }, rules);
-    expect(order.shipping_options).toEqual([{ id: 'home', name: 'Home', price: 1000, tax_amount: 200, tax_rate: 2500, preselected: true }]);
+    // Strict: an option without a description or shipping_method carries no such keys at all.
+    expect(order.shipping_options).toStrictEqual([{ id: 'home', name: 'Home', price: 1000, tax_amount: 200, tax_rate: 2500, preselected: true }]);
   });
 
   it("uses the option's own tax rate when the rules have no tax section", () => {
@@ -131,6 +132,19 @@ describe('priceOrder: shipping options', () => {
     expect(order.order_amount).toBe(49999 + 4900);
   });
 
+  it('counts only goods and discounts towards free_over, not store credit or surcharges', () => {
+    const goods = line({ quantity: 4, unit_price: 12500 }); // 50000: exactly free_over
+    const credit = line({ type: 'store_credit', reference: 'SC', name: 'Store credit', quantity: 1, unit_price: -1000, tax_rate: 0 });
+    const withCredit = priced({ order_lines: [goods, credit], shipping_address: seAddress() }, vatRules());
+    expect(withCredit.selected_shipping_option).toMatchObject({ id: 'standard', price: 0 });
+    expect(withCredit.order_amount).toBe(49000);
+
+    const surcharge = line({ type: 'surcharge', reference: 'S', name: 'Handling', quantity: 1, unit_price: 1000 });
+    const withSurcharge = priced({ order_lines: [line({ quantity: 4, unit_price: 12000 }), surcharge], shipping_address: seAddress() }, vatRules());
+    expect(withSurcharge.selected_shipping_option).toMatchObject({ id: 'standard', price: 4900 });
+    expect(withSurcharge.order_amount).toBe(48000 + 1000 + 4900);
+  });
+
   it('does not apply free_over to options without it', () => {
     const order = priced({ order_lines: [line({ quantity: 4, unit_price: 12500 })], shipping_address: seAddress() }, vatRules());
     expect(order.shipping_options?.find((o) => o.id === 'express')?.price).toBe(9900);
@@ -158,6 +172,25 @@ describe('priceOrder: shipping options', () => {
     });
     const order = priced({ order_lines: [tshirt], shipping_address: seAddress(), selected_shipping_option_id: 'gone' }, rules);
     expect(order.selected_shipping_option?.id).toBe('b-first');
+  });
+
+  it('preselects the first preselected option offered in the country, wherever it sits in the rules', () => {
+    // Pickup is preselected in Sweden (its only country), express everywhere else.
+    const rules = vatRules({
+      shipping_options: [
+        option({ id: 'home', name: 'Home', price: 4900 }),
+        option({ id: 'pickup', name: 'Pickup', price: 2900, countries: ['SE'], preselected: true }),
+        option({ id: 'express', name: 'Express', price: 9900, preselected: true }),
+      ],
+    });
+    const de = priced({ order_lines: [tshirt], shipping_address: deAddress() }, rules);
+    expect(de.selected_shipping_option).toMatchObject({ id: 'express', price: 9900 });
+    expect(de.shipping_options?.map((o) => [o.id, o.preselected])).toEqual([
+      ['home', false],
+      ['express', true],
+    ]);
+    expect(linesOfType(de.order_lines, 'shipping_fee').map((l) => [l.reference, l.total_amount])).toEqual([['express', 9900]]);
+    expect(priced({ order_lines: [tshirt], shipping_address: seAddress() }, rules).selected_shipping_option?.id).toBe('pickup');
   });
 
   it('falls back to the first offered option when the preselected one is not offered there', () => {
