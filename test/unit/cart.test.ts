@@ -310,6 +310,24 @@ describe('priceOrder: US sales tax', () => {
     expect(order.order_tax_amount).toBe(761);
   });
 
+  it('taxes shipping but still not gift cards when tax_shipping is on', () => {
+    const rules = salesTaxRules({ tax: { mode: 'sales_tax', rates: { 'US-CA': 725 }, tax_shipping: true } });
+    const giftCard = line({ type: 'gift_card', reference: 'GC', name: 'Gift card', quantity: 1, unit_price: 5000, tax_rate: 0 });
+    const order = priced({ order_lines: [goods, giftCard], shipping_address: usAddress(), selected_shipping_option_id: 'express' }, rules);
+    expect(linesOfType(order.order_lines, 'sales_tax')[0]?.total_amount).toBe(834); // (10000 + 1499) × 7.25% = 833.68
+    expect(order.order_amount).toBe(10000 + 5000 + 1499 + 834);
+  });
+
+  it('leaves shipping untaxed when the rules do not mention tax_shipping', () => {
+    const rules = salesTaxRules({ tax: { mode: 'sales_tax', rates: { 'US-CA': 725 } } });
+    const order = priced({ order_lines: [goods], shipping_address: usAddress(), selected_shipping_option_id: 'express' }, rules);
+    expect(order.order_lines.map((l) => [l.type, l.total_amount])).toEqual([
+      ['physical', 10000],
+      ['shipping_fee', 1499],
+      ['sales_tax', 725], // 10000 × 7.25%, not 11499 × 7.25% = 834
+    ]);
+  });
+
   it('prefers the US-<region> rate over the US rate, region case-insensitive', () => {
     const rules = salesTaxRules({ tax: { mode: 'sales_tax', rates: { 'US-CA': 725, 'US-NY': 400, US: 500 } } });
     const tax = (region: string) =>
@@ -408,6 +426,13 @@ describe('priceOrder: refusals', () => {
       ['shipping_fee', 599],
     ]);
     expect([order.order_amount, order.order_tax_amount]).toEqual([5962, 363]);
+  });
+
+  it('counts the tax a shop puts on its own sales_tax line into order_tax_amount, with the line', () => {
+    const goods = line({ reference: 'MUG', quantity: 1, unit_price: 5000, tax_rate: 0 });
+    const ownTax = salesTaxLine(363, { total_tax_amount: 1 }); // within Klarna's ±1 of 0
+    const order = priced({ order_lines: [goods, ownTax], shipping_address: usAddress() }, salesTaxRules({ tax: undefined }));
+    expect([order.order_amount, order.order_tax_amount]).toEqual([5000 + 363 + 599, 364]);
   });
 
   it('keeps within Klarna’s 1000 lines: a full cart leaves no room for our fee and tax lines', () => {
