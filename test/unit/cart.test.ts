@@ -435,6 +435,21 @@ describe('priceOrder: refusals', () => {
     expect([order.order_amount, order.order_tax_amount]).toEqual([5000 + 363 + 599, 364]);
   });
 
+  it('answers internal_error naming the line when it cannot tax an amount exactly (past safe integers)', () => {
+    // Far beyond Klarna's caps: floats cannot hold 25% of it to within ±1, and reconcile catches it.
+    const huge = line({ reference: 'HUGE', quantity: 1, unit_price: 11342857142857142 });
+    expect(priceOrder({ order_lines: [tshirt, huge], shipping_address: seAddress(), selection: 'keep' }, vatRules({ shipping_options: [] }))).toEqual({
+      ok: false,
+      reason: 'internal_error',
+      line: 1,
+    });
+  });
+
+  it('accepts an order discounted to exactly 0', () => {
+    const order = priced({ order_lines: [line({ quantity: 1, unit_price: 1000 }), discountLine(1000)], shipping_address: seAddress() }, vatRules({ shipping_options: [] }));
+    expect([order.order_amount, order.order_tax_amount]).toEqual([0, 0]);
+  });
+
   it('keeps within Klarna’s 1000 lines: a full cart leaves no room for our fee and tax lines', () => {
     const cart = (n: number) => Array.from({ length: n }, (_, i) => line({ reference: `SKU-${i}`, quantity: 1, unit_price: 1000, tax_rate: 0 }));
     // VAT: one shipping fee line is added.
