@@ -35,7 +35,7 @@ describe('priceOrder: VAT', () => {
 
   it('offers every option for Sweden, the chosen one marked preselected, taxed at 25%', () => {
     const order = priced({ order_lines: [tshirt, coffee], shipping_address: seAddress() }, vatRules());
-    expect(order.shipping_options).toEqual([
+    expect(order.shipping_options).toStrictEqual([
       { id: 'standard', name: 'Standard delivery', price: 4900, tax_amount: 980, tax_rate: 2500, shipping_method: 'Home', preselected: true },
       { id: 'express', name: 'Express delivery', price: 9900, tax_amount: 1980, tax_rate: 2500, shipping_method: 'Home', preselected: false },
       { id: 'pickup', name: 'Pickup point', price: 2900, tax_amount: 580, tax_rate: 2500, shipping_method: 'PickUpPoint', preselected: false },
@@ -61,7 +61,8 @@ describe('priceOrder: VAT', () => {
   it("taxes shipping at the destination's VAT rate whatever rate the option rule carries", () => {
     const rules = vatRules({ shipping_options: [option({ id: 'home', name: 'Home', price: 1000, tax_rate: 0 })] });
     const order = priced({ order_lines: [tshirt], shipping_address: seAddress() }, rules);
-    expect(order.shipping_options).toEqual([{ id: 'home', name: 'Home', price: 1000, tax_amount: 200, tax_rate: 2500, preselected: true }]);
+    // Strict: an option without a description or shipping_method carries no such keys at all.
+    expect(order.shipping_options).toStrictEqual([{ id: 'home', name: 'Home', price: 1000, tax_amount: 200, tax_rate: 2500, preselected: true }]);
   });
 
   it("uses the option's own tax rate when the rules have no tax section", () => {
@@ -131,6 +132,19 @@ describe('priceOrder: shipping options', () => {
     expect(order.order_amount).toBe(49999 + 4900);
   });
 
+  it('counts only goods and discounts towards free_over, not store credit or surcharges', () => {
+    const goods = line({ quantity: 4, unit_price: 12500 }); // 50000: exactly free_over
+    const credit = line({ type: 'store_credit', reference: 'SC', name: 'Store credit', quantity: 1, unit_price: -1000, tax_rate: 0 });
+    const withCredit = priced({ order_lines: [goods, credit], shipping_address: seAddress() }, vatRules());
+    expect(withCredit.selected_shipping_option).toMatchObject({ id: 'standard', price: 0 });
+    expect(withCredit.order_amount).toBe(49000);
+
+    const surcharge = line({ type: 'surcharge', reference: 'S', name: 'Handling', quantity: 1, unit_price: 1000 });
+    const withSurcharge = priced({ order_lines: [line({ quantity: 4, unit_price: 12000 }), surcharge], shipping_address: seAddress() }, vatRules());
+    expect(withSurcharge.selected_shipping_option).toMatchObject({ id: 'standard', price: 4900 });
+    expect(withSurcharge.order_amount).toBe(48000 + 1000 + 4900);
+  });
+
   it('does not apply free_over to options without it', () => {
     const order = priced({ order_lines: [line({ quantity: 4, unit_price: 12500 })], shipping_address: seAddress() }, vatRules());
     expect(order.shipping_options?.find((o) => o.id === 'express')?.price).toBe(9900);
@@ -158,6 +172,25 @@ describe('priceOrder: shipping options', () => {
     });
     const order = priced({ order_lines: [tshirt], shipping_address: seAddress(), selected_shipping_option_id: 'gone' }, rules);
     expect(order.selected_shipping_option?.id).toBe('b-first');
+  });
+
+  it('preselects the first preselected option offered in the country, wherever it sits in the rules', () => {
+    // Pickup is preselected in Sweden (its only country), express everywhere else.
+    const rules = vatRules({
+      shipping_options: [
+        option({ id: 'home', name: 'Home', price: 4900 }),
+        option({ id: 'pickup', name: 'Pickup', price: 2900, countries: ['SE'], preselected: true }),
+        option({ id: 'express', name: 'Express', price: 9900, preselected: true }),
+      ],
+    });
+    const de = priced({ order_lines: [tshirt], shipping_address: deAddress() }, rules);
+    expect(de.selected_shipping_option).toMatchObject({ id: 'express', price: 9900 });
+    expect(de.shipping_options?.map((o) => [o.id, o.preselected])).toEqual([
+      ['home', false],
+      ['express', true],
+    ]);
+    expect(linesOfType(de.order_lines, 'shipping_fee').map((l) => [l.reference, l.total_amount])).toEqual([['express', 9900]]);
+    expect(priced({ order_lines: [tshirt], shipping_address: seAddress() }, rules).selected_shipping_option?.id).toBe('pickup');
   });
 
   it('falls back to the first offered option when the preselected one is not offered there', () => {
@@ -277,6 +310,24 @@ describe('priceOrder: US sales tax', () => {
     expect(order.order_tax_amount).toBe(761);
   });
 
+  it('taxes shipping but still not gift cards when tax_shipping is on', () => {
+    const rules = salesTaxRules({ tax: { mode: 'sales_tax', rates: { 'US-CA': 725 }, tax_shipping: true } });
+    const giftCard = line({ type: 'gift_card', reference: 'GC', name: 'Gift card', quantity: 1, unit_price: 5000, tax_rate: 0 });
+    const order = priced({ order_lines: [goods, giftCard], shipping_address: usAddress(), selected_shipping_option_id: 'express' }, rules);
+    expect(linesOfType(order.order_lines, 'sales_tax')[0]?.total_amount).toBe(834); // (10000 + 1499) × 7.25% = 833.68
+    expect(order.order_amount).toBe(10000 + 5000 + 1499 + 834);
+  });
+
+  it('leaves shipping untaxed when the rules do not mention tax_shipping', () => {
+    const rules = salesTaxRules({ tax: { mode: 'sales_tax', rates: { 'US-CA': 725 } } });
+    const order = priced({ order_lines: [goods], shipping_address: usAddress(), selected_shipping_option_id: 'express' }, rules);
+    expect(order.order_lines.map((l) => [l.type, l.total_amount])).toEqual([
+      ['physical', 10000],
+      ['shipping_fee', 1499],
+      ['sales_tax', 725], // 10000 × 7.25%, not 11499 × 7.25% = 834
+    ]);
+  });
+
   it('prefers the US-<region> rate over the US rate, region case-insensitive', () => {
     const rules = salesTaxRules({ tax: { mode: 'sales_tax', rates: { 'US-CA': 725, 'US-NY': 400, US: 500 } } });
     const tax = (region: string) =>
@@ -375,6 +426,28 @@ describe('priceOrder: refusals', () => {
       ['shipping_fee', 599],
     ]);
     expect([order.order_amount, order.order_tax_amount]).toEqual([5962, 363]);
+  });
+
+  it('counts the tax a shop puts on its own sales_tax line into order_tax_amount, with the line', () => {
+    const goods = line({ reference: 'MUG', quantity: 1, unit_price: 5000, tax_rate: 0 });
+    const ownTax = salesTaxLine(363, { total_tax_amount: 1 }); // within Klarna's ±1 of 0
+    const order = priced({ order_lines: [goods, ownTax], shipping_address: usAddress() }, salesTaxRules({ tax: undefined }));
+    expect([order.order_amount, order.order_tax_amount]).toEqual([5000 + 363 + 599, 364]);
+  });
+
+  it('answers internal_error naming the line when it cannot tax an amount exactly (past safe integers)', () => {
+    // Far beyond Klarna's caps: floats cannot hold 25% of it to within ±1, and reconcile catches it.
+    const huge = line({ reference: 'HUGE', quantity: 1, unit_price: 11342857142857142 });
+    expect(priceOrder({ order_lines: [tshirt, huge], shipping_address: seAddress(), selection: 'keep' }, vatRules({ shipping_options: [] }))).toEqual({
+      ok: false,
+      reason: 'internal_error',
+      line: 1,
+    });
+  });
+
+  it('accepts an order discounted to exactly 0', () => {
+    const order = priced({ order_lines: [line({ quantity: 1, unit_price: 1000 }), discountLine(1000)], shipping_address: seAddress() }, vatRules({ shipping_options: [] }));
+    expect([order.order_amount, order.order_tax_amount]).toEqual([0, 0]);
   });
 
   it('keeps within Klarna’s 1000 lines: a full cart leaves no room for our fee and tax lines', () => {

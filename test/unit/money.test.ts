@@ -1,6 +1,6 @@
 import { addedTax, divideRounded, expectedLineTotal, includedTax, reconcile, taxWithinTolerance } from '../../functions/kco/money.js';
 import fc from 'fast-check';
-import type { OrderLine } from '../../functions/kco/order.js';
+import type { DiscountLine, OrderLine } from '../../functions/kco/order.js';
 import { klarnaViolations } from '../support/klarna-checks.js';
 import { discountLine, line, salesTaxLine, shippingFeeLine, totalsOf } from '../support/orders.js';
 
@@ -255,6 +255,44 @@ describe('reconcile', () => {
     expect(reconcile({ order_amount: 9653, order_tax_amount: 653, order_lines: lines })).toBeUndefined();
     expect(reconcile({ order_amount: 9653, order_tax_amount: 0, order_lines: lines })).toEqual({ reason: 'order_tax_mismatch' });
     expect(reconcile({ order_amount: 9000, order_tax_amount: 653, order_lines: lines })).toEqual({ reason: 'order_amount_mismatch' });
+  });
+
+  describe("with Klarna's discount lines", () => {
+    const goods = [line({ quantity: 2, unit_price: 12500, tax_rate: 2500 })]; // 25000, tax 5000
+    const klarnaDiscount = (amount: number, overrides: Partial<DiscountLine> = {}): DiscountLine => ({
+      name: 'Campaign',
+      quantity: 1,
+      unit_price: -amount,
+      tax_rate: 2500,
+      total_amount: -amount,
+      total_tax_amount: includedTax(-amount, 2500),
+      ...overrides,
+    });
+
+    it('counts each discount line into order_amount and order_tax_amount', () => {
+      const discounts = [klarnaDiscount(5000), klarnaDiscount(2500)]; // −5000 tax −1000, −2500 tax −500
+      expect(reconcile({ order_amount: 17500, order_tax_amount: 3500, order_lines: goods, discount_lines: discounts })).toBeUndefined();
+      expect(reconcile({ order_amount: 25000, order_tax_amount: 5000, order_lines: goods, discount_lines: discounts })).toEqual({ reason: 'order_amount_mismatch' });
+    });
+
+    it('reports discount_line_mismatch with the index of a discount whose total is not quantity × unit_price', () => {
+      // Its tax is right for the total it claims, and the order totals sum it: only the total is wrong.
+      const discounts = [klarnaDiscount(5000), klarnaDiscount(2500, { quantity: 2, total_tax_amount: -500 })];
+      expect(reconcile({ order_amount: 17500, order_tax_amount: 3500, order_lines: goods, discount_lines: discounts })).toEqual({
+        reason: 'discount_line_mismatch',
+        line: 1,
+      });
+    });
+
+    it('reports discount_line_mismatch for a discount whose tax is 2 off, and accepts 1 off', () => {
+      const twoOff = [klarnaDiscount(5000, { total_tax_amount: -1002 })];
+      expect(reconcile({ order_amount: 20000, order_tax_amount: 3998, order_lines: goods, discount_lines: twoOff })).toEqual({
+        reason: 'discount_line_mismatch',
+        line: 0,
+      });
+      const oneOff = [klarnaDiscount(5000, { total_tax_amount: -1001 })];
+      expect(reconcile({ order_amount: 20000, order_tax_amount: 3999, order_lines: goods, discount_lines: oneOff })).toBeUndefined();
+    });
   });
 
   it('passes an empty order with zero totals', () => {
