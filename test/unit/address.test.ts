@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { checkBillingCountry, checkShippingAddress, countryOf, isParcelLocker, isPoBox, normalisePostalCode } from '../../functions/kco/address.js';
+import { MAX_FIELD_LENGTH, normaliseShopperText, wordsOf } from '../../functions/kco/shopper-text.js';
 import { deAddress, seAddress, usAddress } from '../support/orders.js';
 
 describe('isPoBox', () => {
@@ -98,6 +99,23 @@ describe('isPoBox', () => {
     expect(isPoBox({ street_address: 'Storgatan 3', street_address2: 'Apt 214' })).toBe(false);
   });
 
+  it('reads a number with a letter after it ("12a") as the number a keyword needs', () => {
+    expect(isPoBox({ street_address: 'Box 12a' })).toBe(true);
+    expect(isPoBox({ street_address: 'Pf. 12b' })).toBe(true);
+    expect(isPoBox({ street_address: 'BP 7c' })).toBe(true);
+  });
+
+  it('wants the number right after the keyword (or after "No."), not further on', () => {
+    expect(isPoBox({ street_address: 'BP Station 4' })).toBe(false);
+    expect(isPoBox({ street_address: 'Box Hill 12' })).toBe(false);
+    expect(isPoBox({ street_address: 'Box No' })).toBe(false);
+  });
+
+  it('finds "Box" as the first word even after leading punctuation', () => {
+    expect(isPoBox({ street_address: '"Box 123"' })).toBe(true);
+    expect(isPoBox({ street_address: '- Box 123' })).toBe(true);
+  });
+
   it('is false for an address without street fields', () => {
     expect(isPoBox({ country: 'SE', postal_code: '11335' })).toBe(false);
   });
@@ -140,6 +158,18 @@ describe('checkShippingAddress', () => {
     expect(checkShippingAddress({ country: 'GB', postal_code: 'SW1A 1AA' }, rules)).toBe('postal_code_blocked');
     expect(checkShippingAddress({ country: 'GB', postal_code: 'sw1a1aa' }, rules)).toBe('postal_code_blocked');
     expect(checkShippingAddress({ country: 'GB', postal_code: 'SW1A 2AA' }, rules)).toBeUndefined();
+  });
+
+  it('blocks a postal code under any one of several prefixes', () => {
+    const rules = { blocked_postal_code_prefixes: { SE: ['113', '981'] } };
+    expect(checkShippingAddress(seAddress({ postal_code: '981 23' }), rules)).toBe('postal_code_blocked');
+    expect(checkShippingAddress(seAddress({ postal_code: '113 35' }), rules)).toBe('postal_code_blocked');
+    expect(checkShippingAddress(seAddress({ postal_code: '411 15' }), rules)).toBeUndefined();
+  });
+
+  it('does not let a prefix written as the bare country code block every postal code', () => {
+    const rules = { blocked_postal_code_prefixes: { SE: ['SE'] } };
+    expect(checkShippingAddress(seAddress({ postal_code: '113 35' }), rules)).toBeUndefined();
   });
 
   it('does not block a postal code that only contains the prefix later on', () => {
@@ -215,6 +245,11 @@ describe('normalisePostalCode', () => {
     ['NL-1234 AB', 'NL', '1234AB'],
     ['SW1A 1AA', 'GB', 'SW1A1AA'],
     ['D02 X285', 'IE', 'D02X285'],
+    ['S.981 23', 'SE', '98123'],
+    ['D01067', 'DE', '01067'],
+    // Malta's codes begin with letters (MTF: Mtarfa): "MT" followed by a letter is not a prefix.
+    ['MTF 1010', 'MT', 'MTF1010'],
+    ['SE', 'SE', 'SE'],
   ])('%j in %s compares as %j', (code, country, expected) => {
     expect(normalisePostalCode(JSON.parse(`"${code}"`) as string, country)).toBe(expected);
   });
@@ -225,6 +260,31 @@ describe('normalisePostalCode', () => {
       expect([postal_code, checkShippingAddress(seAddress({ postal_code }), rules)]).toEqual([postal_code, 'postal_code_blocked']);
     }
     expect(checkShippingAddress(seAddress({ postal_code: '11335' }), rules)).toBeUndefined();
+  });
+});
+
+describe('normaliseShopperText', () => {
+  it('trims, collapses whitespace and folds case', () => {
+    expect(normaliseShopperText('  PO \t Box\n12  ')).toBe('po box 12');
+    expect(countryOf({ country: ' se ' })).toBe('SE');
+  });
+
+  it('reads only the first MAX_FIELD_LENGTH characters (a bounded cost), even when they are blank', () => {
+    expect(normaliseShopperText(' '.repeat(MAX_FIELD_LENGTH) + 'PO Box 12')).toBe('');
+  });
+
+  it('caps the result again when NFKC lengthens the text', () => {
+    // "㎏" (one character) becomes "kg" (two).
+    expect(normaliseShopperText('㎏'.repeat(MAX_FIELD_LENGTH))).toBe('kg'.repeat(MAX_FIELD_LENGTH / 2));
+  });
+});
+
+describe('wordsOf', () => {
+  it('gives the runs of letters and digits, with no empty word for leading or trailing separators', () => {
+    expect(wordsOf('"box 123"')).toEqual(['box', '123']);
+    expect(wordsOf('p.o. box')).toEqual(['p', 'o', 'box']);
+    expect(wordsOf('')).toEqual([]);
+    expect(wordsOf('--')).toEqual([]);
   });
 });
 

@@ -12,6 +12,7 @@ import {
   salesTaxLine,
   salesTaxRules,
   seAddress,
+  shippingFeeLine,
   totalsOf,
   usAddress,
   vatRules,
@@ -91,6 +92,18 @@ describe('validateOrder approves', () => {
       denied_references: ['OTHER'],
       allowed_customer_types: ['person'],
     });
+    expect(validateOrder(order, rules)).toEqual({ approve: true });
+  });
+
+  it('an order without discount lines when Klarna discounts are turned off', () => {
+    expect(validateOrder(swedishOrder(), vatRules({ klarna_discounts: false }))).toEqual({ approve: true });
+    expect(validateOrder({ ...swedishOrder(), discount_lines: [] }, vatRules({ klarna_discounts: false }))).toEqual({ approve: true });
+  });
+
+  it('the merchant’s own fee line before the goods when the rules do not price shipping', () => {
+    const rules = vatRules({ shipping_options: [] });
+    const lines = [shippingFeeLine(4900), atRate(1200)(coffee)];
+    const order = orderFromPriced({ order_lines: lines, ...totalsOf(lines) });
     expect(validateOrder(order, rules)).toEqual({ approve: true });
   });
 
@@ -341,6 +354,35 @@ describe('validateOrder denies', () => {
     const fee = indexOfType(fits, 'shipping_fee');
     const full = fits.order_lines.map((l, i) => (i === fee ? line({ reference: 'SKU-999', quantity: 1, unit_price: 1000 }) : l));
     expect(validateOrder({ ...fits, order_lines: full, ...totalsOf(full) }, vatRules())).toEqual({ approve: false, reason: 'too_many_lines' });
+  });
+
+  it('with no line key at all when the reason names no line', () => {
+    const verdict = validateOrder(swedishOrder(), vatRules({ min_order_amount: 41101 }));
+    expect(verdict).toStrictEqual({ approve: false, reason: 'below_min_amount' });
+    expect('line' in verdict).toBe(false);
+  });
+
+  it('empty_order before the address checks for an order that buys nothing', () => {
+    const fee = shippingFeeLine(4900);
+    const order = orderFromPriced({ order_lines: [fee], ...totalsOf([fee]) }, { shipping_address: deAddress() });
+    expect(validateOrder(order, vatRules({ shipping_countries: ['SE'] }))).toEqual({ approve: false, reason: 'empty_order' });
+  });
+
+  it('currency_mismatch before the address checks', () => {
+    const order = { ...swedishOrder(), purchase_currency: 'EUR' };
+    expect(validateOrder(order, vatRules({ purchase_currency: 'SEK', shipping_countries: ['DE'] }))).toEqual({
+      approve: false,
+      reason: 'currency_mismatch',
+    });
+  });
+
+  it('no_tax_rate, not a fee mismatch, for a digital order without a selected option to a country without a rate', () => {
+    const ebook = line({ type: 'digital', reference: 'EBOOK', quantity: 1, unit_price: 9900 });
+    const order = orderFromPriced(priced({ order_lines: [ebook], shipping_address: seAddress() }, vatRules()), {
+      shipping_address: seAddress({ country: 'NO' }),
+    });
+    expect(order.selected_shipping_option).toBeUndefined();
+    expect(validateOrder(order, vatRules())).toEqual({ approve: false, reason: 'no_tax_rate' });
   });
 
   it('expected_amount_mismatch when order_amount differs from the merchant’s cart total by 1', () => {

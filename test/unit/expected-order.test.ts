@@ -32,6 +32,12 @@ describe('the whole cart, per order (expected_order_lines)', () => {
     expect(validateOrder(swapped, rules)).toEqual({ approve: false, reason: 'cart_mismatch', line: 0 });
   });
 
+  it('denies another article at the same quantity and total (the reference counts)', () => {
+    const hoodie = line({ reference: 'HOODIE-1', name: 'Hoodie', quantity: 2, unit_price: 12500 }); // 25000, like the T-shirts
+    expect(validateOrder(orderOf([hoodie, mug], rules), rules)).toEqual({ approve: false, reason: 'cart_mismatch', line: 0 });
+    expect(cartDifference([mug, hoodie], agreed, {})).toBe(1);
+  });
+
   it('denies another quantity whose line discount keeps the total', () => {
     const three = line({ reference: 'TSHIRT-1', quantity: 3, unit_price: 12500, total_discount_amount: 12500 }); // 25000
     expect(validateOrder(orderOf([three, mug], rules), rules)).toEqual({ approve: false, reason: 'cart_mismatch', line: 0 });
