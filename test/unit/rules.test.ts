@@ -5,7 +5,9 @@ import {
   mergeRules,
   merchantRulesSchema,
   orderScope,
+  orderScopeRefusal,
   parseRulesDocument,
+  rulesJsonSchema,
   type MerchantRules,
 } from '../../functions/kco/rules.js';
 
@@ -156,6 +158,28 @@ describe('scopes', () => {
   it('names the store-wide scope default and a per-order scope order#<id>', () => {
     expect(defaultScope).toBe('default');
     expect(orderScope('abc-123')).toBe('order#abc-123');
+  });
+});
+
+describe('orderScopeRefusal', () => {
+  it.each<[string, MerchantRules, boolean, 'order_unknown' | undefined]>([
+    ['refuses an order without its scope when the store requires one', { require_order_scope: true }, false, 'order_unknown'],
+    ['lets an order with its scope go on when the store requires one', { require_order_scope: true }, true, undefined],
+    ['lets an order without its scope go on when the store does not require one', { require_order_scope: false }, false, undefined],
+    ['lets an order without its scope go on when the store says nothing', {}, false, undefined],
+  ])('%s', (_name, rules, orderScopeFound, expected) => {
+    expect(orderScopeRefusal(rules, orderScopeFound)).toBe(expected);
+  });
+});
+
+describe('rulesJsonSchema', () => {
+  it('describes a rules document with every field, no others, and the parser’s own patterns', () => {
+    const schema = rulesJsonSchema() as { type: string; additionalProperties: boolean; properties: Record<string, unknown> };
+    expect(schema.type).toBe('object');
+    expect(schema.additionalProperties).toBe(false);
+    expect(Object.keys(schema.properties)).toEqual(Object.keys(merchantRulesSchema.def.shape));
+    expect(schema.properties.shipping_countries).toEqual({ type: 'array', items: { type: 'string', pattern: '^[A-Z]{2}$' } });
+    expect(schema.properties.purchase_currency).toEqual({ type: 'string', pattern: '^[A-Z]{3}$' });
   });
 });
 
