@@ -5,7 +5,9 @@ import {
   mergeRules,
   merchantRulesSchema,
   orderScope,
+  orderScopeRefusal,
   parseRulesDocument,
+  rulesJsonSchema,
   type MerchantRules,
 } from '../../functions/kco/rules.js';
 
@@ -37,6 +39,19 @@ const storeSalesTaxDocument = {
 
 const orderDocument = { expected_order_amount: 44800, denied_references: [] };
 
+const orderCartDocument = {
+  expected_order_lines: [
+    { reference: 'SHIRT-M', quantity: 2, unit_price: 24900, total_amount: 49800 },
+    { reference: 'WELCOME-500', quantity: 1, unit_price: -5000, total_amount: -5000 },
+  ],
+};
+
+const COUNTRY = 'an ISO 3166 alpha-2 code in capitals, like "SE"';
+const CURRENCY = 'an ISO 4217 code in capitals, like "SEK"';
+const NO_QUERY = 'an https URL without query or fragment';
+const CANONICAL =
+  'an https URL as the URL parser writes it: ASCII host (an IDN as punycode), a path (at least "/"), no user info, no backslash or raw non-ASCII character';
+
 const exampleDir = join(__dirname, '../../bin/local');
 // No try/catch: a folder that cannot be read fails this file instead of testing nothing.
 const exampleFiles = readdirSync(exampleDir).filter((name) => /^example-.*\.json$/.test(name));
@@ -50,6 +65,7 @@ describe('merchantRulesSchema / parseRulesDocument', () => {
     ['a store-wide VAT document', storeVatDocument],
     ['a store-wide US sales-tax document', storeSalesTaxDocument],
     ['a per-order document', orderDocument],
+    ['a per-order cart with a negative discount line', orderCartDocument],
     ['an empty document', {}],
     ...exampleFiles.map((name): [string, unknown] => [`bin/local/${name}`, JSON.parse(readFileSync(join(exampleDir, name), 'utf8'))]),
   ])('accepts %s', (_name, document) => {
@@ -85,25 +101,41 @@ describe('merchantRulesSchema / parseRulesDocument', () => {
       'expected int',
     ],
     ['a tax rate above 100%', { tax: { mode: 'vat', rates: { SE: 10001 } } }, 'tax.rates.SE', 'must be at most 10000'],
-    ['a lower-case country', { shipping_countries: ['SE', 'se'] }, 'shipping_countries[1]', 'an ISO 3166 alpha-2 code in capitals, like "SE"'],
+    ['a lower-case country', { shipping_countries: ['SE', 'se'] }, 'shipping_countries[1]', COUNTRY],
+    ['a three-letter country', { shipping_countries: ['SWE'] }, 'shipping_countries[0]', COUNTRY],
     ['an unknown tax mode', { tax: { mode: 'gst', rates: {} } }, 'tax.mode', 'does not match any allowed form'],
-    ['an http redirect', { deny_redirect_url: 'http://shop.example/denied' }, 'deny_redirect_url', 'an https URL without query or fragment'],
-    ['a redirect with a query', { deny_redirect_url: 'https://shop.example/denied?x=1' }, 'deny_redirect_url', 'an https URL without query or fragment'],
+    ['an http redirect', { deny_redirect_url: 'http://shop.example/denied' }, 'deny_redirect_url', NO_QUERY],
+    ['a redirect with a query', { deny_redirect_url: 'https://shop.example/denied?x=1' }, 'deny_redirect_url', NO_QUERY],
+    ['a redirect with a leading space', { deny_redirect_url: ' https://shop.example/denied' }, 'deny_redirect_url', NO_QUERY],
+    ['a redirect with a password but no user name', { deny_redirect_url: 'https://:secret@shop.example/denied' }, 'deny_redirect_url', CANONICAL],
+    ['a redirect the URL parser refuses (port out of range)', { deny_redirect_url: 'https://shop.example:99999/denied' }, 'deny_redirect_url', CANONICAL],
     ['an unknown error text reason', { error_texts: { nope: 'x' } }, 'error_texts', 'unknown field(s): nope'],
+    ['two unknown error text reasons', { error_texts: { nope: 'x', nah: 'y' } }, 'error_texts', 'unknown field(s): nope, nah'],
     ['an unknown customer type', { allowed_customer_types: ['company'] }, 'allowed_customer_types[0]', 'expected one of "person", "organization"'],
     ['a zero quantity limit', { max_quantity_per_line: 0 }, 'max_quantity_per_line', 'must be at least 1'],
     ['a string amount', { min_order_amount: '100' }, 'min_order_amount', 'expected number'],
-    ['a lower-case currency', { purchase_currency: 'sek' }, 'purchase_currency', 'an ISO 4217 code in capitals, like "SEK"'],
+    ['a lower-case currency', { purchase_currency: 'sek' }, 'purchase_currency', CURRENCY],
+    ['a four-letter currency', { purchase_currency: 'EURO' }, 'purchase_currency', CURRENCY],
     ['an unknown shipping method', { shipping_options: [{ id: 'a', name: 'A', price: 1, tax_rate: 0, shipping_method: 'Drone' }] }, 'shipping_options[0].shipping_method', 'expected one of "PickUpStore", "Home", "BoxReg", "BoxUnreg", "PickUpPoint", "Own", "Postal", "DHLPackstation", "Digital"'],
+    [
+      'an expected line below Klarna’s amount range',
+      { expected_order_lines: [{ reference: 'A', quantity: 1, unit_price: -100_000_001, total_amount: -100_000_000 }] },
+      'expected_order_lines[0].unit_price',
+      'must be at least -100000000',
+    ],
     ['a blocked prefix that is empty', { blocked_postal_code_prefixes: { SE: [''] } }, 'blocked_postal_code_prefixes.SE[0]', 'must be at least 1'],
   ])('rejects %s with an issue at its path', (_name, document, path, message) => {
     expect(parseRulesDocument('order#o-1', document)).toEqual({ ok: false, issues: [{ scope: 'order#o-1', path, message }] });
   });
 
-  it('names the path of a bad rate key (the message is zod’s code)', () => {
-    const parsed = parseRulesDocument(defaultScope, { tax: { mode: 'vat', rates: { se: 2500 } } });
+  it.each([
+    ['a lower-case VAT country', { mode: 'vat', rates: { se: 2500 } }, 'tax.rates.se'],
+    ['a three-letter sales-tax key', { mode: 'sales_tax', rates: { USA: 725 } }, 'tax.rates.USA'],
+    ['a sales-tax region of four characters', { mode: 'sales_tax', rates: { 'US-CALI': 725 } }, 'tax.rates.US-CALI'],
+  ])('names the path of a bad rate key: %s (the message is zod’s code)', (_name, tax, path) => {
+    const parsed = parseRulesDocument(defaultScope, { tax });
     expect(parsed.ok).toBe(false);
-    expect(!parsed.ok && parsed.issues.map((i) => [i.scope, i.path])).toEqual([['default', 'tax.rates.se']]);
+    expect(!parsed.ok && parsed.issues.map((i) => [i.scope, i.path])).toEqual([['default', path]]);
   });
 
   it('reports every issue of a document, not only the first', () => {
@@ -126,6 +158,28 @@ describe('scopes', () => {
   it('names the store-wide scope default and a per-order scope order#<id>', () => {
     expect(defaultScope).toBe('default');
     expect(orderScope('abc-123')).toBe('order#abc-123');
+  });
+});
+
+describe('orderScopeRefusal', () => {
+  it.each<[string, MerchantRules, boolean, 'order_unknown' | undefined]>([
+    ['refuses an order without its scope when the store requires one', { require_order_scope: true }, false, 'order_unknown'],
+    ['lets an order with its scope go on when the store requires one', { require_order_scope: true }, true, undefined],
+    ['lets an order without its scope go on when the store does not require one', { require_order_scope: false }, false, undefined],
+    ['lets an order without its scope go on when the store says nothing', {}, false, undefined],
+  ])('%s', (_name, rules, orderScopeFound, expected) => {
+    expect(orderScopeRefusal(rules, orderScopeFound)).toBe(expected);
+  });
+});
+
+describe('rulesJsonSchema', () => {
+  it('describes a rules document with every field, no others, and the parser’s own patterns', () => {
+    const schema = rulesJsonSchema() as { type: string; additionalProperties: boolean; properties: Record<string, unknown> };
+    expect(schema.type).toBe('object');
+    expect(schema.additionalProperties).toBe(false);
+    expect(Object.keys(schema.properties)).toEqual(Object.keys(merchantRulesSchema.def.shape));
+    expect(schema.properties.shipping_countries).toEqual({ type: 'array', items: { type: 'string', pattern: '^[A-Z]{2}$' } });
+    expect(schema.properties.purchase_currency).toEqual({ type: 'string', pattern: '^[A-Z]{3}$' });
   });
 });
 
