@@ -239,15 +239,20 @@ export type OmConfig = Omit<OmClientOptions, 'now' | 'sleep' | 'random'>;
 export const LOCAL_CREDENTIALS = { username: 'local', password: 'local' } as const;
 
 /**
- * Starts reading the Order Management credentials at cold start when they come from Secrets
- * Manager (the push and notification handlers call it when they load): the read runs beside the
- * token check and the order's GetItem instead of after them. The first Klarna call awaits the
- * same read; a failed one is logged and tried again there.
+ * Starts reading the Order Management credentials at cold start (the push and notification
+ * handlers call it when they load): from Secrets Manager, the read runs beside the token check and
+ * the order's GetItem instead of after them, and the first Klarna call awaits the same read. Where
+ * the credentials come from is `readOmConfig`'s decision alone; a configuration it refuses, or a
+ * failed read, is reported by the first request, as without this.
  */
 export const prefetchOmCredentials = (): void => {
-  const inline = optionalEnv('KCO_API_KEY') ?? optionalEnv('KCO_API_USERNAME');
-  const secretArn = optionalEnv('KCO_API_CREDENTIALS_SECRET_ARN');
-  if (inline === undefined && secretArn !== undefined) readSecretJson(secretArn).catch(() => undefined);
+  try {
+    readOmConfig()
+      .authorization()
+      .catch(() => undefined);
+  } catch {
+    // Refused configuration: the first request's readOmConfig throws it where it is logged.
+  }
 };
 
 /**
