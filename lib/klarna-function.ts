@@ -4,9 +4,8 @@
  */
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import type { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, ParamsAndSecretsLayerVersion, ParamsAndSecretsLogLevel, ParamsAndSecretsVersions, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -99,6 +98,20 @@ export const esbuildOptions = (entryPoint: string, outfile: string): BuildOption
 export const callbackMemorySize = 1024;
 export const callbackTimeout = Duration.seconds(3);
 
+/**
+ * The AWS Parameters and Secrets Lambda Extension, a layer on every function that reads a secret
+ * (functions/shared/secrets.ts asks it over HTTP on localhost instead of bundling the SDK's
+ * Secrets Manager client). Its own cache is off: the functions keep each value themselves, with
+ * a background refresh and a maximum age the extension's cache does not have, so a rotated
+ * secret reaches them after SECRETS_CACHE_SECONDS and no later. Its request to Secrets Manager
+ * gives up when ours does (SECRETS_REQUEST_TIMEOUT_MS).
+ */
+export const secretsExtension = ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103, {
+  cacheEnabled: false,
+  secretsManagerTimeout: Duration.millis(700),
+  logLevel: ParamsAndSecretsLogLevel.WARN,
+});
+
 export type KlarnaFunctionProps = {
   /** Handler module relative to the project root (`FunctionDefinition.entry`); it exports `handler`. */
   readonly entry: string;
@@ -111,6 +124,12 @@ export type KlarnaFunctionProps = {
   readonly logRetention?: RetentionDays;
   /** Concurrency kept for this function alone (and its ceiling); none by default. */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * ARNs of the secrets the function reads: it gets the Parameters and Secrets extension and
+   * GetSecretValue on these (the one call the extension makes for it; grantRead would add
+   * DescribeSecret).
+   */
+  readonly secretArns?: readonly string[];
 };
 
 /**
@@ -155,7 +174,11 @@ export class KlarnaFunction extends Construct {
       // for mapping the stack of an init crash by hand; Node reads them only with the flag.
       environment: { ...props.environment },
       bundling: bundlingOptions,
+      ...(props.secretArns?.length ? { paramsAndSecrets: secretsExtension } : {}),
     });
+    if (props.secretArns?.length) {
+      this.allow(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [...props.secretArns] }));
+    }
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason:

@@ -285,13 +285,11 @@ export class KlarnaStack extends Stack {
         ...(callbackFunctions.has(def) && props.callbackReservedConcurrency !== undefined
           ? { reservedConcurrentExecutions: props.callbackReservedConcurrency }
           : {}),
+        secretArns: [secrets[def.secret].secretArn, ...(def.orderManagement ? [orderManagementCredentials.secretArn] : [])],
       });
       for (const { table, access } of def.tables) {
         fn.allow(new PolicyStatement({ actions: [...tableActions[access]], resources: [tableFor(table).tableArn] }));
       }
-      // GetSecretValue is the one call functions/shared/secrets.ts makes (grantRead would add DescribeSecret).
-      const readable = [secrets[def.secret].secretArn, ...(def.orderManagement ? [orderManagementCredentials.secretArn] : [])];
-      fn.allow(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: readable }));
       if (tracing) {
         Validations.of(fn.role).acknowledge({
           id: 'AwsSolutions-IAM5[Resource::*]',

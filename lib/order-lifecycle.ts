@@ -147,6 +147,7 @@ export class OrderLifecycle {
       },
       timeout: Duration.minutes(2),
       tracing: props.tracing,
+      secretArns: [props.orderManagementCredentials.secretArn],
     });
     this.sweeper.allow(
       new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [ordersTable.tableArn] }),
@@ -154,7 +155,6 @@ export class OrderLifecycle {
     this.sweeper.allow(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${ordersTable.tableArn}/index/${props.ordersIndexName}`] }));
     // The rules are read with one BatchGetItem (functions/shared/rules-store.ts).
     this.sweeper.allow(new PolicyStatement({ actions: ['dynamodb:BatchGetItem'], resources: [rulesTable.tableArn] }));
-    this.sweeper.allow(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [props.orderManagementCredentials.secretArn] }));
     if (props.tracing) {
       Validations.of(this.sweeper.role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',

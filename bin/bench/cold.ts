@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { build, type Metafile } from 'esbuild';
-import { startFakeSecretsManager } from '../local/fake-secrets-manager.js';
+import { FAKE_SESSION_TOKEN, startFakeSecretsExtension } from '../local/fake-secrets-extension.js';
 import { esbuildOptions } from '../../lib/klarna-function.js';
 import { lifecycleFunctions } from '../../lib/order-lifecycle.js';
 import { functions } from '../../lib/routes.js';
@@ -168,11 +168,12 @@ export const runCold = async (
 ): Promise<ColdResult> => {
   const runs = options.runs ?? 30;
   const outdir = await mkdtemp(join(tmpdir(), 'klarna-bench-'));
-  const secretsManager = await startFakeSecretsManager();
+  // Secrets come as deployed: through the Parameters and Secrets extension (its stand-in here).
+  const secretsManager = await startFakeSecretsExtension();
   secretsManager.setSecret(SECRET_ARNS.tokens, JSON.stringify({ tokens: [BENCH_TOKEN] }));
   secretsManager.setSecret(SECRET_ARNS.osm, JSON.stringify({ client_id: BENCH_OSM_CLIENT_ID }));
   secretsManager.setSecret(SECRET_ARNS.orderManagement, JSON.stringify(BENCH_OM_CREDENTIALS));
-  // Secrets Manager's round trip in the deployed rows (0: loopback's own).
+  // The extension's round trip to Secrets Manager in the deployed rows (0: loopback's own).
   secretsManager.setLatency(options.secretsLatencyMs ?? 0);
   const om = env.orderManagement;
   try {
@@ -277,6 +278,8 @@ export const runCold = async (
       AWS_REGION: 'eu-north-1',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
+      // Lambda always sets it (temporary role credentials); the extension checks it.
+      AWS_SESSION_TOKEN: FAKE_SESSION_TOKEN,
       AWS_LAMBDA_FUNCTION_NAME: id,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
@@ -301,7 +304,7 @@ export const runCold = async (
       KCO_CALLBACK_TOKENS_SECRET_ARN: SECRET_ARNS.tokens,
       OSM_CREDENTIALS_SECRET_ARN: SECRET_ARNS.osm,
       KCO_API_CREDENTIALS_SECRET_ARN: SECRET_ARNS.orderManagement,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+      PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(secretsManager.port),
     };
 
     const subjects: Subject[] = [

@@ -239,8 +239,8 @@ export type OmConfig = Omit<OmClientOptions, 'now' | 'sleep' | 'random'>;
 export const LOCAL_CREDENTIALS = { username: 'local', password: 'local' } as const;
 
 /**
- * Starts reading the Order Management credentials at cold start (the push and notification
- * handlers call it when they load): from Secrets Manager, the read runs beside the token check and
+ * Starts reading the Order Management credentials (the push and notification handlers call it on
+ * a container's first request): from Secrets Manager, the read runs beside the token check and
  * the order's GetItem instead of after them, and the first Klarna call awaits the same read. Where
  * the credentials come from is `readOmConfig`'s decision alone; a configuration it refuses, or a
  * failed read, is reported by the first request, as without this.

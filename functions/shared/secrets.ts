@@ -1,9 +1,10 @@
 /**
- * Secrets from AWS Secrets Manager: the KCO callback tokens and the OSM credentials.
+ * Secrets from AWS Secrets Manager, read through the AWS Parameters and Secrets Lambda Extension
+ * (a layer the stack adds to every function that reads one): the KCO callback tokens, the OSM
+ * credentials and the Order Management credentials.
  *
- * - Every call is bounded: connect SECRETS_CONNECT_TIMEOUT_MS (300), each attempt
- *   SECRETS_REQUEST_TIMEOUT_MS (700), all attempts together SECRETS_DEADLINE_MS (1000), well
- *   inside Klarna's 3 s.
+ * - Every call is bounded: each attempt SECRETS_REQUEST_TIMEOUT_MS (700), all attempts together
+ *   SECRETS_DEADLINE_MS (1000), well inside Klarna's 3 s.
  * - The first read of a container is awaited. After SECRETS_CACHE_SECONDS (300) the cached value
  *   keeps serving while one refresh runs in the background, so a slow or hanging Secrets Manager
  *   never holds a shopper's request once a value is known.
@@ -14,6 +15,7 @@
  *
  * Locally and in tests the same values can come from plain environment variables instead.
  */
+import { request } from 'node:http';
 import { intEnv, optionalEnv } from './config.js';
 import { describeError, logger } from './log.js';
 
@@ -101,37 +103,92 @@ export const cachedSecret = <T>(secretArn: string, parse: SecretParser<T>, optio
   return Object.assign(reader, { ready: () => servable(options.now()) });
 };
 
+/** The extension's port when the stack does not set PARAMETERS_SECRETS_EXTENSION_HTTP_PORT. */
+export const EXTENSION_DEFAULT_PORT = 2773;
+
+export type ExtensionFetcherOptions = {
+  /** The extension's HTTP port on localhost. */
+  readonly port: number;
+  /** Each attempt, connecting included. */
+  readonly requestTimeoutMs: number;
+  /** All attempts together. */
+  readonly deadlineMs: number;
+  /** The extension's SSRF guard: the container's AWS_SESSION_TOKEN, sent with every request. */
+  readonly sessionToken: () => string | undefined;
+};
+
+/** One answer of the extension that is not a secret: its status only (a body could quote anything). */
+class ExtensionRefused extends Error {
+  override name = 'ExtensionRefused';
+  constructor(readonly status: number) {
+    super(`the Parameters and Secrets extension answered ${status}`);
+  }
+}
+
 /**
- * GetSecretValue through the AWS SDK with bounded time. The client is loaded on first use:
- * local runs and tests with plain environment variables never pay for it.
+ * GetSecretValue through the AWS Parameters and Secrets Lambda Extension: a plain HTTP GET on
+ * localhost, which the extension signs and sends to Secrets Manager. No SDK client in the bundle
+ * (its 29 KiB were parsed at every cold start) and no signing on our side. `node:http`, which the
+ * DynamoDB client has already loaded, rather than `fetch`, whose first use loads undici.
+ * Two attempts at most, the second only for a failure that may pass (no answer, or 5xx) and only
+ * while the deadline allows; the extension's own answer is never logged or thrown, only its status.
  */
-export const secretsManagerFetcher = (limits: { connectTimeoutMs: number; requestTimeoutMs: number; deadlineMs: number }): SecretFetcher => {
-  let client: Promise<SecretFetcher> | undefined;
-  const load = (): Promise<SecretFetcher> =>
-    (client ??= import('@aws-sdk/client-secrets-manager').then(({ SecretsManagerClient, GetSecretValueCommand }) => {
-      const sdk = new SecretsManagerClient({
-        maxAttempts: 2,
-        requestHandler: {
-          connectionTimeout: limits.connectTimeoutMs,
-          requestTimeout: limits.requestTimeoutMs,
-          // Without this the SDK only prints a warning when requestTimeout passes and keeps waiting.
-          throwOnRequestTimeout: true,
+export const extensionFetcher = (options: ExtensionFetcherOptions): SecretFetcher => {
+  const attempt = (secretArn: string, signal: AbortSignal): Promise<string | undefined> =>
+    new Promise((resolve, reject) => {
+      const token = options.sessionToken();
+      const req = request(
+        {
+          host: 'localhost',
+          port: options.port,
+          path: `/secretsmanager/get?secretId=${encodeURIComponent(secretArn)}`,
+          headers: token === undefined ? {} : { 'X-Aws-Parameters-Secrets-Token': token },
+          timeout: options.requestTimeoutMs,
+          signal,
         },
-      });
-      return async (SecretId: string) =>
-        (await sdk.send(new GetSecretValueCommand({ SecretId }), { abortSignal: AbortSignal.timeout(limits.deadlineMs) })).SecretString;
-    }));
-  return async (secretArn) => (await load())(secretArn);
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', reject);
+          response.on('end', () => {
+            const status = response.statusCode ?? 0;
+            if (status !== 200) return reject(new ExtensionRefused(status));
+            let secretString: unknown;
+            try {
+              secretString = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { SecretString?: unknown } | null)?.SecretString;
+            } catch {
+              // A parser's message would quote the body: a fixed text instead.
+              return reject(new Error('the Parameters and Secrets extension answered a body that is not JSON'));
+            }
+            resolve(typeof secretString === 'string' ? secretString : undefined);
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer from the Parameters and Secrets extension within ${options.requestTimeoutMs} ms`)));
+      req.on('error', reject);
+      req.end();
+    });
+  const mayPass = (error: unknown): boolean => !(error instanceof ExtensionRefused) || error.status >= 500;
+  return async (secretArn) => {
+    const signal = AbortSignal.timeout(options.deadlineMs);
+    try {
+      return await attempt(secretArn, signal);
+    } catch (error) {
+      if (signal.aborted || !mayPass(error)) throw error;
+      return attempt(secretArn, signal);
+    }
+  };
 };
 
 // ---- The container's secrets, configured from the environment at cold start. ----
 
 const refreshSeconds = intEnv('SECRETS_CACHE_SECONDS', 300, { min: 1, max: 86_400 });
 const containerOptions: SecretCacheOptions = {
-  fetch: secretsManagerFetcher({
-    connectTimeoutMs: intEnv('SECRETS_CONNECT_TIMEOUT_MS', 300, { min: 10, max: 2000 }),
+  fetch: extensionFetcher({
+    port: intEnv('PARAMETERS_SECRETS_EXTENSION_HTTP_PORT', EXTENSION_DEFAULT_PORT, { min: 1, max: 65_535 }),
     requestTimeoutMs: intEnv('SECRETS_REQUEST_TIMEOUT_MS', 700, { min: 10, max: 2500 }),
     deadlineMs: intEnv('SECRETS_DEADLINE_MS', 1000, { min: 10, max: 2500 }),
+    sessionToken: () => optionalEnv('AWS_SESSION_TOKEN'),
   }),
   refreshAfterMs: refreshSeconds * 1000,
   maxAgeMs: intEnv('SECRETS_MAX_AGE_SECONDS', Math.max(3600, refreshSeconds), { min: refreshSeconds, max: 7 * 86_400 }) * 1000,
@@ -196,14 +253,4 @@ export const callbackTokensPending = (): boolean => {
   if (optionalEnv('KCO_CALLBACK_TOKENS') !== undefined) return false;
   const arn = optionalEnv('KCO_CALLBACK_TOKENS_SECRET_ARN');
   return arn !== undefined && !containerReader(arn, parseCallbackTokens).ready();
-};
-
-/**
- * Starts reading the tokens at cold start (a handler module calls it when it loads) when they come
- * from Secrets Manager: the request is under way while the rest of the container loads and the
- * first event is parsed, and the first callback awaits that same read (concurrent reads share one
- * request). A failed read is logged by it and tried again by the first callback.
- */
-export const prefetchCallbackTokens = (): void => {
-  callbackTokens().catch(() => undefined);
 };

@@ -76,13 +76,13 @@ describe('push and notification functions', () => {
     (_id, def) => {
       const statements = statementsOf(fnOf(def));
       expect(statements.slice(1)).toEqual([
-        { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: ordersArn() },
-        { Effect: 'Allow', Action: ['dynamodb:BatchGetItem'], Resource: rulesArn() },
         {
           Effect: 'Allow',
           Action: ['secretsmanager:GetSecretValue'],
           Resource: [{ Ref: logicalId(stack.node.findChild('KcoCallbackTokens')) }, secretRef()],
         },
+        { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: ordersArn() },
+        { Effect: 'Allow', Action: ['dynamodb:BatchGetItem'], Resource: rulesArn() },
       ]);
       const properties = resources[logicalId(fnOf(def).function)]?.Properties ?? {};
       expect(properties.Timeout).toBe(10);
@@ -136,6 +136,7 @@ describe('sweeper', () => {
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack.orders.sweeper.function), 'Arn'] } })],
     });
     expect(statementsOf(stack.orders.sweeper).slice(1)).toEqual([
+      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretRef() },
       { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: ordersArn() },
       {
         Effect: 'Allow',
@@ -143,7 +144,6 @@ describe('sweeper', () => {
         Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId(ordersTable), 'Arn'] }, '/index/awaiting-acknowledgement']] },
       },
       { Effect: 'Allow', Action: ['dynamodb:BatchGetItem'], Resource: rulesArn() },
-      { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretRef() },
     ]);
   });
 });

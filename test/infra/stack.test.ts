@@ -156,6 +156,20 @@ describe('routes', () => {
   });
 });
 
+// The extension's settings (lib/klarna-function.ts) as CDK writes them: its cache off (the
+// functions cache each secret themselves), its Secrets Manager call bounded like ours.
+const secretsExtensionEnvironment = {
+  PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED: 'false',
+  PARAMETERS_SECRETS_EXTENSION_CACHE_SIZE: '1000',
+  PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: '2773',
+  PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL: 'warn',
+  PARAMETERS_SECRETS_EXTENSION_MAX_CONNECTIONS: '3',
+  SECRETS_MANAGER_TIMEOUT_MILLIS: '700',
+  SECRETS_MANAGER_TTL: '300',
+  SSM_PARAMETER_STORE_TIMEOUT_MILLIS: '0',
+  SSM_PARAMETER_STORE_TTL: '300',
+};
+
 describe('functions', () => {
   it('creates one Lambda per function definition and no other', () => {
     const lifecycle = [stack.orders.publisher, stack.orders.sweeper].map((fn) => logicalId(fn.function));
@@ -182,9 +196,22 @@ describe('functions', () => {
     expect((properties.Environment as { Variables: Json }).Variables).toEqual({
       ...Object.fromEntries(def.tables.map(({ table }) => [table.envVar, { Ref: tableLogicalId(table.id) }])),
       ...secretEnv,
+      ...secretsExtensionEnvironment,
       ...(def.orderManagement ? { KCO_API_CREDENTIALS_SECRET_ARN: { Ref: secretLogicalId('OrderManagementCredentials') } } : {}),
     });
   });
+
+  it.each(allFunctions.map((def) => [def.id, def] as const))(
+    '%s has the AWS Parameters and Secrets Lambda Extension (arm64) of its region as its one layer',
+    (_id, def) => {
+      const [layer, ...others] = props(fnLogicalId(def)).Layers as Json[];
+      expect(others).toEqual([]);
+      const [mapName, region, key] = (layer as { 'Fn::FindInMap': [string, Json, string] })['Fn::FindInMap'];
+      expect(region).toEqual({ Ref: 'AWS::Region' });
+      const byRegion = (template.toJSON() as { Mappings: Record<string, Record<string, Record<string, string>>> }).Mappings[mapName] ?? {};
+      expect(byRegion['eu-north-1']?.[key]).toMatch(/^arn:aws:lambda:eu-north-1:\d{12}:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:\d+$/);
+    },
+  );
 
   it.each(allFunctions.map((def) => [def.id, def] as const))('%s logs to its own log group, kept one month', (_id, def) => {
     const logGroupId = ((props(fnLogicalId(def)).LoggingConfig as Json).LogGroup as Json).Ref as string;
@@ -229,12 +256,12 @@ describe('least privilege', () => {
     (_id, def) => {
       expect(statementsOf(def)).toEqual([
         logStatement(def),
+        secretStatement('KcoCallbackTokens'),
         {
           Effect: 'Allow',
           Action: ['dynamodb:BatchGetItem'],
           Resource: { 'Fn::GetAtt': [tableLogicalId(rulesTable.id), 'Arn'] },
         },
-        secretStatement('KcoCallbackTokens'),
       ]);
     },
   );
@@ -242,13 +269,13 @@ describe('least privilege', () => {
   it('the OSM function may only get, put and delete items of the placements table (what its code calls), read the OSM credentials and write its logs', () => {
     expect(statementsOf(functions.osmPlacement)).toEqual([
       logStatement(functions.osmPlacement),
+      secretStatement('OsmCredentials'),
       {
         Effect: 'Allow',
         // The item calls of functions/osm/store.ts and nothing else: no UpdateItem, no BatchGetItem.
         Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
         Resource: { 'Fn::GetAtt': [tableLogicalId(placementsTable.id), 'Arn'] },
       },
-      secretStatement('OsmCredentials'),
     ]);
   });
 

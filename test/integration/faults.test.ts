@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { createTables, freePort, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
-import { startFakeSecretsManager } from '../../bin/local/fake-secrets-manager.js';
+import { startFakeSecretsExtension } from '../../bin/local/fake-secrets-extension.js';
 import { kcoCallbackEvent, lambdaContext } from '../../bin/local/server.js';
 import { rulesTable } from '../../lib/tables.js';
 import { callbackNames, loadKcoHandlers, type KcoHandlers as Handlers } from '../support/kco-handlers.js';
@@ -30,6 +30,7 @@ import { captureLogs } from '../support/log-capture.js';
 import { DynamoDbRulesSource, putRules } from '../../functions/shared/rules-store.js';
 import { defaultErrorTexts } from '../../functions/kco/answer.js';
 import { UNAUTHORIZED_TEXT } from '../../functions/shared/refusal-texts.js';
+import { waitFor } from '../support/wait-for.js';
 import { addressUpdate, countryChange, shippingOptionUpdate, validation } from '../../functions/kco/callbacks.js';
 import { kcoCallback, type CallbackName } from '../../functions/kco/handlers/kco-handler.js';
 import { callbackRequestSchema, validationOrderSchema, type OrderLine, type UpdateResponse } from '../../functions/kco/order.js';
@@ -451,12 +452,12 @@ describe('the token is checked before anything else', () => {
   });
 });
 
-describe('with the tokens in Secrets Manager (as deployed), a cold container', () => {
+describe('with the tokens in Secrets Manager (as deployed, through the Lambda extension), a cold container', () => {
   const tokensArn = 'arn:aws:secretsmanager:eu-north-1:123456789012:secret:KcoCallbackTokens-Faults';
 
   /** A cold container whose token read is held at the stand-in until `release`. */
   const heldTokens = async () => {
-    const secrets = await startFakeSecretsManager();
+    const secrets = await startFakeSecretsExtension();
     secrets.setSecret(tokensArn, JSON.stringify({ tokens: [TOKEN] }));
     secrets.hold();
     const upstream = await fakeDynamoDb({ forwardTo: dynamo.endpoint });
@@ -465,32 +466,27 @@ describe('with the tokens in Secrets Manager (as deployed), a cold container', (
       RULES_CACHE_SECONDS: '0',
       KCO_CALLBACK_TOKENS: '',
       KCO_CALLBACK_TOKENS_SECRET_ARN: tokensArn,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
-      AWS_REGION: 'eu-north-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
+      PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(secrets.port),
+      AWS_SESSION_TOKEN: secrets.sessionToken,
     });
     const reads = (): string[] => upstream.requests.map((r) => r.target);
     const close = async (): Promise<void> => {
       delete process.env.KCO_CALLBACK_TOKENS_SECRET_ARN;
-      delete process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
+      delete process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT;
+      delete process.env.AWS_SESSION_TOKEN;
       await Promise.all([secrets.close(), upstream.close()]);
     };
     return { secrets, upstream, handlers, reads, close };
   };
 
-  /** Polls until `condition` holds (bounded by attempts, not by a clock). */
-  const eventually = async (condition: () => boolean): Promise<void> => {
-    for (let attempt = 0; attempt < 500 && !condition(); attempt += 1) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(condition()).toBe(true);
-  };
-
   it('reads the rules while it waits for its tokens, and answers from that one read once the token matched', async () => {
     const c = await heldTokens();
     try {
+      // Loading asked for nothing: the extension serves requests, not the container's init.
+      expect(c.secrets.calls()).toBe(0);
       const answer = call(c.handlers, 'address_update', 'early-rules-order', bodiesFor().address_update);
       // The rules were asked for while the tokens were still held back: the two overlap.
-      await eventually(() => c.reads().length === 1);
+      await waitFor(() => c.reads().length === 1);
       expect(c.secrets.calls(tokensArn)).toBe(1);
       c.secrets.release();
       expect((await answer).status).toBe(200);
@@ -506,7 +502,7 @@ describe('with the tokens in Secrets Manager (as deployed), a cold container', (
     const c = await heldTokens();
     try {
       const answer = call(c.handlers, 'validation', 'early-rules-wrong', bodiesFor().validation, 'wrong-token');
-      await eventually(() => c.reads().length === 1);
+      await waitFor(() => c.reads().length === 1);
       c.secrets.release();
       const wrong = await answer;
       expect({ status: wrong.status, body: JSON.parse(wrong.body) as unknown }).toEqual({ status: 401, body: { error: UNAUTHORIZED_TEXT } });

@@ -1,33 +1,34 @@
 /**
- * Secrets as deployed: the real SDK client talks to a loopback stand-in for Secrets Manager
- * (bin/local/fake-secrets-manager.ts, reached through AWS_ENDPOINT_URL_SECRETS_MANAGER) that
- * answers, fails, hangs and answers values that are not JSON. Time is an injected clock; every
+ * Secrets as deployed: our extension client talks to a loopback stand-in for the AWS Parameters
+ * and Secrets Lambda Extension (bin/local/fake-secrets-extension.ts, on the port given by
+ * PARAMETERS_SECRETS_EXTENSION_HTTP_PORT) that answers, refuses, fails, hangs and answers values
+ * that are not JSON. Time is an injected clock; every
  * test sets the stand-in's behaviour and its own secret, so the tests pass in any order.
  */
 import { randomUUID } from 'node:crypto';
-import { startFakeSecretsManager, type FakeSecretsManager } from '../../bin/local/fake-secrets-manager.js';
-import { kcoCallbackEvent, lambdaContext } from '../../bin/local/server.js';
+import { startFakeSecretsExtension, type FakeSecretsExtension } from '../../bin/local/fake-secrets-extension.js';
+import { apiGatewayEvent, kcoCallbackEvent, lambdaContext } from '../../bin/local/server.js';
 import { logger } from '../../functions/shared/log.js';
 import {
   SecretUnavailable,
   cachedSecret,
+  extensionFetcher,
   parseCallbackTokens,
-  secretsManagerFetcher,
   type SecretCacheOptions,
+  type SecretFetcher,
 } from '../../functions/shared/secrets.js';
 import { loadKcoHandlers } from '../support/kco-handlers.js';
+import { waitFor } from '../support/wait-for.js';
 
-let fake: FakeSecretsManager;
+let fake: FakeSecretsExtension;
+// Short limits keep a hanging stand-in cheap; the production values are larger (see secrets.ts).
+let fetchSecret: SecretFetcher;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
-  fake = await startFakeSecretsManager();
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: fake.url,
-    AWS_REGION: 'eu-north-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-  });
+  fake = await startFakeSecretsExtension();
+  Object.assign(process.env, { PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(fake.port), AWS_SESSION_TOKEN: fake.sessionToken });
+  fetchSecret = extensionFetcher({ port: fake.port, requestTimeoutMs: 150, deadlineMs: 400, sessionToken: () => fake.sessionToken });
 });
 
 beforeEach(() => fake.setBehaviour('answer'));
@@ -44,13 +45,11 @@ const newSecret = (value: unknown): string => {
   return arn;
 };
 
-// Short limits keep a hanging stand-in cheap; the production values are larger (see secrets.ts).
-const fetchSecret = secretsManagerFetcher({ connectTimeoutMs: 200, requestTimeoutMs: 150, deadlineMs: 400 });
 const clock = () => {
   const state = { now: 1_000_000 };
   return { state, now: () => state.now };
 };
-const options = (now: () => number): SecretCacheOptions => ({ fetch: fetchSecret, refreshAfterMs: 300_000, maxAgeMs: 3_600_000, now });
+const options = (now: () => number): SecretCacheOptions => ({ fetch: (arn) => fetchSecret(arn), refreshAfterMs: 300_000, maxAgeMs: 3_600_000, now });
 
 /** Log lines written while `run` runs, as text. */
 const logsOf = async (run: () => Promise<unknown>): Promise<string> => {
@@ -140,9 +139,8 @@ describe('when Secrets Manager fails', () => {
     fake.setBehaviour('hang');
     const before = fake.calls(arn);
     await expect(read()).rejects.toBeInstanceOf(SecretUnavailable);
-    // The SDK abandoned the request (throwOnRequestTimeout): at most two attempts were made.
-    expect(fake.calls(arn) - before).toBeGreaterThanOrEqual(1);
-    expect(fake.calls(arn) - before).toBeLessThanOrEqual(2);
+    // Each attempt was abandoned at its own timeout (150 ms), the second within the deadline.
+    expect(fake.calls(arn) - before).toBe(2);
   });
 
   it('a hanging refresh never holds a caller: the last good value answers while the request hangs', async () => {
@@ -179,6 +177,46 @@ describe('when Secrets Manager fails', () => {
       expect(await read()).toEqual(['good-token']);
     },
   );
+});
+
+describe('the extension client', () => {
+  it('sends the session token and asks for the secret by its ARN', async () => {
+    const arn = newSecret({ tokens: ['a-token'] });
+    expect(JSON.parse((await fetchSecret(arn)) ?? '')).toEqual({ tokens: ['a-token'] });
+    expect(fake.calls(arn)).toBe(1);
+  });
+
+  it.each([
+    ['a wrong session token (401)', () => extensionFetcher({ port: fake.port, requestTimeoutMs: 150, deadlineMs: 400, sessionToken: () => 'another-token' }), 401],
+    ['no session token (401)', () => extensionFetcher({ port: fake.port, requestTimeoutMs: 150, deadlineMs: 400, sessionToken: () => undefined }), 401],
+    ['an unknown secret (400)', () => fetchSecret, 400],
+  ] as const)('rejects %s with the status alone and does not ask again', async (_name, fetcher, status) => {
+    const arn = status === 400 ? 'arn:aws:secretsmanager:eu-north-1:123456789012:secret:Unknown-AbCdEf' : newSecret({ tokens: ['a-token'] });
+    const before = fake.calls(arn);
+    await expect(fetcher()(arn)).rejects.toThrow(`the Parameters and Secrets extension answered ${status}`);
+    expect(fake.calls(arn) - before).toBe(1);
+  });
+
+  it('asks a second time after a 500, within the deadline', async () => {
+    const arn = newSecret({ tokens: ['a-token'] });
+    fake.setBehaviour('error');
+    await expect(fetchSecret(arn)).rejects.toThrow('the Parameters and Secrets extension answered 500');
+    expect(fake.calls(arn)).toBe(2);
+  });
+
+  it('rejects a body that is not JSON with a fixed text that quotes none of it', async () => {
+    const arn = newSecret({ tokens: ['a-token'] });
+    fake.setBehaviour('garbage');
+    const failure = await fetchSecret(arn).catch((error: unknown) => error);
+    expect((failure as Error).message).toBe('the Parameters and Secrets extension answered a body that is not JSON');
+  });
+
+  it('rejects at once when nothing listens on the port (no extension in the function)', async () => {
+    const closed = await startFakeSecretsExtension();
+    await closed.close();
+    const fetcher = extensionFetcher({ port: closed.port, requestTimeoutMs: 150, deadlineMs: 400, sessionToken: () => fake.sessionToken });
+    await expect(fetcher('arn:aws:secretsmanager:eu-north-1:123456789012:secret:Any-AbCdEf')).rejects.toThrow(/ECONNREFUSED/);
+  });
 });
 
 describe('a value that is not the expected JSON', () => {
@@ -257,7 +295,7 @@ describe('the KCO callbacks with their tokens in Secrets Manager', () => {
 });
 
 describe('the push and notification functions with their secrets in Secrets Manager', () => {
-  it('start reading the tokens and the Order Management credentials when they load, side by side, before any request', async () => {
+  it('read nothing when they load, and both the tokens and the Order Management credentials side by side on the first request', async () => {
     const tokensArn = newSecret({ tokens: ['right-token'] });
     const credentialsArn = newSecret({ username: 'K123', password: 'secret' });
     fake.hold();
@@ -271,23 +309,21 @@ describe('the push and notification functions with their secrets in Secrets Mana
         RULES_TABLE: 'no-table-is-read',
       });
       for (const name of ['KCO_CALLBACK_TOKENS', 'KCO_API_KEY', 'KCO_API_USERNAME', 'KCO_API_PASSWORD']) delete process.env[name];
+      let push: typeof import('../../functions/orders/handlers/push.js') | undefined;
       await jest.isolateModulesAsync(async () => {
-        await import('../../functions/orders/handlers/push.js');
+        push = await import('../../functions/orders/handlers/push.js');
       });
-      // Both requests are under way at once (neither has been answered), and nothing was invoked.
+      // Give any read started by the load the time to arrive: there is none.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(fake.calls(tokensArn) + fake.calls(credentialsArn)).toBe(0);
+      // A wrong token: both reads start, and both are under way at once (neither answered yet).
+      const answer = push!.handler(apiGatewayEvent({ method: 'POST', resource: '/kco/orders/{order_id}/push', path: '/kco/orders/order-1/push', pathParameters: { order_id: 'order-1' }, query: { token: 'wrong-token' } }), lambdaContext('push'));
       await waitFor(() => fake.calls(tokensArn) === 1 && fake.calls(credentialsArn) === 1);
+      fake.release();
+      expect((await answer).statusCode).toBe(401);
     } finally {
       fake.release();
       process.env = saved;
     }
   });
 });
-
-/** Polls `condition` a bounded number of times while the background I/O it waits for runs. */
-async function waitFor(condition: () => boolean | Promise<boolean>, attempts = 300): Promise<void> {
-  for (let attempt = 0; attempt < attempts; attempt += 1) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error('condition not reached');
-}

@@ -14,7 +14,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { tokenMatches } from '../../shared/http.js';
 import { describeError, logger } from '../../shared/log.js';
 import { countOrderStep, type OrderOutcome } from '../../shared/metrics.js';
-import { callbackTokens, prefetchCallbackTokens } from '../../shared/secrets.js';
+import { callbackTokens } from '../../shared/secrets.js';
 import { prefetchOmCredentials } from '../order-management.js';
 import { processOrder, type ProcessDeps, type ProcessOutcome, type Trigger } from '../process.js';
 import { ORDER_ID, deadlineFor, defaultDeps } from './deps.js';
@@ -64,9 +64,10 @@ const eventTypeOf = (body: string | null): string => {
 };
 
 export const orderHandler = (trigger: Exclude<Trigger, 'sweep'>, deps: () => ProcessDeps = defaultDeps) => {
-  // Both secrets are read from the start of a cold container, side by side (secrets.ts).
-  prefetchCallbackTokens();
-  prefetchOmCredentials();
+  // A cold container's first request reads both secrets side by side: the Order Management
+  // credentials are under way while the token is checked (not before the first request: the
+  // secrets come through the Lambda extension, which serves the handler, not the module's load).
+  let omCredentialsRequested = false;
   let resolved: ProcessDeps | undefined;
   const log = (orderId: string | undefined, status: number, fields: Record<string, unknown>, started: number): void =>
     logger.info('order request answered', { trigger, order_id: orderId, status, duration_ms: Date.now() - started, ...fields });
@@ -89,6 +90,10 @@ export const orderHandler = (trigger: Exclude<Trigger, 'sweep'>, deps: () => Pro
       before: async (request) => {
         const started = Date.now();
         const orderId = request.event.pathParameters?.order_id ?? '';
+        if (!omCredentialsRequested) {
+          omCredentialsRequested = true;
+          prefetchOmCredentials();
+        }
         if (!tokenMatches(request.event.queryStringParameters?.token, await callbackTokens())) {
           log(ORDER_ID.test(orderId) ? orderId : undefined, 401, { outcome: 'unauthorized' }, started);
           return json(401, { error: 'Unauthorized' });
