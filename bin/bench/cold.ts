@@ -99,7 +99,8 @@ export type ColdResult = {
 
 const packageOf = (input: string): string => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? input;
 
-const bundle = async (id: string, entry: string, outdir: string): Promise<{ file: string; info: BundleInfo }> => {
+/** Builds one bundle with the stack's esbuild options into `outdir`, and describes it. */
+export const bundle = async (id: string, entry: string, outdir: string): Promise<{ file: string; info: BundleInfo }> => {
   const file = join(outdir, `${id}.mjs`);
   const result = await build({ ...esbuildOptions(resolve(entry), file), metafile: true, logLevel: 'silent' });
   const metafile: Metafile = result.metafile;
@@ -129,6 +130,41 @@ const bundle = async (id: string, entry: string, outdir: string): Promise<{ file
         .map(([name, bytes]) => ({ name, bytes })),
     },
   };
+};
+
+/**
+ * What Lambda and the stack would set for function `id`, pointed at loopback, with DynamoDB at
+ * `dynamoDbEndpoint` (the counting proxy, or DynamoDB Local itself). Nothing else from our
+ * environment. The secrets come separately (`localSecrets`, or the ARNs of the deployed rows).
+ */
+export const lambdaEnvironment = (env: BenchEnvironment, id: string, dynamoDbEndpoint: string): Record<string, string> => ({
+  PATH: process.env.PATH ?? '',
+  AWS_REGION: 'eu-north-1',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+  // Lambda always sets it (temporary role credentials); the extension checks it.
+  AWS_SESSION_TOKEN: FAKE_SESSION_TOKEN,
+  AWS_LAMBDA_FUNCTION_NAME: id,
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
+  AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  DYNAMODB_ENDPOINT: dynamoDbEndpoint,
+  RULES_TABLE: env.rulesTable,
+  PLACEMENTS_TABLE: env.placementsTable,
+  ORDERS_TABLE: env.ordersTable,
+  OSM_BASE_URL: env.osm.url,
+  KCO_API_BASE_URL: env.orderManagement.url,
+  EVENTBRIDGE_ENDPOINT: process.env.EVENTBRIDGE_ENDPOINT ?? '',
+  EVENT_BUS_NAME: process.env.EVENT_BUS_NAME ?? 'bench-orders-bus',
+  BENCH_CONTEXT: JSON.stringify(lambdaContext(id)),
+});
+
+/** The secrets as `npm start` gives them: in the environment. */
+export const localSecrets = {
+  KCO_CALLBACK_TOKENS: BENCH_TOKEN,
+  OSM_CLIENT_ID: BENCH_OSM_CLIENT_ID,
+  KCO_API_USERNAME: BENCH_OM_CREDENTIALS.username,
+  KCO_API_PASSWORD: BENCH_OM_CREDENTIALS.password,
 };
 
 const SECRET_ARNS = {
@@ -272,34 +308,7 @@ export const runCold = async (
             : 'floorWithGetItem';
 
     // ---- Environments -----------------------------------------------------------------------
-    // What Lambda and the stack would set, pointed at loopback. Nothing else from our environment.
-    const lambdaEnv = (id: string): Record<string, string> => ({
-      PATH: process.env.PATH ?? '',
-      AWS_REGION: 'eu-north-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      // Lambda always sets it (temporary role credentials); the extension checks it.
-      AWS_SESSION_TOKEN: FAKE_SESSION_TOKEN,
-      AWS_LAMBDA_FUNCTION_NAME: id,
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
-      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      DYNAMODB_ENDPOINT: env.proxy.url,
-      RULES_TABLE: env.rulesTable,
-      PLACEMENTS_TABLE: env.placementsTable,
-      ORDERS_TABLE: env.ordersTable,
-      OSM_BASE_URL: env.osm.url,
-      KCO_API_BASE_URL: om.url,
-      EVENTBRIDGE_ENDPOINT: process.env.EVENTBRIDGE_ENDPOINT ?? '',
-      EVENT_BUS_NAME: process.env.EVENT_BUS_NAME ?? 'bench-orders-bus',
-      BENCH_CONTEXT: JSON.stringify(lambdaContext(id)),
-    });
-    const localSecrets = {
-      KCO_CALLBACK_TOKENS: BENCH_TOKEN,
-      OSM_CLIENT_ID: BENCH_OSM_CLIENT_ID,
-      KCO_API_USERNAME: BENCH_OM_CREDENTIALS.username,
-      KCO_API_PASSWORD: BENCH_OM_CREDENTIALS.password,
-    };
+    const lambdaEnv = (id: string): Record<string, string> => lambdaEnvironment(env, id, env.proxy.url);
     const deployedSecrets = {
       KCO_CALLBACK_TOKENS_SECRET_ARN: SECRET_ARNS.tokens,
       OSM_CREDENTIALS_SECRET_ARN: SECRET_ARNS.osm,

@@ -8,12 +8,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { join } from 'node:path';
 import { SourceMapConsumer, type RawSourceMap } from 'source-map';
-import { esbuildOptions } from '../../lib/klarna-function.js';
 import { functions } from '../../lib/routes.js';
-import { BENCH_OSM_CLIENT_ID, BENCH_TOKEN, startBenchEnvironment } from './environment.js';
+import { bundle, lambdaEnvironment, localSecrets } from './cold.js';
+import { BENCH_TOKEN, startBenchEnvironment } from './environment.js';
 import { callbackEvent, lambdaContext, placementEvent } from './orders.js';
 import { checkoutBodies } from './warm.js';
 
@@ -30,8 +29,7 @@ type Profile = { nodes: Node[]; samples: number[]; timeDeltas: number[] };
 const env = await startBenchEnvironment();
 const dir = mkdtempSync(join(tmpdir(), 'klarna-profile-'));
 try {
-  const file = join(dir, `${id}.mjs`);
-  await build({ ...esbuildOptions(resolve(def.entry), file), logLevel: 'silent' });
+  const { file } = await bundle(id, def.entry, dir);
   const bodies = await checkoutBodies(10);
   const event =
     id === functions.osmPlacement.id
@@ -44,19 +42,9 @@ try {
      const result = await mod.handler(${JSON.stringify(event)}, context); if (result.statusCode !== 200) { console.error(result); process.exit(1); } process.exit(0);`,
   );
   const childEnv = {
-    PATH: process.env.PATH ?? '',
-    AWS_REGION: 'eu-north-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_LAMBDA_FUNCTION_NAME: id,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     // DynamoDB Local itself: the counting proxy lives in this process, which spawnSync blocks.
-    DYNAMODB_ENDPOINT: env.dynamoDbEndpoint,
-    RULES_TABLE: env.rulesTable,
-    PLACEMENTS_TABLE: env.placementsTable,
-    KCO_CALLBACK_TOKENS: BENCH_TOKEN,
-    OSM_BASE_URL: env.osm.url,
-    OSM_CLIENT_ID: BENCH_OSM_CLIENT_ID,
+    ...lambdaEnvironment(env, id, env.dynamoDbEndpoint),
+    ...localSecrets,
     // Profiling slows the process: no timeout of ours should turn a slow run into a refusal.
     DYNAMODB_REQUEST_TIMEOUT_MS: '5000',
   };
