@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { version } from '../../package.json';
 import { httpBaseUrl, intEnv, optionalEnv } from '../shared/config.js';
-import { readSecretJson } from '../shared/secrets.js';
+import { prefetchSecretJson, readSecretJson } from '../shared/secrets.js';
 import { omOrderSchema, type OmOrder } from './order.js';
 
 export const USER_AGENT = `klarna-serverless/${version}`;
@@ -233,23 +233,25 @@ export const createOrderManagementClient = (options: OmClientOptions): OrderMana
 
 // --- Configuration --------------------------------------------------------------------------
 
-export type OmConfig = Omit<OmClientOptions, 'now' | 'sleep' | 'random'>;
+export type OmConfig = Omit<OmClientOptions, 'now' | 'sleep' | 'random'> & {
+  /** Starts reading the credentials' secret now, when they come from one (else nothing). */
+  readonly prefetch?: () => void;
+};
 
 /** What a stand-in at KCO_API_BASE_URL is sent when no credentials are configured. */
 export const LOCAL_CREDENTIALS = { username: 'local', password: 'local' } as const;
 
 /**
- * Starts reading the Order Management credentials (the push and notification handlers call it on
- * a container's first request): from Secrets Manager, the read runs beside the token check and
- * the order's GetItem instead of after them, and the first Klarna call awaits the same read. Where
- * the credentials come from is `readOmConfig`'s decision alone; a configuration it refuses, or a
- * failed read, is reported by the first request, as without this.
+ * Starts reading the Order Management credentials (the push and notification handlers call it when
+ * they load, and again on their first request in case the extension could not answer at load):
+ * from Secrets Manager, the read runs beside the token check and the order's GetItem instead of
+ * after them, and the first Klarna call awaits the same read. Where the credentials come from is
+ * `readOmConfig`'s decision alone; a configuration it refuses, or a failed read, is reported by
+ * the first request, as without this.
  */
 export const prefetchOmCredentials = (): void => {
   try {
-    readOmConfig()
-      .authorization()
-      .catch(() => undefined);
+    readOmConfig().prefetch?.();
   } catch {
     // Refused configuration: the first request's readOmConfig throws it where it is logged.
   }
@@ -289,5 +291,6 @@ export const readOmConfig = (): OmConfig => {
     baseUrl,
     ...timeouts,
     authorization: async () => authorizationFrom(await readSecretJson(secretArn)),
+    prefetch: () => prefetchSecretJson(secretArn),
   };
 };

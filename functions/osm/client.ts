@@ -8,7 +8,7 @@
 import * as z from 'zod/mini';
 import { version } from '../../package.json';
 import { httpBaseUrl, intEnv, optionalEnv } from '../shared/config.js';
-import { readSecretJson } from '../shared/secrets.js';
+import { prefetchSecretJson, readSecretJson } from '../shared/secrets.js';
 import { safeHttpsUrl, type OsmContent, type OsmNode } from './render.js';
 
 export const USER_AGENT = `klarna-serverless/${version}`;
@@ -99,6 +99,8 @@ export type OsmClientConfig = {
   readonly timeoutMs: number;
   /** Resolved once per container: plain env locally, the Secrets Manager secret on AWS. */
   readonly credentials: () => Promise<OsmCredentials>;
+  /** Starts reading the credentials' secret now, when they come from one (else absent). */
+  readonly prefetch?: () => void;
 };
 
 /** The client id sent to an OSM_BASE_URL endpoint when none is configured. */
@@ -148,6 +150,7 @@ export const readClientConfig = (): OsmClientConfig => {
       const secret = await readSecretJson(secretArn);
       return credentialsFrom({ clientId: secret.client_id, username: secret.username, password: secret.password });
     },
+    prefetch: () => prefetchSecretJson(secretArn),
   };
 };
 

@@ -156,6 +156,9 @@ export type OsmHandlerDeps = {
  */
 export const createOsmHandler = (deps: OsmHandlerDeps = {}): OsmHandler => {
   const config = deps.config ?? readOsmConfig();
+  // The credentials key the cache: with them in Secrets Manager, their read is under way while the
+  // container finishes loading instead of before the first lookup.
+  config.client.prefetch?.();
   const clock = deps.clock ?? Date.now;
   const cache = new PlacementCache({
     store: deps.store ?? new DynamoPlacementStore(documentClient(), config.tableName),

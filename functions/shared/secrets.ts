@@ -24,6 +24,11 @@ export class SecretUnavailable extends Error {
   override name = 'SecretUnavailable';
 }
 
+/** A value that came back but is not the JSON its parser expects (its message names no part of it). */
+class NotTheExpectedJson extends Error {
+  override name = 'NotTheExpectedJson';
+}
+
 /** Fetches one secret's SecretString; rejects on any failure, timeouts included. */
 export type SecretFetcher = (secretArn: string) => Promise<string | undefined>;
 
@@ -51,6 +56,11 @@ export type SecretReader<T> = {
   (): Promise<T>;
   /** True when a call would answer from memory, without waiting for Secrets Manager. */
   readonly ready: () => boolean;
+  /**
+   * Starts the first read now, without waiting for it and without logging its failure; the first
+   * call awaits it, and reads again itself if it failed. Nothing once a value or a read exists.
+   */
+  readonly prefetch: () => void;
 };
 
 export const cachedSecret = <T>(secretArn: string, parse: SecretParser<T>, options: SecretCacheOptions): SecretReader<T> => {
@@ -58,6 +68,7 @@ export const cachedSecret = <T>(secretArn: string, parse: SecretParser<T>, optio
   let good: { readonly value: T; readonly readAt: number } | undefined;
   let inFlight: Promise<T> | undefined;
 
+  // One request and the shape check; the callers log (or, for a prefetch, do not).
   const read = async (): Promise<T> => {
     const text = await options.fetch(secretArn);
     let value: T | undefined;
@@ -66,10 +77,7 @@ export const cachedSecret = <T>(secretArn: string, parse: SecretParser<T>, optio
     } catch {
       value = undefined;
     }
-    if (value === undefined) {
-      logger.error('secret is not the expected JSON', { secret: name });
-      throw new SecretUnavailable(`secret ${name} is not the expected JSON`);
-    }
+    if (value === undefined) throw new NotTheExpectedJson(`secret ${name} is not the expected JSON`);
     return value;
   };
 
@@ -81,17 +89,38 @@ export const cachedSecret = <T>(secretArn: string, parse: SecretParser<T>, optio
           return value;
         },
         (error: unknown) => {
+          if (error instanceof NotTheExpectedJson) {
+            logger.error('secret is not the expected JSON', { secret: name });
+            throw new SecretUnavailable(error.message);
+          }
           const age = good === undefined ? {} : { last_good_age_ms: options.now() - good.readAt };
-          if (!(error instanceof SecretUnavailable)) logger.warn('secret read failed', { secret: name, ...age, ...describeError(error) });
-          throw error instanceof SecretUnavailable ? error : new SecretUnavailable(`secret ${name} could not be read`);
+          logger.warn('secret read failed', { secret: name, ...age, ...describeError(error) });
+          throw new SecretUnavailable(`secret ${name} could not be read`);
         },
       )
       .finally(() => {
         inFlight = undefined;
       }));
 
+  // A read started before anyone asks (at a container's load). It never logs: where the extension
+  // does not answer yet (Lambda's init phase may be too early for it) or anything else fails, it
+  // is forgotten, and the first call reads again, logging as every read does.
+  let early: Promise<void> | undefined;
+  const prefetch = (): void => {
+    if (good !== undefined || inFlight !== undefined || early !== undefined) return;
+    early = read().then(
+      (value) => {
+        good ??= { value, readAt: options.now() };
+      },
+      () => {
+        early = undefined;
+      },
+    );
+  };
+
   const servable = (now: number): boolean => good !== undefined && now - good.readAt < options.maxAgeMs;
   const reader = async (): Promise<T> => {
+    if (good === undefined && early !== undefined) await early;
     const now = options.now();
     if (good !== undefined && servable(now)) {
       // Failures are logged by refresh(); the last good value serves meanwhile.
@@ -100,7 +129,7 @@ export const cachedSecret = <T>(secretArn: string, parse: SecretParser<T>, optio
     }
     return refresh();
   };
-  return Object.assign(reader, { ready: () => servable(options.now()) });
+  return Object.assign(reader, { ready: () => servable(options.now()), prefetch });
 };
 
 /** The extension's port when the stack does not set PARAMETERS_SECRETS_EXTENSION_HTTP_PORT. */
@@ -210,8 +239,11 @@ const isJsonObject = (json: unknown): json is Record<string, unknown> =>
 
 const jsonObject: SecretParser<Record<string, unknown>> = (json) => (isJsonObject(json) ? json : undefined);
 
-/** A secret holding a JSON object (the OSM credentials), cached as above. */
+/** A secret holding a JSON object (the OSM and Order Management credentials), cached as above. */
 export const readSecretJson = (secretArn: string): Promise<Record<string, unknown>> => containerSecret(secretArn, jsonObject);
+
+/** Starts reading such a secret at a container's load (see SecretReader.prefetch). */
+export const prefetchSecretJson = (secretArn: string): void => containerReader(secretArn, jsonObject).prefetch();
 
 const splitList = (value: string): string[] =>
   value
@@ -253,4 +285,16 @@ export const callbackTokensPending = (): boolean => {
   if (optionalEnv('KCO_CALLBACK_TOKENS') !== undefined) return false;
   const arn = optionalEnv('KCO_CALLBACK_TOKENS_SECRET_ARN');
   return arn !== undefined && !containerReader(arn, parseCallbackTokens).ready();
+};
+
+/**
+ * Starts reading the tokens when a handler module loads, where they come from Secrets Manager:
+ * the request is under way while the rest of the container loads, and the first callback awaits
+ * it (see SecretReader.prefetch: if the extension could not answer yet, the first callback reads
+ * them itself).
+ */
+export const prefetchCallbackTokens = (): void => {
+  if (optionalEnv('KCO_CALLBACK_TOKENS') !== undefined) return;
+  const arn = optionalEnv('KCO_CALLBACK_TOKENS_SECRET_ARN');
+  if (arn !== undefined) containerReader(arn, parseCallbackTokens).prefetch();
 };

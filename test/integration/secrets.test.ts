@@ -179,6 +179,51 @@ describe('when Secrets Manager fails', () => {
   );
 });
 
+describe('a read started early (prefetch)', () => {
+  it('serves the first call from the read it started, with no second request', async () => {
+    const arn = newSecret({ tokens: ['early-token'] });
+    const read = cachedSecret(arn, parseCallbackTokens, options(clock().now));
+    fake.hold();
+    read.prefetch();
+    read.prefetch();
+    const first = read();
+    await waitFor(() => fake.calls(arn) === 1);
+    fake.release();
+    expect(await first).toEqual(['early-token']);
+    expect(read.ready()).toBe(true);
+    expect(fake.calls(arn)).toBe(1);
+  });
+
+  it('logs nothing when it fails, and the first call reads again (and logs its own failure)', async () => {
+    const arn = newSecret({ tokens: ['a-token'] });
+    const read = cachedSecret(arn, parseCallbackTokens, options(clock().now));
+    fake.setBehaviour('not_json_secret');
+    const quiet = await logsOf(async () => {
+      read.prefetch();
+      await waitFor(() => fake.calls(arn) === 1);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    });
+    expect(quiet).toBe('');
+    expect(read.ready()).toBe(false);
+    const loud = await logsOf(async () => {
+      await expect(read()).rejects.toBeInstanceOf(SecretUnavailable);
+    });
+    expect(loud).toContain('secret is not the expected JSON');
+    fake.setBehaviour('answer');
+    expect(await read()).toEqual(['a-token']);
+    expect(fake.calls(arn)).toBe(3);
+  });
+
+  it('does nothing once a value is known', async () => {
+    const arn = newSecret({ tokens: ['a-token'] });
+    const read = cachedSecret(arn, parseCallbackTokens, options(clock().now));
+    expect(await read()).toEqual(['a-token']);
+    read.prefetch();
+    expect(await read()).toEqual(['a-token']);
+    expect(fake.calls(arn)).toBe(1);
+  });
+});
+
 describe('the extension client', () => {
   it('sends the session token and asks for the secret by its ARN', async () => {
     const arn = newSecret({ tokens: ['a-token'] });
@@ -295,30 +340,61 @@ describe('the KCO callbacks with their tokens in Secrets Manager', () => {
 });
 
 describe('the push and notification functions with their secrets in Secrets Manager', () => {
-  it('read nothing when they load, and both the tokens and the Order Management credentials side by side on the first request', async () => {
+  const loadPush = async (tokensArn: string, credentialsArn: string) => {
+    Object.assign(process.env, {
+      KCO_CALLBACK_TOKENS_SECRET_ARN: tokensArn,
+      KCO_API_CREDENTIALS_SECRET_ARN: credentialsArn,
+      KCO_API_BASE_URL: 'http://127.0.0.1:9',
+      ORDERS_TABLE: 'no-table-is-read',
+      RULES_TABLE: 'no-table-is-read',
+    });
+    for (const name of ['KCO_CALLBACK_TOKENS', 'KCO_API_KEY', 'KCO_API_USERNAME', 'KCO_API_PASSWORD']) delete process.env[name];
+    let push: typeof import('../../functions/orders/handlers/push.js') | undefined;
+    await jest.isolateModulesAsync(async () => {
+      push = await import('../../functions/orders/handlers/push.js');
+    });
+    return push!;
+  };
+  const wrongTokenPush = () =>
+    apiGatewayEvent({ method: 'POST', resource: '/kco/orders/{order_id}/push', path: '/kco/orders/order-1/push', pathParameters: { order_id: 'order-1' }, query: { token: 'wrong-token' } });
+
+  it('start reading the tokens and the Order Management credentials when they load, side by side, before any request', async () => {
     const tokensArn = newSecret({ tokens: ['right-token'] });
     const credentialsArn = newSecret({ username: 'K123', password: 'secret' });
     fake.hold();
     const saved = { ...process.env };
     try {
-      Object.assign(process.env, {
-        KCO_CALLBACK_TOKENS_SECRET_ARN: tokensArn,
-        KCO_API_CREDENTIALS_SECRET_ARN: credentialsArn,
-        KCO_API_BASE_URL: 'http://127.0.0.1:9',
-        ORDERS_TABLE: 'no-table-is-read',
-        RULES_TABLE: 'no-table-is-read',
-      });
-      for (const name of ['KCO_CALLBACK_TOKENS', 'KCO_API_KEY', 'KCO_API_USERNAME', 'KCO_API_PASSWORD']) delete process.env[name];
-      let push: typeof import('../../functions/orders/handlers/push.js') | undefined;
-      await jest.isolateModulesAsync(async () => {
-        push = await import('../../functions/orders/handlers/push.js');
-      });
-      // Give any read started by the load the time to arrive: there is none.
-      await new Promise((resolve) => setImmediate(resolve));
-      expect(fake.calls(tokensArn) + fake.calls(credentialsArn)).toBe(0);
-      // A wrong token: both reads start, and both are under way at once (neither answered yet).
-      const answer = push!.handler(apiGatewayEvent({ method: 'POST', resource: '/kco/orders/{order_id}/push', path: '/kco/orders/order-1/push', pathParameters: { order_id: 'order-1' }, query: { token: 'wrong-token' } }), lambdaContext('push'));
+      const push = await loadPush(tokensArn, credentialsArn);
+      // Both requests are under way at once (neither has been answered), and nothing was invoked.
       await waitFor(() => fake.calls(tokensArn) === 1 && fake.calls(credentialsArn) === 1);
+      fake.release();
+      // The first request uses those reads: no third request.
+      expect((await push.handler(wrongTokenPush(), lambdaContext('push'))).statusCode).toBe(401);
+      expect(fake.calls(tokensArn) + fake.calls(credentialsArn)).toBe(2);
+    } finally {
+      fake.release();
+      process.env = saved;
+    }
+  });
+
+  it('where the extension refuses them at load, say nothing and read both again on the first request, side by side', async () => {
+    const tokensArn = newSecret({ tokens: ['right-token'] });
+    const credentialsArn = newSecret({ username: 'K123', password: 'secret' });
+    const saved = { ...process.env };
+    try {
+      fake.setBehaviour('error');
+      let push: Awaited<ReturnType<typeof loadPush>> | undefined;
+      const logs = await logsOf(async () => {
+        push = await loadPush(tokensArn, credentialsArn);
+        // Each prefetch made its two attempts (a 500 is tried twice) and gave up.
+        await waitFor(() => fake.calls(tokensArn) === 2 && fake.calls(credentialsArn) === 2);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      });
+      expect(logs).toBe('');
+      fake.setBehaviour('answer');
+      fake.hold();
+      const answer = push!.handler(wrongTokenPush(), lambdaContext('push'));
+      await waitFor(() => fake.calls(tokensArn) === 3 && fake.calls(credentialsArn) === 3);
       fake.release();
       expect((await answer).statusCode).toBe(401);
     } finally {

@@ -12,7 +12,7 @@ import { describeError, logger } from '../../shared/log.js';
 import { callbackDecisionCounter } from '../../shared/metrics.js';
 import { NOT_JSON_TEXT, UNAUTHORIZED_TEXT } from '../../shared/refusal-texts.js';
 import { rulesSource, type RulesLookup, type RulesSource } from '../../shared/rules-store.js';
-import { callbackTokens, callbackTokensPending } from '../../shared/secrets.js';
+import { callbackTokens, callbackTokensPending, prefetchCallbackTokens } from '../../shared/secrets.js';
 import { JSON_HEADERS, approved, denyPurchase, errorText, refuseUpdate, rejected, tooLarge, updated, type HttpAnswer } from '../answer.js';
 import type { Outcome } from '../callbacks.js';
 import { safeParse } from '../fast-parse.js';
@@ -66,6 +66,7 @@ const failClosed = (reason: ReasonCode, text?: string): HttpAnswer => rejected('
 
 export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
   const { callback, schema, decide } = spec;
+  prefetchCallbackTokens();
   const source = spec.rules ?? rulesSource;
 
   const log = (started: number, orderId: string | undefined, status: number, logged: Logged): void => {

@@ -14,7 +14,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { tokenMatches } from '../../shared/http.js';
 import { describeError, logger } from '../../shared/log.js';
 import { countOrderStep, type OrderOutcome } from '../../shared/metrics.js';
-import { callbackTokens } from '../../shared/secrets.js';
+import { callbackTokens, prefetchCallbackTokens } from '../../shared/secrets.js';
 import { prefetchOmCredentials } from '../order-management.js';
 import { processOrder, type ProcessDeps, type ProcessOutcome, type Trigger } from '../process.js';
 import { ORDER_ID, deadlineFor, defaultDeps } from './deps.js';
@@ -64,9 +64,10 @@ const eventTypeOf = (body: string | null): string => {
 };
 
 export const orderHandler = (trigger: Exclude<Trigger, 'sweep'>, deps: () => ProcessDeps = defaultDeps) => {
-  // A cold container's first request reads both secrets side by side: the Order Management
-  // credentials are under way while the token is checked (not before the first request: the
-  // secrets come through the Lambda extension, which serves the handler, not the module's load).
+  // Both secrets are read from the start of a cold container, side by side (secrets.ts). Should the
+  // extension not answer that early, the first request starts both again, still side by side.
+  prefetchCallbackTokens();
+  prefetchOmCredentials();
   let omCredentialsRequested = false;
   let resolved: ProcessDeps | undefined;
   const log = (orderId: string | undefined, status: number, fields: Record<string, unknown>, started: number): void =>
