@@ -88,8 +88,9 @@ export const esbuildOptions = (entryPoint: string, outfile: string): BuildOption
  * we hold every callback to that, cold start included.
  * - 1024 MB: Lambda allots CPU in proportion to memory (a full vCPU at 1769 MB). A cold start
  *   (parsing a ~300 KB bundle, building schemas and the DynamoDB client, its first TLS handshake;
- *   the Parameters and Secrets extension makes Secrets Manager's) is CPU-bound, so twice the memory of 512 MB buys about twice the
- *   CPU for it; at callback volumes the price difference is a rounding error.
+ *   the Parameters and Secrets extension makes Secrets Manager's) is CPU-bound, so twice the
+ *   memory of 512 MB buys about twice the CPU for it; at callback volumes the price difference is
+ *   a rounding error.
  * - 3 s timeout for the callbacks (the default here): an answer after 3 s is worthless, since
  *   Klarna has already given up, so a hung invocation must not hold a container (and account
  *   concurrency) any longer. The handlers' own DynamoDB deadlines are far shorter (connect 300 ms,

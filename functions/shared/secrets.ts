@@ -232,7 +232,6 @@ const containerReader = <T>(secretArn: string, parse: SecretParser<T>): SecretRe
   if (!reader) byArn.set(secretArn, (reader = cachedSecret(secretArn, parse, containerOptions)));
   return reader as SecretReader<T>;
 };
-const containerSecret = <T>(secretArn: string, parse: SecretParser<T>): Promise<T> => containerReader(secretArn, parse)();
 
 const isJsonObject = (json: unknown): json is Record<string, unknown> =>
   typeof json === 'object' && json !== null && !Array.isArray(json);
@@ -240,7 +239,7 @@ const isJsonObject = (json: unknown): json is Record<string, unknown> =>
 const jsonObject: SecretParser<Record<string, unknown>> = (json) => (isJsonObject(json) ? json : undefined);
 
 /** A secret holding a JSON object (the OSM and Order Management credentials), cached as above. */
-export const readSecretJson = (secretArn: string): Promise<Record<string, unknown>> => containerSecret(secretArn, jsonObject);
+export const readSecretJson = (secretArn: string): Promise<Record<string, unknown>> => containerReader(secretArn, jsonObject)();
 
 /** Starts reading such a secret at a container's load (see SecretReader.prefetch). */
 export const prefetchSecretJson = (secretArn: string): void => containerReader(secretArn, jsonObject).prefetch();
@@ -263,17 +262,27 @@ export const parseCallbackTokens: SecretParser<readonly string[]> = (json) => {
 };
 
 /**
+ * The reader of the tokens' secret when the tokens come from it: `KCO_CALLBACK_TOKENS_SECRET_ARN`
+ * is set and `KCO_CALLBACK_TOKENS` is not. Undefined for inline tokens or none configured. The one
+ * place that chooses between the two.
+ */
+const callbackTokensSecret = (): SecretReader<readonly string[]> | undefined => {
+  if (optionalEnv('KCO_CALLBACK_TOKENS') !== undefined) return undefined;
+  const arn = optionalEnv('KCO_CALLBACK_TOKENS_SECRET_ARN');
+  return arn === undefined ? undefined : containerReader(arn, parseCallbackTokens);
+};
+
+/**
  * The accepted KCO callback tokens: `KCO_CALLBACK_TOKENS` (comma-separated) when set, else the
  * `tokens` array of the secret named by `KCO_CALLBACK_TOKENS_SECRET_ARN`. No tokens configured
  * means every callback is refused: the check fails closed. Rejects with SecretUnavailable when the
  * secret cannot be read and no value young enough is cached.
  */
 export const callbackTokens = async (): Promise<readonly string[]> => {
+  const secret = callbackTokensSecret();
+  if (secret !== undefined) return secret();
   const inline = optionalEnv('KCO_CALLBACK_TOKENS');
-  if (inline !== undefined) return splitList(inline);
-  const arn = optionalEnv('KCO_CALLBACK_TOKENS_SECRET_ARN');
-  if (arn === undefined) return [];
-  return containerSecret(arn, parseCallbackTokens);
+  return inline === undefined ? [] : splitList(inline);
 };
 
 /**
@@ -282,9 +291,8 @@ export const callbackTokens = async (): Promise<readonly string[]> => {
  * known; no tokens configured at all is known too (every callback is refused).
  */
 export const callbackTokensPending = (): boolean => {
-  if (optionalEnv('KCO_CALLBACK_TOKENS') !== undefined) return false;
-  const arn = optionalEnv('KCO_CALLBACK_TOKENS_SECRET_ARN');
-  return arn !== undefined && !containerReader(arn, parseCallbackTokens).ready();
+  const secret = callbackTokensSecret();
+  return secret !== undefined && !secret.ready();
 };
 
 /**
@@ -294,7 +302,5 @@ export const callbackTokensPending = (): boolean => {
  * them itself).
  */
 export const prefetchCallbackTokens = (): void => {
-  if (optionalEnv('KCO_CALLBACK_TOKENS') !== undefined) return;
-  const arn = optionalEnv('KCO_CALLBACK_TOKENS_SECRET_ARN');
-  if (arn !== undefined) containerReader(arn, parseCallbackTokens).prefetch();
+  callbackTokensSecret()?.prefetch();
 };
