@@ -13,7 +13,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { addressUpdate, shippingOptionUpdate, validation } from '../../functions/kco/callbacks.js';
 import { kcoCallback, type CallbackName } from '../../functions/kco/handlers/kco-handler.js';
-import { callbackRequestSchema, validationOrderSchema } from '../../functions/kco/order.js';
+import { callbackRequestParser, validationOrderParser } from '../../functions/kco/order.js';
 import { createOsmHandler, readOsmConfig } from '../../functions/osm/placement.js';
 import { placementCacheKey } from '../../functions/osm/cache-policy.js';
 import { documentClient } from '../../functions/shared/dynamodb.js';
@@ -58,14 +58,14 @@ const kcoTrips = async (env: BenchEnvironment): Promise<TripRow[]> => {
   });
   const rules = () => source;
   const handlers: Record<'address_update' | 'shipping_option_update' | 'validation', Handler> = {
-    address_update: kcoCallback({ callback: 'address_update', schema: callbackRequestSchema, decide: addressUpdate, rules }) as unknown as Handler,
+    address_update: kcoCallback({ callback: 'address_update', parser: callbackRequestParser, decide: addressUpdate, rules }) as unknown as Handler,
     shipping_option_update: kcoCallback({
       callback: 'shipping_option_update',
-      schema: callbackRequestSchema,
+      parser: callbackRequestParser,
       decide: shippingOptionUpdate,
       rules,
     }) as unknown as Handler,
-    validation: kcoCallback({ callback: 'validation', schema: validationOrderSchema, decide: validation, rules }) as unknown as Handler,
+    validation: kcoCallback({ callback: 'validation', parser: validationOrderParser, decide: validation, rules }) as unknown as Handler,
   };
   const bodies = await checkoutBodies(10);
   const context = lambdaContext('bench');

@@ -33,7 +33,7 @@ import { UNAUTHORIZED_TEXT } from '../../functions/shared/refusal-texts.js';
 import { waitFor } from '../support/wait-for.js';
 import { addressUpdate, countryChange, shippingOptionUpdate, validation } from '../../functions/kco/callbacks.js';
 import { kcoCallback, type CallbackName } from '../../functions/kco/handlers/kco-handler.js';
-import { callbackRequestSchema, validationOrderSchema, type OrderLine, type UpdateResponse } from '../../functions/kco/order.js';
+import { callbackRequestParser, validationOrderParser, type OrderLine, type UpdateResponse } from '../../functions/kco/order.js';
 
 jest.setTimeout(20_000);
 
@@ -340,10 +340,10 @@ describe('a warm container when DynamoDB goes away: the last good rules for a bo
     const source = new DynamoDbRulesSource(client, table, { cacheSeconds: 1, staleSeconds: 2, now: () => now });
     const spec = { rules: () => source };
     const handlers: Handlers = {
-      address_update: kcoCallback({ callback: 'address_update', schema: callbackRequestSchema, decide: addressUpdate, ...spec }),
-      country_change: kcoCallback({ callback: 'country_change', schema: callbackRequestSchema, decide: countryChange, ...spec }),
-      shipping_option_update: kcoCallback({ callback: 'shipping_option_update', schema: callbackRequestSchema, decide: shippingOptionUpdate, ...spec }),
-      validation: kcoCallback({ callback: 'validation', schema: validationOrderSchema, decide: validation, ...spec }),
+      address_update: kcoCallback({ callback: 'address_update', parser: callbackRequestParser, decide: addressUpdate, ...spec }),
+      country_change: kcoCallback({ callback: 'country_change', parser: callbackRequestParser, decide: countryChange, ...spec }),
+      shipping_option_update: kcoCallback({ callback: 'shipping_option_update', parser: callbackRequestParser, decide: shippingOptionUpdate, ...spec }),
+      validation: kcoCallback({ callback: 'validation', parser: validationOrderParser, decide: validation, ...spec }),
     };
     logger.setLogLevel('INFO');
     try {

@@ -1,12 +1,16 @@
 /**
  * The fast paths taken for speed must change nothing: `safeParse` answers exactly what zod's own
- * `safeParse` answers (same success, same value with the same key order, same issues), and the
- * JSON body parser gives exactly what `JSON.parse` with `safeJsonReviver` gives.
+ * `safeParse` answers (same success, same value with the same key order, same issues), the
+ * generated descriptions are those of today's zod schemas, and the JSON body parser gives exactly
+ * what `JSON.parse` with `safeJsonReviver` gives.
  */
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import * as z from 'zod/mini';
-import { safeParse, hasFastPath } from '../../functions/kco/fast-parse.js';
-import { callbackRequestSchema, orderLineSchema, orderLineTypes, validationOrderSchema } from '../../functions/kco/order.js';
+import { describeSchema, hasFastPath, safeParse, type FastParser } from '../../functions/kco/fast-parse.js';
+import { callbackRequestParser, orderLineParser, orderLineTypes, validationOrderParser } from '../../functions/kco/order.js';
+import { merchantRulesParser, reasonCodes } from '../../functions/kco/rules.js';
+import { GENERATED_SCHEMAS_FILE, renderSchemaDescriptors } from '../../bin/local/schema-descriptors.js';
 import { mayHoldUnsafeKey, safeJsonBodyParser, safeJsonReviver } from '../../functions/shared/http.js';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 
@@ -111,9 +115,9 @@ const plainPrototypes = (value: unknown): boolean => {
   return Object.getPrototypeOf(value) === Object.prototype && Object.values(value).every(plainPrototypes);
 };
 
-const expectSameAsZod = (schema: typeof callbackRequestSchema | typeof validationOrderSchema | typeof orderLineSchema, input: unknown): boolean => {
-  const expected = schema.safeParse(input);
-  const actual = safeParse(schema as typeof orderLineSchema, input);
+const expectSameAsZod = <T>(parser: FastParser<T>, input: unknown): boolean => {
+  const expected = parser.schema().safeParse(input);
+  const actual = safeParse(parser, input);
   expect(actual.success).toBe(expected.success);
   if (expected.success && actual.success) {
     expect(JSON.stringify(actual.data)).toBe(JSON.stringify(expected.data));
@@ -125,20 +129,155 @@ const expectSameAsZod = (schema: typeof callbackRequestSchema | typeof validatio
   return expected.success;
 };
 
-describe('safeParse with the fast path', () => {
-  it('has a fast path for the callback schemas (without one the callbacks are only slower)', () => {
-    expect(hasFastPath(callbackRequestSchema)).toBe(true);
-    expect(hasFastPath(validationOrderSchema)).toBe(true);
-    expect(hasFastPath(orderLineSchema)).toBe(true);
+/** A parser of a zod schema described now (the generated file covers only our own schemas). */
+const parserOf = <T>(schema: z.ZodMiniType<T>, refinements = {}): FastParser<T> => ({ descriptor: describeSchema(schema, refinements) ?? null, schema: () => schema, refinements });
+
+describe('the generated descriptions', () => {
+  it('are those of the zod schemas as they are now (run `npm run generate` after changing a schema)', () => {
+    expect(readFileSync(GENERATED_SCHEMAS_FILE, 'utf8')).toBe(renderSchemaDescriptors());
   });
+
+  it('give the callbacks and the rules a fast path (without one they are only slower, and build zod on a cold start)', () => {
+    for (const parser of [callbackRequestParser, validationOrderParser, orderLineParser, merchantRulesParser]) {
+      expect(parser.descriptor).not.toBeNull();
+      expect(hasFastPath(parser as FastParser<unknown>)).toBe(true);
+    }
+  });
+
+  it('leave constructs the fast path does not know entirely to zod', () => {
+    expect(describeSchema(z.object({ a: z.nullable(z.string()) }))).toBeUndefined();
+    expect(describeSchema(z.object({ a: z.optional(z.string()).check(z.refine((v) => v !== 'x')) }))).toBeUndefined();
+    expect(describeSchema(z.object({ a: z.email() }))).toBeUndefined();
+    expect(describeSchema(z.object({ a: z.string().check(z.trim()) }))).toBeUndefined();
+    expect(describeSchema(z.record(z.enum(['a', 'b']), z.string()))).toBeUndefined();
+    expect(describeSchema(z.union([z.string(), z.int()]))).toBeUndefined();
+    expect(describeSchema(z.object({ a: z._default(z.optional(z.string()), 'x') }))).toBeUndefined();
+    expect(describeSchema(z.object({ a: z.optional(z.string()) }))).toEqual({
+      type: 'object',
+      unknownKeys: 'strip',
+      fields: [{ key: 'a', optional: true, schema: { type: 'string', checks: [] } }],
+    });
+  });
+
+  it('name a refinement only when it is one the parser knows, and the parser needs it at run time', () => {
+    const isEven = (n: number): boolean => n % 2 === 0;
+    const schema = z.object({ n: z.int().check(z.refine(isEven)) });
+    expect(describeSchema(schema)).toBeUndefined();
+    const described = describeSchema(schema, { even: isEven });
+    expect(described).toEqual({ type: 'object', unknownKeys: 'strip', fields: [{ key: 'n', optional: false, schema: { type: 'integer', checks: [{ check: 'refine', name: 'even' }] } }] });
+    // A description naming a refinement the parser was not given: no fast path, zod decides.
+    const withoutIt: FastParser<unknown> = { descriptor: described ?? null, schema: () => schema };
+    expect(hasFastPath(withoutIt)).toBe(false);
+    expect(safeParse(withoutIt, { n: 3 }).success).toBe(false);
+    const withIt = parserOf(schema, { even: isEven });
+    expect(hasFastPath(withIt as FastParser<unknown>)).toBe(true);
+    expect(safeParse(withIt, { n: 4 })).toEqual({ success: true, data: { n: 4 } });
+    expect(expectSameAsZod(withIt, { n: 3 })).toBe(false);
+  });
+});
+
+/** Rules documents: every field of the rules schema, at and around its limits, now and then wrong. */
+const rarely = <T>(valid: fc.Arbitrary<T>): fc.Arbitrary<unknown> => mostly(valid, 60);
+/** Now and then an unknown key, which a strict object refuses. */
+const withStray = <T extends object>(valid: fc.Arbitrary<T>): fc.Arbitrary<unknown> =>
+  fc.tuple(valid, fc.integer({ min: 0, max: 19 })).map(([value, dice]) => (dice === 0 ? { ...value, stray_field: 1 } : value));
+const countryCode = fc.oneof({ weight: 40, arbitrary: fc.constantFrom('SE', 'DE', 'US', 'NO') }, { weight: 1, arbitrary: fc.constantFrom('se', 'SWE', 'S', '', '__proto__', 'constructor') });
+const basisPoints = rarely(fc.integer({ min: 0, max: 10000 }));
+const minorUnits = rarely(fc.integer({ min: 0, max: 100_000_000 }));
+const shippingOptionRule = withStray(fc.record(
+  {
+    id: rarely(fc.string({ minLength: 1, maxLength: 20 })),
+    name: rarely(fc.string({ minLength: 1, maxLength: 20 })),
+    description: rarely(fc.string({ maxLength: 255 })),
+    price: minorUnits,
+    tax_rate: basisPoints,
+    countries: rarely(fc.array(countryCode, { maxLength: 3 })),
+    free_over: minorUnits,
+    shipping_method: rarely(fc.constantFrom('Home', 'PickUpPoint', 'DHLPackstation', 'home')),
+    preselected: rarely(fc.boolean()),
+  },
+  { requiredKeys: ['id', 'name', 'price', 'tax_rate'] },
+));
+const ratesBy = (key: fc.Arbitrary<string>) => rarely(fc.dictionary(key, basisPoints, { maxKeys: 3 }));
+const tax = fc.oneof(
+  { weight: 10, arbitrary: fc.record(
+    {
+      mode: rarely(fc.constant('vat')),
+      rates: ratesBy(countryCode),
+      reference_rates: rarely(fc.dictionary(fc.oneof({ weight: 20, arbitrary: fc.string({ minLength: 1, maxLength: 4 }) }, { weight: 1, arbitrary: fc.constantFrom('', '__proto__') }), ratesBy(countryCode), { maxKeys: 2 })),
+      tax_shipping: fc.boolean(),
+    },
+    { requiredKeys: ['mode', 'rates'] },
+  ) },
+  { weight: 10, arbitrary: fc.record(
+    {
+      mode: rarely(fc.constantFrom('sales_tax', 'SALES_TAX')),
+      rates: ratesBy(fc.constantFrom('US', 'US-CA', 'US-NY1', 'US-', 'us-ca', 'US-ABCD')),
+      tax_shipping: rarely(fc.boolean()),
+    },
+    { requiredKeys: ['mode', 'rates'] },
+  ) },
+  { weight: 1, arbitrary: fc.record({ rates: ratesBy(countryCode) }) },
+);
+const httpsUrls = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('https://shop.example/denied', 'https://shop.example/', 'https://xn--bcher-kva.example/sorry') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'https://shop.example',
+      'http://shop.example/denied',
+      'https://shop.example/a?b=1',
+      'https://SHOP.example/x',
+      'https://shop.example:443/x',
+      'https://user@shop.example/x',
+      'https://shop.example\\@evil.example/',
+      'https://bücher.example/',
+      'https://shop.example/a/../b',
+    ),
+  },
+);
+const rulesDocument = withStray(fc.record(
+  {
+    shipping_countries: rarely(fc.array(countryCode, { maxLength: 4 })),
+    billing_countries: rarely(fc.array(countryCode, { maxLength: 4 })),
+    blocked_postal_code_prefixes: rarely(fc.dictionary(countryCode, rarely(fc.array(fc.oneof({ weight: 20, arbitrary: fc.string({ minLength: 1, maxLength: 20 }) }, { weight: 1, arbitrary: fc.constantFrom('', 'x'.repeat(21)) }), { maxLength: 3 })), { maxKeys: 3 })),
+    block_po_boxes: rarely(fc.boolean()),
+    block_parcel_lockers: rarely(fc.boolean()),
+    shipping_options: rarely(fc.array(shippingOptionRule, { maxLength: 3 })),
+    tax: rarely(tax),
+    purchase_currency: rarely(fc.constantFrom('SEK', 'EUR', 'sek', 'SE')),
+    min_order_amount: minorUnits,
+    max_order_amount: minorUnits,
+    max_quantity_per_line: rarely(fc.integer({ min: 1, max: 5 })),
+    denied_references: rarely(fc.array(fc.oneof({ weight: 20, arbitrary: fc.string({ minLength: 1, maxLength: 5 }) }, { weight: 1, arbitrary: fc.constant('') }), { maxLength: 3 })),
+    allowed_customer_types: rarely(fc.array(fc.constantFrom('person', 'organization', 'company'), { maxLength: 2 })),
+    expected_order_amount: minorUnits,
+    expected_order_lines: rarely(
+      fc.array(
+        fc.record(
+          { reference: rarely(fc.string({ minLength: 1, maxLength: 10 })), quantity: rarely(fc.integer({ min: 0, max: 10 })), total_amount: rarely(amount), unit_price: rarely(amount), total_discount_amount: minorUnits },
+          { requiredKeys: ['reference', 'quantity', 'total_amount'] },
+        ),
+        { maxLength: 3 },
+      ),
+    ),
+    require_order_scope: rarely(fc.boolean()),
+    klarna_discounts: rarely(fc.boolean()),
+    deny_redirect_url: rarely(httpsUrls),
+    error_texts: rarely(fc.dictionary(fc.oneof({ weight: 20, arbitrary: fc.constantFrom(...reasonCodes) }, { weight: 1, arbitrary: fc.constantFrom('not_a_reason', '__proto__') }), rarely(fc.string({ minLength: 1, maxLength: 20 })), { maxKeys: 3 })),
+  },
+  { requiredKeys: [] },
+));
+
+describe('safeParse with the fast path', () => {
 
   it('answers exactly what zod answers for callback orders: success, value, key order and issues', () => {
     let accepted = 0;
     fc.assert(
       fc.property(order, fc.boolean(), (o, withProtoKey) => {
         const input = asJson(o, withProtoKey);
-        if (expectSameAsZod(callbackRequestSchema, input)) accepted += 1;
-        expectSameAsZod(validationOrderSchema, input);
+        if (expectSameAsZod(callbackRequestParser, input)) accepted += 1;
+        expectSameAsZod(validationOrderParser, input);
       }),
       { numRuns: 600 },
     );
@@ -149,30 +288,34 @@ describe('safeParse with the fast path', () => {
   it('answers exactly what zod answers for single lines, at and around every limit', () => {
     fc.assert(
       fc.property(line, fc.boolean(), (l, withProtoKey) => {
-        expectSameAsZod(orderLineSchema, asJson(l, withProtoKey));
+        expectSameAsZod(orderLineParser, asJson(l, withProtoKey));
       }),
       { numRuns: 1500 },
     );
   });
 
-  it('leaves schemas with constructs it does not know entirely to zod', () => {
-    expect(hasFastPath(z.strictObject({ a: z.string() }))).toBe(false);
-    expect(hasFastPath(z.object({ a: z.nullable(z.string()) }))).toBe(false);
-    expect(hasFastPath(z.object({ a: z.optional(z.string()).check(z.refine((v) => v !== 'x')) }))).toBe(false);
-    expect(hasFastPath(z.object({ a: z.string().check(z.refine((v) => v !== 'x')) }))).toBe(false);
-    expect(hasFastPath(z.object({ a: z.email() }))).toBe(false);
-    expect(hasFastPath(z.object({ a: z.optional(z.string()) }))).toBe(true);
+  it('answers exactly what zod answers for rules documents: strict objects, records, the tax union, the URL refinement', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(rulesDocument, fc.integer({ min: 0, max: 9 }), (document, dice) => {
+        // Sometimes an own `__proto__` key in every object, as JSON.parse makes of one.
+        const withProtoKey = dice === 0;
+        if (expectSameAsZod(merchantRulesParser, asJson(document, withProtoKey))) accepted += 1;
+      }),
+      { numRuns: 1500 },
+    );
+    expect(accepted).toBeGreaterThan(30);
   });
 
   it('answers exactly what zod answers for values that are not objects at all', () => {
-    for (const input of [undefined, null, 0, 'order', [], [{}], true]) expectSameAsZod(callbackRequestSchema, input);
+    for (const input of [undefined, null, 0, 'order', [], [{}], true]) expectSameAsZod(callbackRequestParser, input);
   });
 
   it('leaves an order of 1001 lines to zod, which refuses it', () => {
     const l = { name: 'T', quantity: 1, unit_price: 1, tax_rate: 0, total_amount: 1, total_tax_amount: 0 };
     const input = { order_amount: 1001, order_tax_amount: 0, purchase_currency: 'SEK', order_lines: Array.from({ length: 1001 }, () => l) };
-    expect(expectSameAsZod(callbackRequestSchema, input)).toBe(false);
-    expect(expectSameAsZod(callbackRequestSchema, { ...input, order_lines: input.order_lines.slice(1) })).toBe(true);
+    expect(expectSameAsZod(callbackRequestParser, input)).toBe(false);
+    expect(expectSameAsZod(callbackRequestParser, { ...input, order_lines: input.order_lines.slice(1) })).toBe(true);
   });
 });
 

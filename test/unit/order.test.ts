@@ -1,11 +1,11 @@
-import { callbackRequestSchema, firstIssuePath } from '../../functions/kco/order.js';
+import { firstIssuePath, orderSchemas } from '../../functions/kco/order.js';
 import { callbackRequest, line } from '../support/orders.js';
 
 const issueAt = (...path: PropertyKey[]) => ({ issues: [{ path }] });
 
 describe('firstIssuePath', () => {
   it('names a bad field of an order line as Klarna writes it', () => {
-    const parsed = callbackRequestSchema.safeParse({ ...callbackRequest(), order_lines: [line(), { ...line(), total_amount: 1.5 }] });
+    const parsed = orderSchemas().callbackRequest.safeParse({ ...callbackRequest(), order_lines: [line(), { ...line(), total_amount: 1.5 }] });
     expect(parsed.success).toBe(false);
     expect(!parsed.success && firstIssuePath(parsed.error)).toBe('order_lines[1].total_amount');
   });
@@ -24,7 +24,7 @@ describe('firstIssuePath', () => {
   });
 
   it('says (body) for an issue with the body itself or no issue at all', () => {
-    const parsed = callbackRequestSchema.safeParse('not an order');
+    const parsed = orderSchemas().callbackRequest.safeParse('not an order');
     expect(!parsed.success && firstIssuePath(parsed.error)).toBe('(body)');
     expect(firstIssuePath(issueAt())).toBe('(body)');
     expect(firstIssuePath({ issues: [] })).toBe('(body)');

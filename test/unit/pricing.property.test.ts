@@ -8,7 +8,7 @@ import { priceOrder, type PricedOrder } from '../../functions/kco/cart.js';
 import { validateOrder } from '../../functions/kco/checks.js';
 import { includedTax, taxWithinTolerance } from '../../functions/kco/money.js';
 import type { Address, OrderLine, OrderLineType, ValidationOrder } from '../../functions/kco/order.js';
-import { merchantRulesSchema, type MerchantRules, type ReasonCode, type ShippingOptionRule, type TaxRules } from '../../functions/kco/rules.js';
+import { rulesSchemas, type MerchantRules, type ReasonCode, type ShippingOptionRule, type TaxRules } from '../../functions/kco/rules.js';
 import { orderFromPriced, totalsOf } from '../support/orders.js';
 import { klarnaViolations } from '../support/klarna-checks.js';
 
@@ -214,7 +214,7 @@ describe('priceOrder, for generated orders and rules', () => {
   it('generates valid rules documents', () => {
     fc.assert(
       fc.property(pricingCase, (c) => {
-        expect(merchantRulesSchema.safeParse(rulesOf(c)).success).toBe(true);
+        expect(rulesSchemas().merchantRules.safeParse(rulesOf(c)).success).toBe(true);
       }),
       { numRuns: 100 },
     );

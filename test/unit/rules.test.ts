@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import {
   defaultScope,
   mergeRules,
-  merchantRulesSchema,
+  rulesSchemas,
   orderScope,
   orderScopeRefusal,
   parseRulesDocument,
@@ -56,7 +56,7 @@ const exampleDir = join(__dirname, '../../bin/local');
 // No try/catch: a folder that cannot be read fails this file instead of testing nothing.
 const exampleFiles = readdirSync(exampleDir).filter((name) => /^example-.*\.json$/.test(name));
 
-describe('merchantRulesSchema / parseRulesDocument', () => {
+describe('the rules schema / parseRulesDocument', () => {
   it('finds the example rules documents the README and `npm start` use', () => {
     expect(exampleFiles).toEqual(expect.arrayContaining(['example-rules.json', 'example-order-rules.json', 'example-us-rules.json']));
   });
@@ -74,7 +74,7 @@ describe('merchantRulesSchema / parseRulesDocument', () => {
   });
 
   it('keeps every field of a valid document unchanged', () => {
-    expect(merchantRulesSchema.parse(storeVatDocument)).toEqual(storeVatDocument);
+    expect(rulesSchemas().merchantRules.parse(storeVatDocument)).toEqual(storeVatDocument);
   });
 
   it('rejects an unknown top-level field, naming the scope and the field', () => {
@@ -177,7 +177,7 @@ describe('rulesJsonSchema', () => {
     const schema = rulesJsonSchema() as { type: string; additionalProperties: boolean; properties: Record<string, unknown> };
     expect(schema.type).toBe('object');
     expect(schema.additionalProperties).toBe(false);
-    expect(Object.keys(schema.properties)).toEqual(Object.keys(merchantRulesSchema.def.shape));
+    expect(Object.keys(schema.properties)).toEqual(Object.keys(rulesSchemas().merchantRules.def.shape));
     expect(schema.properties.shipping_countries).toEqual({ type: 'array', items: { type: 'string', pattern: '^[A-Z]{2}$' } });
     expect(schema.properties.purchase_currency).toEqual({ type: 'string', pattern: '^[A-Z]{3}$' });
   });

@@ -1,6 +1,6 @@
 /** Lambda handler for Klarna's `country_change` callback: thin — the wrapper parses and answers, the use case decides. */
 import { countryChange } from '../callbacks.js';
 import { kcoCallback } from './kco-handler.js';
-import { callbackRequestSchema } from '../order.js';
+import { callbackRequestParser } from '../order.js';
 
-export const handler = kcoCallback({ callback: 'country_change', schema: callbackRequestSchema, decide: countryChange });
+export const handler = kcoCallback({ callback: 'country_change', parser: callbackRequestParser, decide: countryChange });

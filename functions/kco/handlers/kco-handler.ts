@@ -6,7 +6,6 @@
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type * as z from 'zod/mini';
 import { bodyBytes, isBodyParserError, maxBodyBytes, safeJsonBodyParser, tokenMatches } from '../../shared/http.js';
 import { describeError, logger } from '../../shared/log.js';
 import { callbackDecisionCounter } from '../../shared/metrics.js';
@@ -15,7 +14,7 @@ import { rulesSource, type RulesLookup, type RulesSource } from '../../shared/ru
 import { callbackTokens, callbackTokensPending, prefetchCallbackTokens } from '../../shared/secrets.js';
 import { JSON_HEADERS, approved, denyPurchase, errorText, refuseUpdate, rejected, tooLarge, updated, type HttpAnswer } from '../answer.js';
 import type { Outcome } from '../callbacks.js';
-import { safeParse } from '../fast-parse.js';
+import { safeParse, type FastParser } from '../fast-parse.js';
 import { firstIssuePath } from '../order.js';
 import { orderScope, orderScopeRefusal, reasonCodes, type MerchantRules, type ReasonCode } from '../rules.js';
 
@@ -25,7 +24,7 @@ export type CallbackName = 'address_update' | 'country_change' | 'shipping_optio
 
 type CallbackSpec<Body> = {
   callback: CallbackName;
-  schema: z.ZodMiniType<Body>;
+  parser: FastParser<Body>;
   decide: (body: Body, rules: MerchantRules) => Outcome;
   /** Where rules come from; the container's DynamoDB source unless a test passes another. */
   rules?: () => RulesSource;
@@ -65,7 +64,7 @@ const answerFor = (callback: CallbackName, outcome: Outcome, orderId: string, ru
 const failClosed = (reason: ReasonCode, text?: string): HttpAnswer => rejected('approval_failed', text ?? errorText(reason, undefined));
 
 export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
-  const { callback, schema, decide } = spec;
+  const { callback, parser, decide } = spec;
   prefetchCallbackTokens();
   const source = spec.rules ?? rulesSource;
 
@@ -82,7 +81,7 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
   const core = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     const started = Date.now();
     const orderId = event.pathParameters?.order_id ?? '';
-    const parsed = safeParse(schema, event.body);
+    const parsed = safeParse(parser, event.body);
     if (!parsed.success) {
       const path = firstIssuePath(parsed.error);
       const answer = failClosed('invalid_request', `The order could not be read: ${path} is missing or invalid.`);

@@ -1,6 +1,6 @@
 /** Lambda handler for Klarna's `validation` callback: thin — the wrapper parses and answers, the use case decides. */
 import { validation } from '../callbacks.js';
 import { kcoCallback } from './kco-handler.js';
-import { validationOrderSchema } from '../order.js';
+import { validationOrderParser } from '../order.js';
 
-export const handler = kcoCallback({ callback: 'validation', schema: validationOrderSchema, decide: validation });
+export const handler = kcoCallback({ callback: 'validation', parser: validationOrderParser, decide: validation });
