@@ -42,7 +42,7 @@ new KlarnaStack(app, text('stackName') ?? 'KlarnaServerless', {
   klarnaIpAllowlist: allowlist as KlarnaIpAllowlist,
   tracing: text('tracing') === 'true',
   ...(alarmEmail ? { alarmEmail } : {}),
-  osm: { region: text('osmRegion'), environment: text('osmEnvironment'), allowedOrigin: text('osmAllowedOrigin') },
+  osm: { region: text('osmRegion'), environment: text('osmEnvironment'), allowedOrigin: text('osmAllowedOrigin'), clientId: text('osmClientId') },
   orderManagement: {
     // Checked by the functions at cold start (KCO_API_PROVIDER, KCO_API_REGION, KCO_API_ENVIRONMENT).
     ...(text('kcoApiProvider') ? { provider: text('kcoApiProvider') as 'kustom' | 'klarna' } : {}),

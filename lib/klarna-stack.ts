@@ -144,9 +144,12 @@ export type KlarnaStackProps = StackProps & {
   readonly denialRateAlarmShare?: number;
   /**
    * On-site messaging settings for the function that reads the OSM credentials; unset ones keep
-   * the function's defaults (region eu, environment playground, any origin).
+   * the function's defaults (region eu, environment playground, any origin). `clientId`: the OSM
+   * client id (public: Klarna's web SDK puts it in every shop page). Given here, it keys the
+   * function's cache and the credentials secret holds only the v4 username and password, read on
+   * a cache miss alone; unset, the secret's `client_id` is read before every cold lookup.
    */
-  readonly osm?: { readonly region?: string; readonly environment?: string; readonly allowedOrigin?: string };
+  readonly osm?: { readonly region?: string; readonly environment?: string; readonly allowedOrigin?: string; readonly clientId?: string };
   /** Order Management API host and the orders' retention; Kustom playground and 90 days by default. */
   readonly orderManagement?: OrderManagementSettings;
 };
@@ -178,6 +181,9 @@ export class KlarnaStack extends Stack {
     const wafRateLimit = props.wafRateLimit ?? 2000;
     const denialRateShare = props.denialRateAlarmShare ?? 0.25;
     if (!(denialRateShare > 0 && denialRateShare < 1)) throw new Error(`denialRateAlarmShare must be between 0 and 1; got ${denialRateShare}`);
+    if (props.osm?.clientId !== undefined && !/^[\x21-\x7e]{1,255}$/.test(props.osm.clientId)) {
+      throw new Error('osm.clientId must be the OSM client id as Klarna gives it: 1 to 255 visible ASCII characters, no spaces');
+    }
     if (wafRateLimit !== 'off' && !(Number.isInteger(wafRateLimit) && wafRateLimit >= 10 && wafRateLimit <= 2_000_000_000)) {
       throw new Error(`wafRateLimit must be 'off' or an integer from 10 (AWS WAF's minimum); got ${String(wafRateLimit)}`);
     }
@@ -187,6 +193,7 @@ export class KlarnaStack extends Stack {
         OSM_REGION: props.osm?.region,
         OSM_ENVIRONMENT: props.osm?.environment,
         OSM_ALLOWED_ORIGIN: props.osm?.allowedOrigin,
+        OSM_CLIENT_ID: props.osm?.clientId,
       }).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
     );
 

@@ -13,8 +13,9 @@
  *
  * Every function runs twice per round: configured as `npm start` configures it (tokens and
  * credentials in the environment) and as the stack deploys it (tokens and credentials from
- * Secrets Manager, a loopback stand-in answering GetSecretValue). DynamoDB requests (through the
- * counting proxy), requests to Klarna (both stand-ins) and to Secrets Manager are counted per run.
+ * Secrets Manager, a loopback stand-in answering GetSecretValue; OSM with `osmClientId` set).
+ * DynamoDB requests (through the counting proxy), requests to Klarna (both stand-ins) and to
+ * Secrets Manager are counted per run.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
@@ -312,6 +313,9 @@ export const runCold = async (
     const deployedSecrets = {
       KCO_CALLBACK_TOKENS_SECRET_ARN: SECRET_ARNS.tokens,
       OSM_CREDENTIALS_SECRET_ARN: SECRET_ARNS.osm,
+      // As the stack deploys with `osmClientId` (README, Settings): the client id keys the cache
+      // without the secret, which a cache hit then never reads.
+      OSM_CLIENT_ID: BENCH_OSM_CLIENT_ID,
       KCO_API_CREDENTIALS_SECRET_ARN: SECRET_ARNS.orderManagement,
       PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(secretsManager.port),
     };

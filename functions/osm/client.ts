@@ -97,6 +97,11 @@ export const credentialsFrom = (values: {
 export type OsmClientConfig = {
   readonly endpoint: OsmEndpoint;
   readonly timeoutMs: number;
+  /**
+   * The client id the cache is keyed by. With OSM_CLIENT_ID in the environment it needs no secret,
+   * so a cache hit reads none (the stack's `osmClientId`); else it is the credentials' own.
+   */
+  readonly clientId: () => Promise<string>;
   /** Resolved once per container: plain env locally, the Secrets Manager secret on AWS. */
   readonly credentials: () => Promise<OsmCredentials>;
   /** Starts reading the credentials' secret now, when they come from one (else absent). */
@@ -106,11 +111,20 @@ export type OsmClientConfig = {
 /** The client id sent to an OSM_BASE_URL endpoint when none is configured. */
 export const LOCAL_CLIENT_ID = 'local';
 
+/** The key of a config whose client id is its credentials' own. */
+const clientIdOf = (credentials: () => Promise<OsmCredentials>) => async (): Promise<string> => (await credentials()).clientId;
+
 /**
- * Read at cold start. Credentials: OSM_CLIENT_ID (+ OSM_USERNAME / OSM_PASSWORD for v4) when set,
- * else the JSON secret named by OSM_CREDENTIALS_SECRET_ARN (`client_id`, `username`, `password`),
- * read on first use, else, for an OSM_BASE_URL only, the client id `local`. Klarna's own endpoints
- * without credentials: every request gets OsmNotConfigured (503), not a failed cold start.
+ * Read at cold start. Credentials:
+ * - OSM_CLIENT_ID with OSM_CREDENTIALS_SECRET_ARN (as the stack deploys with `osmClientId`): the
+ *   client id from the environment (it is public: Klarna's web SDK puts it in every shop page), the
+ *   v4 `username` and `password` from the secret, read only when Klarna is asked (a cache miss);
+ * - OSM_CLIENT_ID alone (+ OSM_USERNAME / OSM_PASSWORD for v4): all from the environment;
+ * - the JSON secret named by OSM_CREDENTIALS_SECRET_ARN alone (`client_id`, `username`,
+ *   `password`), read when the container loads, since its client id keys the cache;
+ * - none, for an OSM_BASE_URL only: the client id `local`.
+ * Klarna's own endpoints without credentials: every request gets OsmNotConfigured (503), not a
+ * failed cold start.
  */
 export const readClientConfig = (): OsmClientConfig => {
   const endpoint = resolveEndpoint({
@@ -121,6 +135,19 @@ export const readClientConfig = (): OsmClientConfig => {
   // Well inside API Gateway's and the shop's patience (the KCO budget is 3 s end to end).
   const timeoutMs = intEnv('OSM_TIMEOUT_MS', 1500, { min: 50, max: 2500 });
   const clientId = optionalEnv('OSM_CLIENT_ID');
+  const secretArn = optionalEnv('OSM_CREDENTIALS_SECRET_ARN');
+  if (clientId !== undefined && secretArn !== undefined) {
+    const fromSecret = async (): Promise<OsmCredentials> => {
+      const secret = await readSecretJson(secretArn);
+      // A second client id in the secret would be ignored silently: refuse it as a misconfiguration.
+      if (typeof secret.client_id === 'string' && secret.client_id.trim() !== '' && secret.client_id.trim() !== clientId.trim()) {
+        throw new OsmNotConfigured('The OSM credentials secret names another client_id than OSM_CLIENT_ID');
+      }
+      return credentialsFrom({ clientId, username: secret.username, password: secret.password });
+    };
+    const key = Promise.resolve(clientId.trim());
+    return { endpoint, timeoutMs, clientId: () => key, credentials: fromSecret };
+  }
   if (clientId !== undefined) {
     const read = (): Promise<OsmCredentials> => {
       try {
@@ -131,27 +158,25 @@ export const readClientConfig = (): OsmClientConfig => {
     };
     const fixed = read();
     fixed.catch(() => undefined); // answered per request, not an unhandled rejection at cold start
-    return { endpoint, timeoutMs, credentials: () => fixed };
+    const credentials = () => fixed;
+    return { endpoint, timeoutMs, clientId: clientIdOf(credentials), credentials };
   }
-  const secretArn = optionalEnv('OSM_CREDENTIALS_SECRET_ARN');
   if (secretArn === undefined) {
     // A fake or proxy at OSM_BASE_URL (npm start, tests) needs no real client id; Klarna does.
     if (endpoint.id.startsWith('custom|')) {
       const local = Promise.resolve(credentialsFrom({ clientId: LOCAL_CLIENT_ID }));
-      return { endpoint, timeoutMs, credentials: () => local };
+      const credentials = () => local;
+      return { endpoint, timeoutMs, clientId: clientIdOf(credentials), credentials };
     }
-    return { endpoint, timeoutMs, credentials: () => Promise.reject(new OsmNotConfigured('Missing OSM_CLIENT_ID or OSM_CREDENTIALS_SECRET_ARN')) };
+    const credentials = () => Promise.reject(new OsmNotConfigured('Missing OSM_CLIENT_ID or OSM_CREDENTIALS_SECRET_ARN'));
+    return { endpoint, timeoutMs, clientId: clientIdOf(credentials), credentials };
   }
-  return {
-    endpoint,
-    timeoutMs,
-    // readSecretJson keeps the secret per container and forgets a failed read.
-    credentials: async () => {
-      const secret = await readSecretJson(secretArn);
-      return credentialsFrom({ clientId: secret.client_id, username: secret.username, password: secret.password });
-    },
-    prefetch: () => prefetchSecretJson(secretArn),
+  // readSecretJson keeps the secret per container and forgets a failed read.
+  const credentials = async (): Promise<OsmCredentials> => {
+    const secret = await readSecretJson(secretArn);
+    return credentialsFrom({ clientId: secret.client_id, username: secret.username, password: secret.password });
   };
+  return { endpoint, timeoutMs, clientId: clientIdOf(credentials), credentials, prefetch: () => prefetchSecretJson(secretArn) };
 };
 
 // --- Request checks -------------------------------------------------------------------------

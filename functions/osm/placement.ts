@@ -156,8 +156,8 @@ export type OsmHandlerDeps = {
  */
 export const createOsmHandler = (deps: OsmHandlerDeps = {}): OsmHandler => {
   const config = deps.config ?? readOsmConfig();
-  // The credentials key the cache: with them in Secrets Manager, their read is under way while the
-  // container finishes loading instead of before the first lookup.
+  // When the client id keying the cache is the secret's, its read is under way while the container
+  // finishes loading instead of before the first lookup.
   config.client.prefetch?.();
   const clock = deps.clock ?? Date.now;
   const cache = new PlacementCache({
@@ -182,17 +182,18 @@ export const createOsmHandler = (deps: OsmHandlerDeps = {}): OsmHandler => {
   const error = (statusCode: number, message: string): Result =>
     json(statusCode, { error: message }, { 'cache-control': 'no-store' });
 
-  const cacheKeyFor = async (request: PlacementRequest) => {
-    const credentials = await config.client.credentials();
-    const key = placementCacheKey({
+  const cacheKeyFor = async (request: PlacementRequest) =>
+    placementCacheKey({
       endpointId: config.client.endpoint.id,
-      clientId: credentials.clientId,
+      clientId: await config.client.clientId(),
       placementKey: request.placementKey,
       locale: request.locale,
       purchaseAmount: request.purchaseAmount,
     });
-    return { credentials, key };
-  };
+
+  /** Klarna is asked on a miss only, so only then are the credentials (and their secret) needed. */
+  const fetchFromKlarna = async (request: PlacementRequest): Promise<OsmFetchResult> =>
+    fetchPlacement(config.client, await config.client.credentials(), request);
 
   /** Our Cache-Control passes on what remains of Klarna's max-age, and keeps `private` private. */
   const servedHeaders = (lookup: Exclude<CacheLookup<OsmFetchResult>, { source: 'error' }>) => ({
@@ -236,8 +237,8 @@ export const createOsmHandler = (deps: OsmHandlerDeps = {}): OsmHandler => {
     const wantsHtml = htmlBySuffix || prefersHtml(headerOf(event, 'accept'));
     const bot = isbot(headerOf(event, 'user-agent'));
 
-    const { credentials, key } = await cacheKeyFor(request);
-    const lookup = await cache.get(key, () => fetchPlacement(config.client, credentials, request));
+    const key = await cacheKeyFor(request);
+    const lookup = await cache.get(key, () => fetchFromKlarna(request));
     const fields = {
       ...logFields(request),
       coalesced: lookup.coalesced,
@@ -304,7 +305,7 @@ export const createOsmHandler = (deps: OsmHandlerDeps = {}): OsmHandler => {
     });
     if (!isImpressionToken(token)) return refused(token === undefined ? 'missing' : 'malformed');
 
-    const { key } = await cacheKeyFor(request);
+    const key = await cacheKeyFor(request);
     // Only the impression URL Klarna gave us for the placement this token was served with.
     const url = await tokens.redeem(token, key, clock());
     const target = impressionTarget(url, config.client.endpoint);

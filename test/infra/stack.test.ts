@@ -720,8 +720,8 @@ describe('outputs', () => {
 });
 
 describe('stack props', () => {
-  it('passes OSM region, environment and allowed origin to the OSM function only', () => {
-    const other = buildStack({ osm: { region: 'na', environment: 'production', allowedOrigin: 'https://shop.example' } });
+  it('passes OSM region, environment, allowed origin and client id to the OSM function only', () => {
+    const other = buildStack({ osm: { region: 'na', environment: 'production', allowedOrigin: 'https://shop.example', clientId: 'klarna_live_client_abc' } });
     const variables = (def: FunctionDefinition): Json => {
       const fn = other.functions.get(def)?.function;
       const cfn = fn?.node.defaultChild as CfnElement;
@@ -732,7 +732,20 @@ describe('stack props', () => {
       OSM_REGION: 'na',
       OSM_ENVIRONMENT: 'production',
       OSM_ALLOWED_ORIGIN: 'https://shop.example',
+      OSM_CLIENT_ID: 'klarna_live_client_abc',
+      // The secret still holds the v4 username and password.
+      OSM_CREDENTIALS_SECRET_ARN: expect.anything() as unknown as Json,
     });
     expect(variables(functions.validation)).not.toHaveProperty('OSM_REGION');
+    expect(variables(functions.validation)).not.toHaveProperty('OSM_CLIENT_ID');
+  });
+
+  it('refuses an OSM client id that is empty or holds spaces, and sets none by default', () => {
+    expect(() => buildStack({ osm: { clientId: '' } })).toThrow(/osm.clientId/);
+    expect(() => buildStack({ osm: { clientId: 'klarna client' } })).toThrow(/osm.clientId/);
+    const fn = stack.functions.get(functions.osmPlacement)?.function;
+    const cfn = fn?.node.defaultChild as CfnElement;
+    const { variables } = Stack.of(cfn).resolve((cfn as unknown as { environment: { variables: Json } }).environment) as { variables: Record<string, unknown> };
+    expect(variables).not.toHaveProperty('OSM_CLIENT_ID');
   });
 });

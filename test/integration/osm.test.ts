@@ -11,6 +11,7 @@ import { createTables, localClient, startDynamoDb, type RunningDynamoDb } from '
 import { startLocalServer, type LocalServer } from '../../bin/local/server.js';
 import { placementsTable } from '../../lib/tables.js';
 import { klarnaContent, startFakeOsm, type FakeOsm } from '../../bin/local/fake-osm.js';
+import { startFakeSecretsExtension, type FakeSecretsExtension } from '../../bin/local/fake-secrets-extension.js';
 
 jest.setTimeout(30_000);
 
@@ -27,6 +28,8 @@ const tableName = `osm-test-${randomUUID().slice(0, 8)}`;
 
 let db: RunningDynamoDb;
 let fake: FakeOsm;
+// For the tests of credentials in Secrets Manager; its port is read when the secrets module loads.
+let extension: FakeSecretsExtension;
 let server: LocalServer;
 let placement: PlacementModule;
 let client: ClientModule;
@@ -40,6 +43,7 @@ beforeAll(async () => {
   db = await startDynamoDb();
   await createTables(db.endpoint, [placementsTable], () => tableName);
   fake = await startFakeOsm();
+  extension = await startFakeSecretsExtension();
   // Before the handler module loads: it reads its configuration once, at cold start.
   Object.assign(process.env, {
     DYNAMODB_ENDPOINT: db.endpoint,
@@ -52,6 +56,8 @@ beforeAll(async () => {
     OSM_TIMEOUT_MS: String(TIMEOUT_MS),
     OSM_ALLOWED_ORIGIN: 'https://shop.example',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'SILENT',
+    PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(extension.port),
+    AWS_SESSION_TOKEN: extension.sessionToken,
   });
   placement = await import('../../functions/osm/placement.js');
   client = await import('../../functions/osm/client.js');
@@ -61,6 +67,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await fake?.close();
+  await extension?.close();
   (await import('../../functions/shared/dynamodb.js')).documentClient().destroy();
   await db?.stop();
   process.env = savedEnv;
@@ -740,11 +747,74 @@ describe("OSM honours Klarna's Cache-Control and Age", () => {
   });
 });
 
+describe('OSM with its client id in the environment and its credentials in Secrets Manager (the stack with osmClientId)', () => {
+  let saved: NodeJS.ProcessEnv;
+  let secrets = 0;
+
+  beforeEach(() => {
+    saved = { ...process.env };
+  });
+  afterEach(() => {
+    process.env = saved;
+  });
+
+  /** A new container whose OSM credentials secret holds `value` (a secret of its own: no cache shared). */
+  const containerWithSecret = (value: unknown) => {
+    secrets += 1;
+    const arn = `arn:aws:secretsmanager:eu-north-1:123456789012:secret:Osm${secrets}-AbCdEf`;
+    extension.setSecret(arn, JSON.stringify(value));
+    process.env.OSM_CREDENTIALS_SECRET_ARN = arn;
+    return { arn, handler: placement.createOsmHandler() };
+  };
+
+  it('reads no secret for a cached placement, and the secret only when Klarna is asked (v4 credentials)', async () => {
+    fake.v4Credentials = { username: 'osm-user', password: 'osm-pass' };
+    const amount = nextAmount();
+    // The first container misses: it reads its secret, once, for the v4 credentials Klarna needs.
+    const first = containerWithSecret({ username: 'osm-user', password: 'osm-pass' });
+    expect(extension.calls(first.arn)).toBe(0);
+    const fetched = await first.handler(getEvent(amount));
+    expect(fetched).toMatchObject({ statusCode: 200, headers: { 'x-cache': 'miss' } });
+    expect(extension.calls(first.arn)).toBe(1);
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests[0]?.query.client_id).toBe(CLIENT_ID);
+    expect(fake.requests[0]?.authorization).toBe(`Basic ${Buffer.from('osm-user:osm-pass').toString('base64')}`);
+    // A second, cold container finds it in DynamoDB under the same client id: no secret, no Klarna.
+    const second = containerWithSecret({ username: 'osm-user', password: 'osm-pass' });
+    expect(await second.handler(getEvent(amount))).toMatchObject({ statusCode: 200, headers: { 'x-cache': 'hit' } });
+    expect(extension.calls(second.arn)).toBe(0);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('asks v3 with the client id alone while the secret is as the stack created it (empty)', async () => {
+    const { arn, handler } = containerWithSecret({ client_id: '', username: '', password: '' });
+    expect(await handler(getEvent(nextAmount()))).toMatchObject({ statusCode: 200 });
+    expect(extension.calls(arn)).toBe(1);
+    expect(fake.requests[0]).toMatchObject({ path: '/messaging/v3', query: { client_id: CLIENT_ID }, authorization: undefined });
+  });
+
+  it('answers 503 "not configured" when the secret names another client id, and asks Klarna nothing', async () => {
+    const { handler } = containerWithSecret({ client_id: 'another-client', username: 'osm-user', password: 'osm-pass' });
+    const answer = await handler(getEvent(nextAmount()));
+    expect(answer.statusCode).toBe(503);
+    expect(bodyOf(answer)).toEqual({ error: 'On-site messaging is not configured' });
+    expect(fake.requests).toHaveLength(0);
+  });
+});
+
 describe('OSM: the rest of the contract', () => {
   it('answers 503 "On-site messaging is not configured" while the credentials secret is empty, and calls nothing', async () => {
     const config = placement.readOsmConfig();
     const fresh = placement.createOsmHandler({
-      config: { ...config, client: { ...config.client, credentials: async () => client.credentialsFrom({ clientId: '', username: '', password: '' }) } },
+      // The secret-only configuration: the empty secret's client id keys the cache, so nothing is found.
+      config: {
+        ...config,
+        client: {
+          ...config.client,
+          clientId: async () => client.credentialsFrom({ clientId: '', username: '', password: '' }).clientId,
+          credentials: async () => client.credentialsFrom({ clientId: '', username: '', password: '' }),
+        },
+      },
     });
     for (const event of [getEvent(nextAmount()), impressionEvent({ impression_token: 'A'.repeat(22), placement_key: KEY, locale: LOCALE, purchase_amount: 100 })]) {
       const result = await fresh(event);

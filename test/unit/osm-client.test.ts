@@ -141,6 +141,24 @@ describe('OSM credentials and configuration', () => {
     await expect(config.credentials()).resolves.toEqual({ apiVersion: 'v3', clientId: 'client-1' });
   });
 
+  it('keys the cache by OSM_CLIENT_ID without reading the credentials secret when both are set (the stack with osmClientId)', async () => {
+    process.env.OSM_CLIENT_ID = ' client-1 ';
+    process.env.OSM_CREDENTIALS_SECRET_ARN = 'arn:aws:secretsmanager:eu-north-1:123456789012:secret:Osm-AbCdEf';
+    const config = readClientConfig();
+    await expect(config.clientId()).resolves.toBe('client-1');
+    // Nothing to start early: the secret is needed only when Klarna is asked.
+    expect(config.prefetch).toBeUndefined();
+  });
+
+  it('keys the cache by the credentials’ own client id otherwise', async () => {
+    process.env.OSM_CLIENT_ID = 'client-2';
+    await expect(readClientConfig().clientId()).resolves.toBe('client-2');
+    delete process.env.OSM_CLIENT_ID;
+    await expect(readClientConfig().clientId()).rejects.toThrow(OsmNotConfigured);
+    process.env.OSM_CREDENTIALS_SECRET_ARN = 'arn:aws:secretsmanager:eu-north-1:123456789012:secret:Osm-AbCdEf';
+    expect(readClientConfig().prefetch).toBeInstanceOf(Function);
+  });
+
   it('sends the client id "local" to an OSM_BASE_URL when none is configured (npm start against a fake)', async () => {
     process.env.OSM_BASE_URL = 'http://127.0.0.1:4010';
     await expect(readClientConfig().credentials()).resolves.toEqual({ apiVersion: 'v3', clientId: LOCAL_CLIENT_ID });
