@@ -4,6 +4,8 @@
  *   floor                       imports and constructs the DynamoDB client, answers nothing
  *   floor+POST                  the floor plus one GetItem as a bare, unsigned HTTP POST: the network's share
  *   floor+GetItem               the floor plus one GetItem: the callbacks' and OSM's unavoidable work
+ *   floor+libraries             that, plus middy, Powertools, zod/mini and the document client used
+ *                               once each (cold-floor-libraries.ts): the libraries' share, no target
  *   floor+notification requests the order's record and the order from Klarna (cold-floor-order.ts)
  *   floor+push requests         every request a push of a new order makes (cold-floor-order.ts)
  * Each run is a fresh `node` (no NODE_OPTIONS, as the stack sets none) that imports one bundle
@@ -58,7 +60,7 @@ type ColdRun = {
   secretsManagerRequests: number;
 };
 
-export type FloorId = 'floor' | 'floorWithBarePost' | 'floorWithGetItem' | 'floorWithNotificationRequests' | 'floorWithPushRequests';
+export type FloorId = 'floor' | 'floorWithBarePost' | 'floorWithGetItem' | 'floorWithLibraries' | 'floorWithNotificationRequests' | 'floorWithPushRequests';
 
 export type ColdRow = {
   readonly id: string;
@@ -221,6 +223,7 @@ export const runCold = async (
       floor: 'bin/bench/cold-floor.ts',
       floorWithBarePost: 'bin/bench/cold-floor-bare-request.ts',
       floorWithGetItem: 'bin/bench/cold-floor-request.ts',
+      floorWithLibraries: 'bin/bench/cold-floor-libraries.ts',
       floorWithNotificationRequests: 'bin/bench/cold-floor-order.ts',
       floorWithPushRequests: 'bin/bench/cold-floor-order.ts',
     };
@@ -230,7 +233,7 @@ export const runCold = async (
     );
     // The two order floors are one bundle; it is built once.
     const floorBuilds = await Promise.all(
-      (['floor', 'floorWithBarePost', 'floorWithGetItem', 'floorWithPushRequests'] as const).map(async (id) => [id, await bundle(id, floorEntries[id], outdir)] as const),
+      (['floor', 'floorWithBarePost', 'floorWithGetItem', 'floorWithLibraries', 'floorWithPushRequests'] as const).map(async (id) => [id, await bundle(id, floorEntries[id], outdir)] as const),
     );
     const floorBuilt = Object.fromEntries(floorBuilds) as Record<Exclude<FloorId, 'floorWithNotificationRequests'>, Built>;
     const floorBundles: Record<FloorId, Built> = { ...floorBuilt, floorWithNotificationRequests: floorBuilt.floorWithPushRequests };
@@ -295,6 +298,7 @@ export const runCold = async (
       floor: () => ({}),
       floorWithBarePost: () => ({}),
       floorWithGetItem: () => ({}),
+      floorWithLibraries: () => callbackEvent('address_update', 'bench-cold-order', bodies.address_update, BENCH_TOKEN),
       floorWithNotificationRequests: () => ({ pathParameters: { order_id: notifiedOrder }, requests: 'notification' }),
       floorWithPushRequests: () => ({ pathParameters: { order_id: newOrder('floor') }, requests: 'push' }),
     };
