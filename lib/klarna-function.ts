@@ -87,7 +87,7 @@ export const esbuildOptions = (entryPoint: string, outfile: string): BuildOption
  * Memory and time, for Klarna's budget: Klarna waits 3 s for the validation callback's answer and
  * we hold every callback to that, cold start included.
  * - 1024 MB: Lambda allots CPU in proportion to memory (a full vCPU at 1769 MB). A cold start
- *   (parsing a ~300 KB bundle, building schemas and the DynamoDB client, its first TLS handshake;
+ *   (parsing a ~300 KB bundle, building the DynamoDB client, its first TLS handshake;
  *   the Parameters and Secrets extension makes Secrets Manager's) is CPU-bound, so twice the
  *   memory of 512 MB buys about twice the CPU for it; at callback volumes the price difference is
  *   a rounding error.
