@@ -22,9 +22,9 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { FAKE_SESSION_TOKEN, startFakeSecretsExtension } from '../local/fake-secrets-extension.js';
 import { esbuildOptions } from '../../lib/klarna-function.js';
 import { lifecycleFunctions } from '../../lib/order-lifecycle.js';
@@ -103,9 +103,9 @@ export type ColdResult = {
 const packageOf = (input: string): string => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? input;
 
 /** Builds one bundle with the stack's esbuild options into `outdir`, and describes it. */
-export const bundle = async (id: string, entry: string, outdir: string): Promise<{ file: string; info: BundleInfo }> => {
+export const bundle = async (id: string, entry: string, outdir: string, plugins: Plugin[] = []): Promise<{ file: string; info: BundleInfo }> => {
   const file = join(outdir, `${id}.mjs`);
-  const result = await build({ ...esbuildOptions(resolve(entry), file), metafile: true, logLevel: 'silent' });
+  const result = await build({ ...esbuildOptions(resolve(entry), file), metafile: true, logLevel: 'silent', plugins });
   const metafile: Metafile = result.metafile;
   const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined);
   const inputs = Object.keys(metafile.inputs);
@@ -179,7 +179,7 @@ const SECRET_ARNS = {
 // The child: import the bundle, answer one event, report when (ms since this process started).
 // A handler without an HTTP answer counts as 200 when it ends without error (the sweeper) or
 // reports no failed record (the publisher).
-const runner = `
+const runnerSource = `
 const mod = await import(process.argv[2]);
 const loaded = performance.now();
 const event = JSON.parse(process.env.BENCH_EVENT);
@@ -190,6 +190,40 @@ const answered = performance.now();
 process.stdout.write('\\n${MARK}' + JSON.stringify({ loaded, answered, status: result === undefined ? 200 : result.statusCode ?? (result.batchItemFailures?.length === 0 ? 200 : 500) }) + '\\n');
 process.exit(0);
 `;
+
+/** Writes the child's script into `dir`; returns its path. */
+export const writeRunner = async (dir: string): Promise<string> => {
+  const file = join(dir, 'run.mjs');
+  await writeFile(file, runnerSource, 'utf8');
+  return file;
+};
+
+export type FreshRun = { readonly loaded: number; readonly answered: number; readonly status: number };
+
+/** One fresh `node` that imports `bundleFile` and answers `event` once (`runner` from writeRunner). */
+export const runFresh = (runner: string, bundleFile: string, env: Record<string, string>, event: unknown, label: string): Promise<FreshRun> =>
+  new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [runner, bundleFile], {
+      cwd: dirname(runner),
+      env: { ...env, BENCH_EVENT: JSON.stringify(event ?? {}) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      const line = stdout.split('\n').find((l) => l.startsWith(MARK));
+      if (code !== 0 || line === undefined) {
+        reject(new Error(`${label}: the cold run exited with ${code}: ${stderr.slice(-800)}${stdout.slice(-500)}`));
+        return;
+      }
+      resolveRun(JSON.parse(line.slice(MARK.length)) as FreshRun);
+    });
+  });
 
 type Built = { file: string; info: BundleInfo };
 
@@ -216,8 +250,7 @@ export const runCold = async (
   secretsManager.setLatency(options.secretsLatencyMs ?? 0);
   const om = env.orderManagement;
   try {
-    const runnerFile = join(outdir, 'run.mjs');
-    await writeFile(runnerFile, runner, 'utf8');
+    const runnerFile = await writeRunner(outdir);
 
     const floorEntries: Readonly<Record<FloorId, string>> = {
       floor: 'bin/bench/cold-floor.ts',
@@ -332,41 +365,21 @@ export const runCold = async (
       ]),
     ];
 
-    const runOnce = (subject: Subject): Promise<ColdRun> =>
-      new Promise((resolveRun, reject) => {
-        const event = subject.event();
-        env.proxy.reset();
-        const klarnaBefore = env.osm.requests.length + om.requests.length;
-        const secretsBefore = secretsManager.calls();
-        const child = spawn(process.execPath, [runnerFile, subject.built.file], {
-          cwd: outdir,
-          env: { ...subject.env, BENCH_EVENT: JSON.stringify(event ?? {}) },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-        child.on('error', reject);
-        child.on('exit', (code) => {
-          clearTimeout(timer);
-          const line = stdout.split('\n').find((l) => l.startsWith(MARK));
-          if (code !== 0 || line === undefined) {
-            reject(new Error(`${subject.id}: the cold run exited with ${code}: ${stderr.slice(0, 500)}${stdout.slice(0, 500)}`));
-            return;
-          }
-          const report = JSON.parse(line.slice(MARK.length)) as { loaded: number; answered: number; status: number };
-          resolveRun({
-            answeredMs: report.answered,
-            loadedMs: report.loaded,
-            status: report.status,
-            dynamoDb: env.proxy.counts(),
-            klarnaRequests: env.osm.requests.length + om.requests.length - klarnaBefore,
-            secretsManagerRequests: secretsManager.calls() - secretsBefore,
-          });
-        });
-      });
+    const runOnce = async (subject: Subject): Promise<ColdRun> => {
+      const event = subject.event();
+      env.proxy.reset();
+      const klarnaBefore = env.osm.requests.length + om.requests.length;
+      const secretsBefore = secretsManager.calls();
+      const report = await runFresh(runnerFile, subject.built.file, subject.env, event, subject.id);
+      return {
+        answeredMs: report.answered,
+        loadedMs: report.loaded,
+        status: report.status,
+        dynamoDb: env.proxy.counts(),
+        klarnaRequests: env.osm.requests.length + om.requests.length - klarnaBefore,
+        secretsManagerRequests: secretsManager.calls() - secretsBefore,
+      };
+    };
 
     const samples = new Map<string, ColdRun[]>(subjects.map(({ id }) => [id, []]));
     // One untimed run each: the OS page cache and DynamoDB Local's JIT, not our code.
