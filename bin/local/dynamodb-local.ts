@@ -95,9 +95,16 @@ export const startDynamoDb = async (options: { port?: number; timeoutMs?: number
   const port = options.port ?? (await freePort());
   process.env.DDB_LOCAL_TELEMETRY = '0';
   const child = spawnDynamoDbLocal({ port, sharedDb: true, stdio: 'ignore' });
+  // Whatever ends this process (process.exit on a second Ctrl-C, an uncaught error) ends the
+  // in-memory database too: a JVM left behind would hold its port and memory.
+  const killWithUs = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killWithUs);
   const endpoint = `http://127.0.0.1:${port}`;
   const stop = (): Promise<void> =>
     new Promise((resolve) => {
+      process.removeListener('exit', killWithUs);
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
       child.once('exit', () => {
