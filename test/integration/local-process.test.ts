@@ -4,7 +4,7 @@
  * Local left behind keeps its port and a JVM's memory until someone finds it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -61,6 +61,36 @@ const startNpmStart = (dynamoDbPort: number): Started => {
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   return { child, output: () => output, exited };
 };
+
+describe('a tool that takes no signals itself (the bench, the load test, a test worker)', () => {
+  it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)('dies of %s as before, and DynamoDB Local with it', async (signal) => {
+    const port = await freePort();
+    const script = join(dir, `tool-${signal}.mts`);
+    await writeFile(
+      script,
+      `import { startDynamoDb } from ${JSON.stringify(join(root, 'bin/local/dynamodb-local.ts'))};\n` +
+        `await startDynamoDb({ port: ${port} });\nprocess.stdout.write('ready\\n');\nsetInterval(() => undefined, 1000);\n`,
+    );
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.DYNAMODB_ENDPOINT;
+    // node with tsx's loader, not the tsx command: the signal goes straight to the tool.
+    const child = spawn(process.execPath, ['--import', join(root, 'node_modules/tsx/dist/loader.mjs'), script], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((done) => child.once('exit', (_code, killedBy) => done(killedBy)));
+    try {
+      expect(await becomes(async () => output.includes('ready'), 600)).toBe(true);
+      expect(await listening(port)).toBe(true);
+      child.kill(signal);
+      expect(await exited).toBe(signal);
+      await pause(1000);
+      expect(await listening(port)).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
 
 describe('npm start, stopped by a signal', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)('%s while it is still starting stops DynamoDB Local too', async (signal) => {
