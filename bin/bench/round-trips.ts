@@ -68,11 +68,10 @@ const kcoTrips = async (env: BenchEnvironment): Promise<TripRow[]> => {
     validation: kcoCallback({ callback: 'validation', parser: validationOrderParser, decide: validation, rules }) as unknown as Handler,
   };
   const bodies = await checkoutBodies(10);
-  const context = lambdaContext('bench');
   const rows: TripRow[] = [];
   const measure = async (label: string, callback: keyof typeof handlers, orderId: string, target?: number): Promise<void> => {
     env.proxy.reset();
-    const answer = await handlers[callback](callbackEvent(callback, orderId, bodies[callback], BENCH_TOKEN), context);
+    const answer = await handlers[callback](callbackEvent(callback, orderId, bodies[callback], BENCH_TOKEN), lambdaContext('bench'));
     rows.push({ case: label, callback, status: answer.statusCode, dynamoDb: env.proxy.counts(), total: env.proxy.total(), ...(target !== undefined ? { target } : {}) });
   };
   await measure('fresh container (nothing cached)', 'address_update', 'trips-order-1', 1);
@@ -92,13 +91,15 @@ const kcoTrips = async (env: BenchEnvironment): Promise<TripRow[]> => {
 
 const osmTrips = async (env: BenchEnvironment, samples: number): Promise<OsmTrips> => {
   const event = (): APIGatewayProxyEvent => placementEvent(OSM_PLACEMENT.key, OSM_PLACEMENT.locale, OSM_PLACEMENT.amount);
-  const context = lambdaContext('bench-osm');
+  // Each invocation gets a context of its own, as in Lambda: one context's budget (5 s) runs out
+  // long before the samples do, and middy then answers with its own timeout.
+  const context = (): Context => lambdaContext('bench-osm');
   // The module's handler (middy, the container's memory cache) for memory hits; a handler without
   // memory cache stands for a fresh container, which finds the placement in DynamoDB.
   const warmHandler = (await import('../../functions/osm/placement.js')).handler as unknown as Handler;
   const config = readOsmConfig();
   const freshContainer = createOsmHandler({ config: { ...config, memoryEntries: 0 } });
-  const first = await warmHandler(event(), context);
+  const first = await warmHandler(event(), context());
   if (first.statusCode !== 200) throw new Error(`OSM answered ${first.statusCode} for the bench placement`);
 
   const key = placementCacheKey({
@@ -153,7 +154,7 @@ const osmTrips = async (env: BenchEnvironment, samples: number): Promise<OsmTrip
     return { times, bare, counts: dynamoDbRequests, klarna };
   };
 
-  const memory = await run((e) => warmHandler(e, context));
+  const memory = await run((e) => warmHandler(e, context()));
   const dynamo = await run((e) => freshContainer(e));
   // Paired with the DynamoDB hits (the memory-hit run interleaves GetItems too, but with idle gaps).
   const bareGetItem = summarize(dynamo.bare);
