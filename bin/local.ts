@@ -39,36 +39,32 @@ const printEvent = (event: BusEvent): void => {
   );
 };
 
+const starting = startLocal({ port, ...(dynamoDbPort === undefined ? {} : { dynamoDbPort }), stateFile, onOrderEvent: printEvent }).catch(
+  (error: unknown) => fail(error instanceof Error ? error.message : String(error)),
+);
+
 // Signals are handled from the start: one that comes while DynamoDB Local (a Java process of its
-// own) is starting must stop it too, not leave it running behind us.
+// own) is starting stops it too, once startLocal has returned what it started.
 let stopping = false;
-/** What stops the service, once startLocal has returned it. */
-const started: { stop?: () => Promise<void> } = {};
-const stopAndExit = (stop: () => Promise<void>): void => {
-  stop().then(
-    () => process.exit(0),
-    (error: unknown) => fail(`Stopping failed: ${error instanceof Error ? error.message : String(error)}`),
-  );
-};
 const shutdown = (signal: NodeJS.Signals): void => {
   if (stopping) {
     process.stderr.write(`${signal} again: exiting now.\n`);
     process.exit(1);
   }
   stopping = true;
-  process.stdout.write(started.stop ? `\n${signal}: stopping…\n` : `\n${signal}: stopping once what has started can be stopped…\n`);
-  if (started.stop) stopAndExit(started.stop);
+  process.stdout.write(`\n${signal}: stopping…\n`);
+  starting
+    .then((service) => service.stop())
+    .then(
+      () => process.exit(0),
+      (error: unknown) => fail(`Stopping failed: ${error instanceof Error ? error.message : String(error)}`),
+    );
 };
 // `on`, not `once`: a second Ctrl-C while stopping exits at once.
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);
 
-const service = await startLocal({ port, ...(dynamoDbPort === undefined ? {} : { dynamoDbPort }), stateFile, onOrderEvent: printEvent }).catch(
-  (error: unknown) => fail(error instanceof Error ? error.message : String(error)),
-);
-started.stop = () => service.stop();
-// Signalled while starting: everything is up now, and so can be stopped.
-if (stopping) stopAndExit(started.stop);
+const service = await starting;
 
 const urls = merchantUrls(service.url, service.token);
 const width = Math.max(...Object.keys(urls).map((k) => k.length));
