@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../../bin/local/dynamodb-local.js';
+import { waitFor } from '../support/wait-for.js';
 
 // DynamoDB Local and the rest of startLocal: on a busy two-core machine most of 20 s.
 jest.setTimeout(90_000);
@@ -39,28 +40,35 @@ const listening = (port: number): Promise<boolean> =>
 
 const pause = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
-/** Polls until `condition` holds, at most `attempts` × 100 ms; says whether it did. */
-const becomes = async (condition: () => Promise<boolean>, attempts: number): Promise<boolean> => {
-  for (let attempt = 0; attempt < attempts; attempt += 1) {
-    if (await condition()) return true;
-    await pause(100);
-  }
-  return false;
+/** Gone for good: a DynamoDB Local left behind would go on listening, so give a stray one time to show. */
+const closedForGood = async (port: number): Promise<boolean> => {
+  await pause(1000);
+  return !(await listening(port));
 };
 
-type Started = { child: ChildProcess; output: () => string; exited: Promise<number | null> };
+type Watched = { child: ChildProcess; output: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> };
 
-const startNpmStart = (dynamoDbPort: number): Started => {
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', DYNAMODB_PORT: String(dynamoDbPort), LOG_LEVEL: 'SILENT' };
+/** Processes a test started; whatever a test leaves running is killed after it. */
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+const spawnWatched = (command: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Watched => {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv };
   delete env.DYNAMODB_ENDPOINT;
-  // As `npm start` runs it: the tsx command, which passes the signals it gets on to the script.
-  const child = spawn(join(root, 'node_modules/.bin/tsx'), [join(root, 'bin/local.ts')], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once('exit', (code, signal) => done({ code, signal })));
   return { child, output: () => output, exited };
 };
+
+// As `npm start` runs it: the tsx command, which passes the signals it gets on to the script.
+const startNpmStart = (dynamoDbPort: number): Watched =>
+  spawnWatched(join(root, 'node_modules/.bin/tsx'), [join(root, 'bin/local.ts')], { PORT: '0', DYNAMODB_PORT: String(dynamoDbPort), LOG_LEVEL: 'SILENT' });
 
 describe('a tool that takes no signals itself (the bench, the load test, a test worker)', () => {
   it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)('dies of %s as before, and DynamoDB Local with it', async (signal) => {
@@ -71,24 +79,13 @@ describe('a tool that takes no signals itself (the bench, the load test, a test 
       `import { startDynamoDb } from ${JSON.stringify(join(root, 'bin/local/dynamodb-local.ts'))};\n` +
         `await startDynamoDb({ port: ${port} });\nprocess.stdout.write('ready\\n');\nsetInterval(() => undefined, 1000);\n`,
     );
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    delete env.DYNAMODB_ENDPOINT;
     // node with tsx's loader, not the tsx command: the signal goes straight to the tool.
-    const child = spawn(process.execPath, ['--import', join(root, 'node_modules/tsx/dist/loader.mjs'), script], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<NodeJS.Signals | null>((done) => child.once('exit', (_code, killedBy) => done(killedBy)));
-    try {
-      expect(await becomes(async () => output.includes('ready'), 600)).toBe(true);
-      expect(await listening(port)).toBe(true);
-      child.kill(signal);
-      expect(await exited).toBe(signal);
-      await pause(1000);
-      expect(await listening(port)).toBe(false);
-    } finally {
-      child.kill('SIGKILL');
-    }
+    const tool = spawnWatched(process.execPath, ['--import', join(root, 'node_modules/tsx/dist/loader.mjs'), script]);
+    await waitFor(() => tool.output().includes('ready'), 6000);
+    expect(await listening(port)).toBe(true);
+    tool.child.kill(signal);
+    expect((await tool.exited).signal).toBe(signal);
+    expect(await closedForGood(port)).toBe(true);
   });
 });
 
@@ -96,49 +93,34 @@ describe('npm start, stopped by a signal', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)('%s while it is still starting stops DynamoDB Local too', async (signal) => {
     const port = await freePort();
     const started = startNpmStart(port);
-    try {
-      // DynamoDB Local answers; the tables, the rules and the server are still to come.
-      expect(await becomes(() => listening(port), 300)).toBe(true);
-      expect(started.output()).not.toContain('Ctrl-C stops');
-      started.child.kill(signal);
-      await started.exited;
-      // Left behind, it would go on listening: give a stray one time to show.
-      await pause(1000);
-      expect({ stillListening: await listening(port), output: started.output() }).toEqual({ stillListening: false, output: expect.any(String) });
-    } finally {
-      started.child.kill('SIGKILL');
-    }
+    // DynamoDB Local answers; the tables, the rules and the server are still to come.
+    await waitFor(() => listening(port), 3000);
+    expect(started.output()).not.toContain('Ctrl-C stops');
+    started.child.kill(signal);
+    await started.exited;
+    expect(await closedForGood(port)).toBe(true);
   });
 
   it('a second signal while it stops exits at once, and DynamoDB Local goes with it', async () => {
     const port = await freePort();
     const started = startNpmStart(port);
-    try {
-      expect(await becomes(() => listening(port), 300)).toBe(true);
-      started.child.kill('SIGTERM');
-      await becomes(async () => started.output().includes('SIGTERM: stopping'), 100);
-      started.child.kill('SIGTERM');
-      expect(await started.exited).toBe(1);
-      expect(started.output()).toContain('SIGTERM again: exiting now.');
-      await pause(1000);
-      expect(await listening(port)).toBe(false);
-    } finally {
-      started.child.kill('SIGKILL');
-    }
+    await waitFor(() => listening(port), 3000);
+    started.child.kill('SIGTERM');
+    await waitFor(() => started.output().includes('SIGTERM: stopping'), 1000);
+    started.child.kill('SIGTERM');
+    expect((await started.exited).code).toBe(1);
+    expect(started.output()).toContain('SIGTERM again: exiting now.');
+    expect(await closedForGood(port)).toBe(true);
   });
 
   it('SIGTERM once it serves stops everything and exits 0', async () => {
     const port = await freePort();
     const started = startNpmStart(port);
-    try {
-      expect(await becomes(async () => started.output().includes('Ctrl-C stops'), 600)).toBe(true);
-      expect(await listening(port)).toBe(true);
-      started.child.kill('SIGTERM');
-      expect(await started.exited).toBe(0);
-      expect(started.output()).toContain('SIGTERM: stopping');
-      expect(await listening(port)).toBe(false);
-    } finally {
-      started.child.kill('SIGKILL');
-    }
+    await waitFor(() => started.output().includes('Ctrl-C stops'), 6000);
+    expect(await listening(port)).toBe(true);
+    started.child.kill('SIGTERM');
+    expect((await started.exited).code).toBe(0);
+    expect(started.output()).toContain('SIGTERM: stopping');
+    expect(await listening(port)).toBe(false);
   });
 });
