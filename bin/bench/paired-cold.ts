@@ -79,25 +79,29 @@ try {
     callback === undefined
       ? placementEvent('credit-promotion-badge', 'en-US', 12900)
       : callbackEvent(callback, 'bench-cold-order', callback === 'address_update' || callback === 'country_change' ? bodies.address_update : bodies[callback], BENCH_TOKEN);
-  // The floors answer as cold.ts asks them: the bare GetItem takes no event, the libraries' floor a callback's.
-  const eventFor = (name: string): unknown => (name === 'floor + one GetItem' ? {} : name === 'floor + the libraries' ? addressUpdate : event);
-  const built = async (name: string, entry: string, plugins: Plugin[] = []): Promise<{ name: string; file: string }> => ({ name, file: (await bundle(name, entry, dir, plugins)).file });
-  const subjects = [
+  type Subject = { name: string; file: string; event: unknown };
+  const built = async (name: string, entry: string, plugins: Plugin[] = [], subjectEvent: unknown = event): Promise<Subject> => ({
+    name,
+    file: (await bundle(name, entry, dir, plugins)).file,
+    event: subjectEvent,
+  });
+  const subjects: Subject[] = [
     await built(id, definition.entry),
-    await built('floor + one GetItem', 'bin/bench/cold-floor-request.ts'),
-    await built('floor + the libraries', 'bin/bench/cold-floor-libraries.ts'),
+    // The floors answer as cold.ts asks them: the bare GetItem takes no event, the libraries' floor a callback's.
+    await built('floor + one GetItem', 'bin/bench/cold-floor-request.ts', [], {}),
+    await built('floor + the libraries', 'bin/bench/cold-floor-libraries.ts', [], addressUpdate),
     await built(`${id} without Powertools Logger`, definition.entry, [standIns('logger')]),
     await built(`${id} without Powertools Metrics`, definition.entry, [standIns('metrics')]),
     await built(`${id} without either`, definition.entry, [standIns('logger', 'metrics')]),
     ...(process.env.PAIRED_BUNDLES ?? '')
       .split(';')
       .filter((entry) => entry.includes('='))
-      .map((entry) => ({ name: entry.slice(0, entry.indexOf('=')), file: entry.slice(entry.indexOf('=') + 1) })),
+      .map((entry) => ({ name: entry.slice(0, entry.indexOf('=')), file: entry.slice(entry.indexOf('=') + 1), event })),
   ];
   const childEnv = { ...lambdaEnvironment(env, id, env.proxy.url), ...localSecrets };
   const samples = new Map<string, FreshRun[]>(subjects.map(({ name }) => [name, []]));
-  const runOnce = async (subject: { name: string; file: string }): Promise<FreshRun> => {
-    const run = await runFresh(runner, subject.file, childEnv, eventFor(subject.name), subject.name);
+  const runOnce = async (subject: Subject): Promise<FreshRun> => {
+    const run = await runFresh(runner, subject.file, childEnv, subject.event, subject.name);
     if (run.status !== 200) throw new Error(`${subject.name} answered ${run.status}`);
     return run;
   };
