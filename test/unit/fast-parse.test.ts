@@ -316,7 +316,7 @@ describe('safeParse with the fast path', () => {
       { numRuns: 1500 },
     );
     // About 40 % of the documents are valid, so the fast path's accepting side is exercised too.
-        expect(accepted).toBeGreaterThan(300);
+    expect(accepted).toBeGreaterThan(300);
   });
 
   it('answers exactly what zod answers for values that are not objects at all', () => {
