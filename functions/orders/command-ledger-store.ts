@@ -72,30 +72,30 @@ export class DynamoDbCommandLedgerStore implements CommandLedgerStore {
     return ledgerOf(output.Item);
   }
 
-  async entries(orderId: string): Promise<{ captures: CaptureEntry[]; refunds: RefundEntry[] }> {
-    const captures: CaptureEntry[] = [];
-    const refunds: RefundEntry[] = [];
+  private async query(orderId: string, prefix: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const output = await this.client.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: 'order_id = :o',
-          FilterExpression: 'begins_with(#entry, :capture) OR begins_with(#entry, :refund)',
+          KeyConditionExpression: 'order_id = :o AND begins_with(#entry, :prefix)',
           ExpressionAttributeNames: { '#entry': 'entry' },
-          ExpressionAttributeValues: { ':o': orderId, ':capture': 'capture#', ':refund': 'refund#' },
+          ExpressionAttributeValues: { ':o': orderId, ':prefix': prefix },
           ConsistentRead: true,
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      for (const item of output.Items ?? []) {
-        if (String(item.entry).startsWith('capture#')) captures.push(strip<CaptureEntry>(item));
-        else refunds.push(strip<RefundEntry>(item));
-      }
+      items.push(...(output.Items ?? []));
       start = output.LastEvaluatedKey;
     } while (start);
-    captures.sort((a, b) => a.captured_at.localeCompare(b.captured_at));
-    refunds.sort((a, b) => a.refunded_at.localeCompare(b.refunded_at));
+    return items;
+  }
+
+  async entries(orderId: string): Promise<{ captures: CaptureEntry[]; refunds: RefundEntry[] }> {
+    const [captureItems, refundItems] = await Promise.all([this.query(orderId, 'capture#'), this.query(orderId, 'refund#')]);
+    const captures = captureItems.map((item) => strip<CaptureEntry>(item)).sort((a, b) => a.captured_at.localeCompare(b.captured_at));
+    const refunds = refundItems.map((item) => strip<RefundEntry>(item)).sort((a, b) => a.refunded_at.localeCompare(b.refunded_at));
     return { captures, refunds };
   }
 
@@ -123,7 +123,9 @@ export class DynamoDbCommandLedgerStore implements CommandLedgerStore {
     } catch (error) {
       if (!isCondition(error)) throw error;
       const item = (await this.client.send(new GetCommand({ TableName: this.tableName, Key: { order_id: orderId, entry: LEDGER_ENTRY }, ConsistentRead: true }))).Item;
-      return { kind: 'busy', command_id: String(item?.lease_command ?? ''), fingerprint: String(item?.lease_fingerprint ?? '') };
+      // A lease given up since our attempt reads as free (''): the caller tries again.
+      const held = typeof item?.lease_until === 'number' && item.lease_until >= nowMs;
+      return { kind: 'busy', command_id: held ? String(item?.lease_command ?? '') : '', fingerprint: held ? String(item?.lease_fingerprint ?? '') : '' };
     }
   }
 

@@ -290,8 +290,16 @@ const select = (
 
 // --- Capture and refund -----------------------------------------------------------------------
 
+/** The state with one entry per order line (a stored state may be shorter: never written yet). */
+const normalized = (order: LedgerOrder, state: LedgerState): LedgerState => ({
+  ...state,
+  captured_units: order.order_lines.map((_, i) => state.captured_units[i] ?? 0),
+  refunded_units: order.order_lines.map((_, i) => state.refunded_units[i] ?? 0),
+});
+
 /** What a capture sends and the state after it, or why it is refused. */
-export const planCapture = (order: LedgerOrder, state: LedgerState, request: MoneyRequest): Planned | Refused => {
+export const planCapture = (order: LedgerOrder, stored: LedgerState, request: MoneyRequest): Planned | Refused => {
+  const state = normalized(order, stored);
   const totals = totalsOf(order, state);
   const remaining = totals.remaining_authorized_amount;
   const byLines = splittable(order) && state.captured_unallocated === 0;
@@ -325,7 +333,8 @@ export const planCapture = (order: LedgerOrder, state: LedgerState, request: Mon
 };
 
 /** What a refund sends and the state after it, or why it is refused. */
-export const planRefund = (order: LedgerOrder, state: LedgerState, request: MoneyRequest): Planned | Refused => {
+export const planRefund = (order: LedgerOrder, stored: LedgerState, request: MoneyRequest): Planned | Refused => {
+  const state = normalized(order, stored);
   const totals = totalsOf(order, state);
   const refundable = totals.refundable_amount;
   const byLines = state.captured_unallocated === 0 && state.refunded_unallocated === 0 && splittable(order);

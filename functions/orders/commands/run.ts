@@ -102,6 +102,8 @@ export const runCommand = async (command: Command, deps: CommandDeps, deadline: 
       ledger = claim.ledger;
       break;
     }
+    // The lease was given up between our attempt and our look at it: try again.
+    if (claim.command_id === '' && deps.now() < deadline) continue;
     if (claim.command_id !== commandId) return refuse('order_busy', 'Another command for this order is running; try again shortly.');
     if (claim.fingerprint !== fingerprint) return refuse('command_id_reused', 'This command_id was used for another command on this order; use a new command_id.');
     // The same command, running elsewhere: answer what it answers.
