@@ -287,7 +287,7 @@ export const startFakeOrderManagement = async (): Promise<FakeOrderManagement> =
       // Only the key matters: a repeat gets the first answer whatever its body.
       let result = keyId === undefined ? undefined : commandAnswers.get(keyId);
       if (result === undefined) {
-        let parsed: unknown = {};
+        let parsed: unknown;
         try {
           parsed = body === '' ? {} : JSON.parse(body);
         } catch {
