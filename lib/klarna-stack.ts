@@ -21,7 +21,7 @@ import {
 import { Alarm, ComparisonOperator, Metric, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
-import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement, type Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -39,8 +39,9 @@ import {
   orderManagementSecretEnvVar,
   type OrderManagementSettings,
 } from './order-lifecycle.js';
+import { OrderCommands } from './order-commands.js';
 import { functions, kcoCallbacks, merchantUrls, orderRoutes, routes, type FunctionDefinition, type TableAccess } from './routes.js';
-import { ordersTable, placementsTable, rulesTable, tables, type KeyAttribute, type TableDefinition } from './tables.js';
+import { orderLedgerTable, ordersTable, placementsTable, rulesTable, tables, type KeyAttribute, type TableDefinition } from './tables.js';
 
 /**
  * The source addresses Klarna has published for KCO callbacks. Not confirmed to still hold since
@@ -168,6 +169,7 @@ export class KlarnaStack extends Stack {
   readonly functions: ReadonlyMap<FunctionDefinition, KlarnaFunction>;
   readonly tables: ReadonlyMap<TableDefinition, Table>;
   readonly orders: OrderLifecycle;
+  readonly commands: OrderCommands;
 
   constructor(scope: Construct, id: string, props: KlarnaStackProps = {}) {
     super(scope, id, props);
@@ -564,6 +566,19 @@ export class KlarnaStack extends Stack {
       alarm,
     });
 
+    // The shop's commands (capture, refund, cancel, release, extend): IAM routes and bus events.
+    this.commands = new OrderCommands(this, 'OrderCommands', {
+      api,
+      ordersTable: tableFor(ordersTable),
+      ledgerTable: tableFor(orderLedgerTable),
+      bus: this.orders.bus,
+      orderManagementCredentials,
+      ...(props.orderManagement ? { settings: props.orderManagement } : {}),
+      tracing,
+      apiHasOpenResourcePolicy: policy !== undefined,
+      alarm,
+    });
+
     addDecisionAlarms(alarm, { denialRateShare });
     const dashboard = addDashboard(this, { functions: functionMap, alarms });
 
@@ -587,5 +602,10 @@ export class KlarnaStack extends Stack {
     new CfnOutput(this, 'OrderEventBusName', { value: this.orders.bus.eventBusName, description: 'EventBridge bus of the order events (source klarna-serverless)' });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: dashboard.dashboardName });
+  }
+
+  /** Lets `grantee` (the shop's backend) send order commands: the IAM routes and the bus events. */
+  grantCommands(grantee: IGrantable): Grant {
+    return this.commands.grantCommands(grantee);
   }
 }

@@ -118,3 +118,16 @@ export const commandReasons = {
   ...ledgerReasons,
 } as const;
 export type CommandReason = keyof typeof commandReasons;
+
+/** EventBridge detail-type → command (the rule on the order bus matches exactly these). */
+export const commandDetailTypes: Readonly<Record<string, Exclude<CommandKind, 'shipping_info'>>> = {
+  'Capture Order': 'capture',
+  'Refund Order': 'refund',
+  'Cancel Order': 'cancel',
+  'Release Authorization': 'release',
+  'Extend Authorization': 'extend',
+};
+
+/** CloudWatch metrics (namespace KlarnaServerless) the command functions publish. */
+export const COMMAND_METRIC = 'OrderCommands';
+export const COMMAND_FAILED_METRIC = 'OrderCommandsFailed';

@@ -7,6 +7,7 @@ import { intEnv, requireEnv } from '../../shared/config.js';
 import { documentClient } from '../../shared/dynamodb.js';
 import { describeError, logger } from '../../shared/log.js';
 import { DynamoDbCommandLedgerStore } from '../command-ledger-store.js';
+import { COMMAND_FAILED_METRIC, COMMAND_METRIC } from '../commands/command.js';
 import type { CommandDeps } from '../commands/run.js';
 import type { CommandEvent } from '../commands/ports.js';
 import { EVENT_SOURCE } from '../events.js';
@@ -15,8 +16,6 @@ import { DynamoDbOrdersStore } from '../orders-store.js';
 import { eventBridgeBus, type EventBus } from './publish-events.js';
 
 const DAY_MS = 86_400_000;
-export const COMMAND_METRIC = 'OrderCommands';
-export const COMMAND_FAILED_METRIC = 'OrderCommandsFailed';
 
 /**
  * One CloudWatch embedded-metric-format line per command: OrderCommands{command, outcome}, and

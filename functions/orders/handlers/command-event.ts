@@ -8,21 +8,12 @@
  */
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { logger } from '../../shared/log.js';
-import { parseCommand, type CommandKind } from '../commands/command.js';
+import { commandDetailTypes, parseCommand } from '../commands/command.js';
 import { commandEventTypes } from '../commands/ports.js';
 import { runCommand, type CommandOutcome } from '../commands/run.js';
 import { prefetchOmCredentials } from '../order-management.js';
 import { commandDeps, commandMetricLine, type CommandContext } from './command-deps.js';
 import { ORDER_ID, deadlineFor } from './deps.js';
-
-/** Detail-type → command (the rule on the bus matches exactly these). */
-export const commandDetailTypes: Readonly<Record<string, Exclude<CommandKind, 'shipping_info'>>> = {
-  'Capture Order': 'capture',
-  'Refund Order': 'refund',
-  'Cancel Order': 'cancel',
-  'Release Authorization': 'release',
-  'Extend Authorization': 'extend',
-};
 
 export class CommandNotTakenError extends Error {}
 
