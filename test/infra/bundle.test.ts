@@ -16,7 +16,7 @@ import { bundlingOptions, esbuildOptions, esmRequireBanner, lambdaUnreachableCre
 import type { KlarnaFunction } from '../../lib/klarna-function.js';
 import { KlarnaStack } from '../../lib/klarna-stack.js';
 import { lifecycleFunctions } from '../../lib/order-lifecycle.js';
-import { functions } from '../../lib/routes.js';
+import { functions, orderCommandEventsFunction, orderCommandPublisherFunction, orderCommandsFunction } from '../../lib/routes.js';
 
 const run = promisify(execFile);
 // Five esbuild runs start at once; on a busy 2-core machine the first awaited one can take longer
@@ -34,6 +34,9 @@ const definitions: readonly LambdaUnderTest[] = [
   ...Object.values(functions).map((def) => ({ id: def.id, entry: def.entry, readsDynamoDb: def.tables.length > 0, fn: stack.functions.get(def) })),
   { ...lifecycleFunctions.publisher, readsDynamoDb: false, fn: stack.orders.publisher },
   { ...lifecycleFunctions.sweeper, readsDynamoDb: true, fn: stack.orders.sweeper },
+  { ...orderCommandsFunction, readsDynamoDb: true, fn: stack.commands.commandFunction },
+  { ...orderCommandEventsFunction, readsDynamoDb: true, fn: stack.commands.eventFunction },
+  { ...orderCommandPublisherFunction, readsDynamoDb: false, fn: stack.commands.publisher },
 ];
 
 type Bundle = { readonly outfile: string; readonly metafile: Metafile };
