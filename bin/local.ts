@@ -32,11 +32,12 @@ process.stdout.write(external ? 'Starting the local service (DynamoDB from DYNAM
 
 // Order events as the shop's EventBridge rule would receive them; detail-type, order, status.
 const printEvent = (event: BusEvent): void => {
-  const { order_id, sequence, status, fraud_status, may_ship } = event.detail;
-  process.stdout.write(
-    `event ${event.source} "${event.detailType}" order ${String(order_id)} #${String(sequence)}: ${String(status)}, fraud ${String(fraud_status)}, may_ship ${String(may_ship)}\n` +
-      `  detail: ${JSON.stringify(event.detail)}\n`,
-  );
+  const { order_id, sequence, status, fraud_status, may_ship, command_id, reason } = event.detail;
+  const summary =
+    sequence === undefined
+      ? `command ${String(command_id ?? '-')}${reason === undefined ? '' : `, reason ${String(reason)}`}`
+      : `#${String(sequence)}: ${String(status)}, fraud ${String(fraud_status)}, may_ship ${String(may_ship)}`;
+  process.stdout.write(`event ${event.source} "${event.detailType}" order ${String(order_id)} ${summary}\n  detail: ${JSON.stringify(event.detail)}\n`);
 };
 
 const starting = startLocal({ port, ...(dynamoDbPort === undefined ? {} : { dynamoDbPort }), stateFile, onOrderEvent: printEvent }).catch(
@@ -103,6 +104,10 @@ const lines = [
       '  For Kustom or Klarna set KCO_API_USERNAME/KCO_API_PASSWORD or KCO_API_KEY (KCO_API_PROVIDER, KCO_API_REGION, KCO_API_ENVIRONMENT) or KCO_API_BASE_URL.'
     : `Orders (push, notification): Order Management at ${optionalEnv('KCO_API_BASE_URL') ?? `${optionalEnv('KCO_API_PROVIDER') ?? 'kustom'} ${optionalEnv('KCO_API_ENVIRONMENT') ?? 'playground'}`}.`,
   `  Order events are printed here as they are published. Try: curl -X POST '${urls.push?.replace('{checkout.order.id}', EXAMPLE_ORDER_ID) ?? ''}'`,
+  '',
+  `Order commands (${service.url}/orders/{order_id}/captures, refunds, cancel, release, extend; GET /orders/{order_id}): open here WITHOUT authorization;`,
+  '  deployed, they need IAM (SigV4) granted by grantCommands. Or put "Capture Order" … events on the bus. Operator tool: npm run orders -- list',
+  `  curl -X POST -H 'content-type: application/json' -d '{"command_id":"ship-1"}' '${service.url}/orders/${EXAMPLE_ORDER_ID}/captures'`,
   '',
   'Ctrl-C stops the service and DynamoDB Local.',
   '',

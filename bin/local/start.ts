@@ -7,9 +7,11 @@
  * While it runs, a small state file (`.local/dynamodb.json`) tells the rules tool where the local
  * DynamoDB and rules table are.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { ordersTable, rulesTable, tables, type TableDefinition } from '../../lib/tables.js';
+import { orderLedgerTable, ordersTable, rulesTable, tables, type TableDefinition } from '../../lib/tables.js';
+import { commandDetailTypes } from '../../functions/orders/commands/command.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
 import { defaultScope, orderScope, type RulesIssue } from '../../functions/kco/rules.js';
@@ -179,7 +181,21 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
     // stream trigger would run it; each event reaches onOrderEvent.
     const eventBus = await startFakeEventBridge();
     cleanups.push(() => eventBus.close());
-    eventBus.onEvent = options.onOrderEvent;
+    // A command event put on the bus (detail-type `Capture Order` …) reaches the command-event
+    // handler, as the stack's rule would deliver it (issue 24).
+    eventBus.onEvent = (event) => {
+      options.onOrderEvent?.(event);
+      if (event.source !== 'klarna-serverless' && commandDetailTypes[event.detailType] !== undefined) {
+        void import('../../functions/orders/handlers/command-event.js')
+          .then(({ handler }) =>
+            handler(
+              { id: randomUUID(), version: '0', account: 'local', time: new Date().toISOString(), region: 'local', resources: [], source: event.source, 'detail-type': event.detailType, detail: event.detail },
+              { getRemainingTimeInMillis: () => 15_000 },
+            ),
+          )
+          .catch((error: unknown) => process.stderr.write(`command event: ${error instanceof Error ? error.message : String(error)}\n`));
+      }
+    };
 
     const tokenFromDefault = !process.env.KCO_CALLBACK_TOKENS?.trim();
     const settings: Record<string, string> = {
@@ -233,6 +249,15 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
         onError: (error) => process.stderr.write(`orders stream: ${error instanceof Error ? error.message : String(error)}\n`),
       });
       cleanups.push(() => orderStream.stop());
+      // The ledger table's stream → the command events publisher (Order Captured …).
+      const ledgerStream = await startOrderStream({
+        endpoint: dynamoDb.endpoint,
+        tableName: nameOf(orderLedgerTable),
+        handle: async (records) => (await import('../../functions/orders/handlers/publish-command-events.js')).handler({ Records: records }),
+        pollMs: 250,
+        onError: (error) => process.stderr.write(`ledger stream: ${error instanceof Error ? error.message : String(error)}\n`),
+      });
+      cleanups.push(() => ledgerStream.stop());
     }
 
     const token = (process.env.KCO_CALLBACK_TOKENS ?? DEFAULT_CALLBACK_TOKEN).split(',').map((t) => t.trim()).find(Boolean) ?? DEFAULT_CALLBACK_TOKEN;
