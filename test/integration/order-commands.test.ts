@@ -15,6 +15,7 @@ import { orderLedgerTable, ordersTable, rulesTable } from '../../lib/tables.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
 import { commandIdempotencyKey } from '../../functions/orders/commands/run.js';
+import { runOrdersCli } from '../../bin/local/orders-cli.js';
 
 jest.setTimeout(90_000);
 
@@ -282,5 +283,29 @@ describe('the order\'s life in money', () => {
     expect(fake.bookings(toCancel, 'cancel')).toBe(1);
     expect(await eventsFor(toCancel)).toEqual(['Command Refused', 'Order Cancelled']);
     expect(await eventsFor(toExtend)).toEqual(['Authorization Extended']);
+  });
+});
+
+describe('npm run orders', () => {
+  const run = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
+    let out = '';
+    let err = '';
+    const code = await runOrdersCli(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), env: { ...process.env, ORDERS_API_URL: server.url }, cwd: '/nonexistent' });
+    return { code, out, err };
+  };
+
+  it('lists, captures some lines, shows and refunds through the same routes, repeating a command by its id', async () => {
+    const id = await acknowledgedOrder();
+    expect((await run('list')).out).toContain(`${id}\tacknowledged\tACCEPTED\t29900 SEK`);
+    const captured = await run('capture', id, '--lines', 'TSHIRT-1:1', '--command-id', 'cli-1');
+    expect(captured.code).toBe(0);
+    expect(JSON.parse(captured.out)).toMatchObject({ captured_amount: 17_400 });
+    expect(JSON.parse((await run('capture', id, '--lines', 'TSHIRT-1:1', '--command-id', 'cli-1')).out)).toEqual(JSON.parse(captured.out));
+    expect(JSON.parse((await run('show', id)).out)).toMatchObject({ captured_amount: 17_400, remaining_authorized_amount: 12_500 });
+    const refused = await run('cancel', id);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.out)).toMatchObject({ reason: 'has_captures' });
+    expect((await run('capture', id, '--lines', 'TSHIRT-1')).code).toBe(2);
+    expect(fake.bookings(id, 'capture')).toBe(1);
   });
 });
