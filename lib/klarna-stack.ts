@@ -39,7 +39,7 @@ import {
   orderManagementSecretEnvVar,
   type OrderManagementSettings,
 } from './order-lifecycle.js';
-import { OrderCommands } from './order-commands.js';
+import { OrderCommands, type OrderCommandsSettings } from './order-commands.js';
 import { functions, kcoCallbacks, merchantUrls, orderRoutes, routes, type FunctionDefinition, type TableAccess } from './routes.js';
 import { orderLedgerTable, ordersTable, placementsTable, rulesTable, tables, type KeyAttribute, type TableDefinition } from './tables.js';
 
@@ -153,6 +153,8 @@ export type KlarnaStackProps = StackProps & {
   readonly osm?: { readonly region?: string; readonly environment?: string; readonly allowedOrigin?: string; readonly clientId?: string };
   /** Order Management API host and the orders' retention; Kustom playground and 90 days by default. */
   readonly orderManagement?: OrderManagementSettings;
+  /** The shop's commands: expiry warning days (3) and automatic extension (off). */
+  readonly orderCommands?: OrderCommandsSettings;
 };
 
 const pascal = (snake: string): string =>
@@ -574,6 +576,7 @@ export class KlarnaStack extends Stack {
       bus: this.orders.bus,
       orderManagementCredentials,
       ...(props.orderManagement ? { settings: props.orderManagement } : {}),
+      ...(props.orderCommands ? { commands: props.orderCommands } : {}),
       tracing,
       apiHasOpenResourcePolicy: policy !== undefined,
       alarm,

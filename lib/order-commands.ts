@@ -9,7 +9,7 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { AuthorizationType, LambdaIntegration, type RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { ComparisonOperator, Metric, Stats, type Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import { Match, Rule, type EventBus } from 'aws-cdk-lib/aws-events';
+import { Match, Rule, Schedule, type EventBus } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { AnyPrincipal, Effect, Grant, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
@@ -25,13 +25,26 @@ import { orderManagementEnvironment, orderManagementSecretEnvVar, type OrderMana
 import { commandRoutes, orderCommandEventsFunction, orderCommandPublisherFunction, orderCommandsFunction } from './routes.js';
 import { orderLedgerTable, ordersTable as ordersTableDef } from './tables.js';
 
+/** The commands' settings a deployment may change (KlarnaStackProps.orderCommands). */
+export type OrderCommandsSettings = {
+  /** Days before an authorization ends that `Authorization Expiring` is published. @default 3 */
+  readonly expiryWarningDays?: number;
+  /** Extend authorizations automatically instead of only warning. @default false */
+  readonly autoExtend?: boolean;
+};
+
+/** How often the expiry sweep runs. */
+export const expirySweepSchedule = Duration.hours(6);
+export const expirySweepFunction = { id: 'OrderExpirySweepFunction', entry: 'functions/orders/handlers/expiry-sweep.ts' } as const;
+
 export type OrderCommandsProps = {
+  readonly settings?: OrderManagementSettings;
+  readonly commands?: OrderCommandsSettings;
   readonly api: RestApi;
   readonly ordersTable: Table;
   readonly ledgerTable: Table;
   readonly bus: EventBus;
   readonly orderManagementCredentials: Secret;
-  readonly settings?: OrderManagementSettings;
   readonly tracing: boolean;
   /**
    * The API has a resource policy that allows everyone (the Klarna IP allowlist): the command
@@ -55,6 +68,7 @@ export class OrderCommands extends Construct {
   readonly commandFunction: KlarnaFunction;
   readonly eventFunction: KlarnaFunction;
   readonly publisher: KlarnaFunction;
+  readonly expirySweep: KlarnaFunction;
   /** Command events Klarna could not take within the retries, and events that could not be delivered. */
   readonly failedCommands: Queue;
   /** Ledger stream batches that could not be published for a day. */
@@ -167,7 +181,39 @@ export class OrderCommands extends Construct {
       reason: 'dynamodb:ListStreams has no resource-level permission; the stream read itself is limited to the ledger table stream.',
     });
 
+    // ---- Expiry sweep --------------------------------------------------------------------------
+    const warningDays = props.commands?.expiryWarningDays ?? 3;
+    if (!(Number.isInteger(warningDays) && warningDays >= 1 && warningDays <= 30)) throw new Error(`expiryWarningDays must be an integer from 1 to 30; got ${String(warningDays)}`);
+    this.expirySweep = new KlarnaFunction(this, expirySweepFunction.id, {
+      entry: expirySweepFunction.entry,
+      environment: { ...environment, ORDERS_EXPIRY_WARNING_DAYS: String(warningDays), ORDERS_AUTO_EXTEND: String(props.commands?.autoExtend ?? false) },
+      timeout: Duration.minutes(5),
+      tracing: props.tracing,
+      secretArns: [props.orderManagementCredentials.secretArn],
+    });
+    // The orders table has no index on expires_at: the sweep scans it (filtered, projected).
+    this.expirySweep.allow(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:Scan'], resources: [ordersTable.tableArn] }));
+    this.expirySweep.allow(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'], resources: [ledgerTable.tableArn] }));
+    bus.grantPutEventsTo(this.expirySweep.role);
+    if (props.tracing) {
+      Validations.of(this.expirySweep.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions; tracing is opt-in.',
+      });
+    }
+    new Rule(this, 'ExpirySweepSchedule', {
+      description: 'Authorizations about to expire: warn (Authorization Expiring) or extend; expired ones with a balance are alarmed.',
+      schedule: Schedule.rate(expirySweepSchedule),
+      targets: [new LambdaFunction(this.expirySweep.function, { retryAttempts: 0 })],
+    });
+
     // ---- Alarms ------------------------------------------------------------------------------
+    alarm('AuthorizationExpiredWithBalanceAlarm', {
+      metric: new Metric({ namespace: 'KlarnaServerless', metricName: 'AuthorizationsExpiredWithBalance', statistic: Stats.SUM, period: expirySweepSchedule }),
+      threshold: 1,
+      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      description: 'An acknowledged order expired with authorization left (docs/operations.md: Authorization expired with a balance).',
+    });
     const fiveMinutes = Duration.minutes(5);
     alarm('OrderCommandFailedAlarm', {
       metric: new Metric({ namespace: 'KlarnaServerless', metricName: COMMAND_FAILED_METRIC, statistic: Stats.SUM, period: fiveMinutes }),
@@ -187,7 +233,7 @@ export class OrderCommands extends Construct {
       comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       description: 'Events of booked commands could not be published for a day: their batches are in CommandEventsFailedQueue.',
     });
-    for (const fn of [this.commandFunction, this.eventFunction, this.publisher]) {
+    for (const fn of [this.commandFunction, this.eventFunction, this.publisher, this.expirySweep]) {
       alarm(`${fn.node.id}ErrorsAlarm`, {
         metric: fn.function.metricErrors({ statistic: Stats.SUM, period: fiveMinutes }),
         threshold: 1,

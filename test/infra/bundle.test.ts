@@ -16,6 +16,7 @@ import { bundlingOptions, esbuildOptions, esmRequireBanner, lambdaUnreachableCre
 import type { KlarnaFunction } from '../../lib/klarna-function.js';
 import { KlarnaStack } from '../../lib/klarna-stack.js';
 import { lifecycleFunctions } from '../../lib/order-lifecycle.js';
+import { expirySweepFunction } from '../../lib/order-commands.js';
 import { functions, orderCommandEventsFunction, orderCommandPublisherFunction, orderCommandsFunction } from '../../lib/routes.js';
 
 const run = promisify(execFile);
@@ -37,6 +38,7 @@ const definitions: readonly LambdaUnderTest[] = [
   { ...orderCommandsFunction, readsDynamoDb: true, fn: stack.commands.commandFunction },
   { ...orderCommandEventsFunction, readsDynamoDb: true, fn: stack.commands.eventFunction },
   { ...orderCommandPublisherFunction, readsDynamoDb: false, fn: stack.commands.publisher },
+  { ...expirySweepFunction, readsDynamoDb: true, fn: stack.commands.expirySweep },
 ];
 
 type Bundle = { readonly outfile: string; readonly metafile: Metafile };

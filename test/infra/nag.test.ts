@@ -142,6 +142,7 @@ describe('cdk-nag AwsSolutionsChecks', () => {
         'OrderCommands/OrderCommandEventsFunction/Resource',
         'OrderCommands/OrderCommandEventsPublisherFunction/Resource',
         'OrderCommands/OrderCommandsFunction/Resource',
+        'OrderCommands/OrderExpirySweepFunction/Resource',
         'OrderEventsPublisherFunction/Resource',
         'OrderNotificationFunction/Resource',
         'OrderPushFunction/Resource',

@@ -17,7 +17,7 @@ type Json = Record<string, unknown>;
 
 const context = (JSON.parse(readFileSync(path.join(process.cwd(), 'cdk.json'), 'utf8')) as { context: Json }).context;
 const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
-const stack = new KlarnaStack(app, 'CommandsTestStack', { klarnaIpAllowlist: 'both' });
+const stack = new KlarnaStack(app, 'CommandsTestStack', { klarnaIpAllowlist: 'both', orderCommands: { expiryWarningDays: 5, autoExtend: true } });
 const shop = new Role(stack, 'ShopBackendRole', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
 stack.grantCommands(shop);
 const template = Template.fromStack(stack);
@@ -94,6 +94,20 @@ describe('command functions', () => {
       EventSourceArn: { 'Fn::GetAtt': [tableId(orderLedgerTable), 'StreamArn'] },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
+  });
+
+  it('runs the expiry sweep every 6 hours with the warning days and auto-extension given, scanning orders it may only read', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(6 hours)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack.commands.expirySweep.function), 'Arn'] } })],
+    });
+    const environment = (resources[logicalId(stack.commands.expirySweep.function)]?.Properties?.Environment as { Variables: Json }).Variables;
+    expect(environment).toMatchObject({ ORDERS_EXPIRY_WARNING_DAYS: '5', ORDERS_AUTO_EXTEND: 'true' });
+    const statements = policyStatementsOf(logicalId(stack.commands.expirySweep.role));
+    const onOrders = statements.filter((s) => JSON.stringify(s.Resource).includes(tableId(ordersTable))).flatMap((s) => [s.Action].flat()).sort();
+    expect(onOrders).toEqual(['dynamodb:GetItem', 'dynamodb:Scan']);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'AuthorizationsExpiredWithBalance', Threshold: 1 });
+    expect(() => new KlarnaStack(new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } }), 'Bad', { orderCommands: { expiryWarningDays: 0 } })).toThrow(/expiryWarningDays/);
   });
 
   it('alarms on commands Klarna could not take and on the dead-letter queues', () => {

@@ -122,7 +122,7 @@ describe('routes', () => {
         // The other invokers: the order sweeper's schedule (test/infra/orders.test.ts) and the
         // command events' rule (test/infra/order-commands.test.ts).
         const invoked = ((permission.Properties?.FunctionName as Json)['Fn::GetAtt'] as string[])[0];
-        if (invoked === logicalId(stack.orders.sweeper.function) || invoked === logicalId(stack.commands.eventFunction.function)) continue;
+        if ([stack.orders.sweeper, stack.commands.eventFunction, stack.commands.expirySweep].some((fn) => invoked === logicalId(fn.function))) continue;
         expect(permission.Properties?.Principal).toBe('apigateway.amazonaws.com');
       }
     }
@@ -175,7 +175,7 @@ const secretsExtensionEnvironment = {
 
 describe('functions', () => {
   it('creates one Lambda per function definition and no other', () => {
-    const lifecycle = [stack.orders.publisher, stack.orders.sweeper, stack.commands.commandFunction, stack.commands.eventFunction, stack.commands.publisher].map((fn) => logicalId(fn.function));
+    const lifecycle = [stack.orders.publisher, stack.orders.sweeper, stack.commands.commandFunction, stack.commands.eventFunction, stack.commands.publisher, stack.commands.expirySweep].map((fn) => logicalId(fn.function));
     expect(ofType('AWS::Lambda::Function').map(([id]) => id).sort()).toEqual([...allFunctions.map(fnLogicalId), ...lifecycle].sort());
   });
 
@@ -474,9 +474,9 @@ describe('alarms', () => {
 
   it('sends every alarm and its recovery to the SNS topic', () => {
     // 5xx rate, p99 per callback, errors and throttles per function, five fail-closed reasons, denial
-    // rate, the order lifecycle's five (test/infra/orders.test.ts) and the commands' six
+    // rate, the order lifecycle's five (test/infra/orders.test.ts) and the commands' eight
     // (test/infra/order-commands.test.ts).
-    expect(alarms()).toHaveLength(1 + callbackRoutes.length + 2 * allFunctions.length + failClosedReasons.length + 1 + 5 + 6);
+    expect(alarms()).toHaveLength(1 + callbackRoutes.length + 2 * allFunctions.length + failClosedReasons.length + 1 + 5 + 8);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);

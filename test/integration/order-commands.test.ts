@@ -309,3 +309,38 @@ describe('npm run orders', () => {
     expect(fake.bookings(id, 'capture')).toBe(1);
   });
 });
+
+describe('expiry sweep', () => {
+  const sweep = async (settings: { warningDays: number; autoExtend: boolean }) => {
+    const { commandDeps } = await import('../../functions/orders/handlers/command-deps.js');
+    const { sweepExpiry } = await import('../../functions/orders/handlers/expiry-sweep.js');
+    return sweepExpiry(commandDeps(), ORDERS, settings, Date.now() + 20_000);
+  };
+
+  it('warns once per expires_at within the warning days, extends when told (once), and reports an order expired with authorization left once', async () => {
+    const soon = await acknowledgedOrder({ expires_at: new Date(Date.now() + 2 * 86_400_000).toISOString() });
+    const later = await acknowledgedOrder({ expires_at: new Date(Date.now() + 10 * 86_400_000).toISOString() });
+    const expiredId = await acknowledgedOrder({ expires_at: new Date(Date.now() + 60_000).toISOString() });
+    // Klarna's authorization ran out after the order was recorded.
+    const { DynamoDbOrdersStore } = await import('../../functions/orders/orders-store.js');
+    const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    await client.send(new UpdateCommand({ TableName: ORDERS, Key: { order_id: expiredId }, UpdateExpression: 'SET klarna_expires_at = :past', ExpressionAttributeValues: { ':past': new Date(Date.now() - 3_600_000).toISOString() } }));
+    expect((await new DynamoDbOrdersStore(client, ORDERS).get(expiredId))?.klarna_expires_at).toBeDefined();
+
+    const first = await sweep({ warningDays: 3, autoExtend: false });
+    expect(first.failed).toBe(0);
+    const second = await sweep({ warningDays: 3, autoExtend: false });
+    expect(second).toMatchObject({ warned: 0, expired: 0 });
+    expect(await eventsFor(soon)).toEqual(['Authorization Expiring']);
+    expect(await eventsFor(later)).toEqual([]);
+    expect(await eventsFor(expiredId)).toEqual(['Authorization Expired']);
+
+    const extending = await sweep({ warningDays: 3, autoExtend: true });
+    expect(extending.extended).toBeGreaterThanOrEqual(1);
+    expect(fake.bookings(soon, 'extend')).toBe(1);
+    await sweep({ warningDays: 3, autoExtend: true });
+    expect(fake.bookings(soon, 'extend')).toBe(1);
+    expect((await view(soon)).body.expires_at).toBe((fake.order(soon) as { expires_at: string }).expires_at);
+    expect(await eventsFor(soon)).toEqual(['Authorization Expiring', 'Authorization Extended']);
+  });
+});
