@@ -344,3 +344,30 @@ describe('expiry sweep', () => {
     expect(await eventsFor(soon)).toEqual(['Authorization Expiring', 'Authorization Extended']);
   });
 });
+
+describe('event schemas', () => {
+  it('every event published in these tests has exactly the fields its schema in docs/events allows, with the required ones', async () => {
+    const { readFileSync } = await import('node:fs');
+    await stream.drain();
+    const types = new Set<string>();
+    for (const event of bus.events) {
+      if (event.source !== 'klarna-serverless' || event.detail.sequence !== undefined) continue;
+      types.add(event.detailType);
+      const schema = JSON.parse(readFileSync(`docs/events/${event.detailType.toLowerCase().replace(/ /g, '-')}.schema.json`, 'utf8')) as {
+        required: string[];
+        properties: Record<string, { const?: unknown; enum?: unknown[]; type?: string }>;
+      };
+      for (const field of schema.required) expect({ [event.detailType]: field in event.detail }).toEqual({ [event.detailType]: true });
+      for (const [field, value] of Object.entries(event.detail)) {
+        const rule = schema.properties[field];
+        expect({ [event.detailType]: field, known: rule !== undefined }).toEqual({ [event.detailType]: field, known: true });
+        if (rule?.const !== undefined) expect(value).toBe(rule.const);
+        if (rule?.enum) expect(rule.enum).toContain(value);
+        if (rule?.type === 'integer') expect(Number.isSafeInteger(value)).toBe(true);
+      }
+    }
+    expect([...types].sort()).toEqual(
+      ['Authorization Expired', 'Authorization Expiring', 'Authorization Extended', 'Authorization Released', 'Command Failed', 'Command Refused', 'Order Cancelled', 'Order Captured', 'Order Refunded'],
+    );
+  });
+});
