@@ -276,7 +276,13 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
       }
     }
 
-    const playground = createPlayground({ token, endpoint: dynamoDb.endpoint, rulesTable: nameOf(rulesTable) });
+    const playground = createPlayground({
+      token,
+      endpoint: dynamoDb.endpoint,
+      rulesTable: nameOf(rulesTable),
+      ordersTable: nameOf(ordersTable),
+      events: () => eventBus.events,
+    });
     cleanups.push(() => playground.close());
 
     let server: LocalServer;

@@ -10,6 +10,10 @@
  * - `/playground/api/rules…`: the schema `npm run rules -- schema` prints, one scope read, checked
  *   and written with the rules tool's own functions (parseRulesDocument, getRules, putRules).
  * - `GET /playground/api/orders`: the example orders (./orders.ts).
+ * - The orders panel (issue 24): `GET /playground/api/recorded-orders` lists the orders table,
+ *   `POST /playground/api/push {order_id}` runs Klarna's push through the real handler (with the
+ *   token, which never reaches the page), `GET /playground/api/events?order_id=` the events the
+ *   local bus received. The commands themselves go to the open `/orders/…` routes of `npm start`.
  *
  * The API changes local state and spends the callback token, so it only answers this page: the
  * Host must be this loopback server (no DNS rebinding) and a write must be a same-origin JSON
@@ -21,7 +25,9 @@ import { resolve } from 'node:path';
 import { parseRulesDocument, rulesJsonSchema } from '../../../functions/kco/rules.js';
 import { createDocumentClient } from '../../../functions/shared/dynamodb.js';
 import { getRules, isRulesScope, putRules } from '../../../functions/shared/rules-store.js';
-import { kcoCallbacks } from '../../../lib/routes.js';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { functions, kcoCallbacks } from '../../../lib/routes.js';
+import type { BusEvent } from '../fake-eventbridge.js';
 import { kcoCallbackEvent, lambdaContext, loadHandler, readBody, type ExtraHandler } from '../server.js';
 import { installDecisionTap, withDecisionLog } from './decision-log.js';
 import { playgroundOrders } from './orders.js';
@@ -32,6 +38,10 @@ export type PlaygroundOptions = {
   /** DynamoDB endpoint and rules table the handlers use. */
   endpoint: string;
   rulesTable: string;
+  /** The orders table, for the orders panel's list. */
+  ordersTable?: string;
+  /** The events the local bus received, for the orders panel. */
+  events?: () => readonly BusEvent[];
 };
 
 export type Playground = { handle: ExtraHandler; close(): Promise<void> };
@@ -167,6 +177,38 @@ export const createPlayground = (options: PlaygroundOptions): Playground => {
     return sendJson(response, 405, { error: 'GET, POST (check) or PUT (save)' });
   };
 
+  const recordedOrders = async (response: ServerResponse): Promise<true> => {
+    if (!options.ordersTable) return sendJson(response, 200, []);
+    const output = await client.send(
+      new ScanCommand({
+        TableName: options.ordersTable,
+        ProjectionExpression: 'order_id, #status, fraud_status, order_amount, purchase_currency, recorded_at',
+        ExpressionAttributeNames: { '#status': 'status' },
+        Limit: 200,
+      }),
+    );
+    const items = (output.Items ?? []).sort((a, b) => String(b.recorded_at).localeCompare(String(a.recorded_at)));
+    return sendJson(response, 200, items);
+  };
+
+  const push = async (request: IncomingMessage, response: ServerResponse): Promise<true> => {
+    const input = await readJson(request);
+    if (!isObject(input) || typeof input.order_id !== 'string' || !/^[A-Za-z0-9._~-]{1,128}$/.test(input.order_id)) throw new BadRequest('send {"order_id": "…"}');
+    const handler = await loadHandler(functions.orderPush.entry);
+    const result = await handler(kcoCallbackEvent('push', input.order_id, null, { token: options.token, headers: {} }), lambdaContext(functions.orderPush.id));
+    return sendJson(response, 200, { status: result.statusCode, body: result.body });
+  };
+
+  const events = (response: ServerResponse, url: URL): true => {
+    const orderId = url.searchParams.get('order_id');
+    const all = options.events?.() ?? [];
+    return sendJson(
+      response,
+      200,
+      all.filter((event) => orderId === null || event.detail.order_id === orderId).map((event) => ({ detail_type: event.detailType, source: event.source, detail: event.detail })),
+    );
+  };
+
   const route = async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<boolean> => {
     const { pathname } = url;
     const get = request.method === 'GET';
@@ -180,6 +222,9 @@ export const createPlayground = (options: PlaygroundOptions): Playground => {
     if (get && pathname === '/playground/api/orders') return sendJson(response, 200, playgroundOrders());
     if (get && pathname === '/playground/api/rules/schema') return sendJson(response, 200, rulesJsonSchema());
     if (pathname === '/playground/api/rules') return rules(request, response, url);
+    if (get && pathname === '/playground/api/recorded-orders') return recordedOrders(response);
+    if (get && pathname === '/playground/api/events') return events(response, url);
+    if (request.method === 'POST' && pathname === '/playground/api/push') return push(request, response);
     const match = /^\/playground\/api\/callbacks\/([a-z_]+)$/.exec(pathname);
     if (match?.[1] && request.method === 'POST') return callback(match[1], request, response);
     return false;
