@@ -39,7 +39,7 @@ afterAll(async () => {
 describe('startLocal', () => {
   it('serves on loopback and configures the handlers through the environment', () => {
     expect(service.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(service.tableNames).toEqual({ RULES_TABLE: `${prefix}-rules`, PLACEMENTS_TABLE: `${prefix}-placements`, ORDERS_TABLE: `${prefix}-orders` });
+    expect(service.tableNames).toEqual({ RULES_TABLE: `${prefix}-rules`, PLACEMENTS_TABLE: `${prefix}-placements`, ORDERS_TABLE: `${prefix}-orders`, ORDER_LEDGER_TABLE: `${prefix}-order-ledger` });
     // No Order Management API configured here: the stand-in serves it, and events go to the local bus.
     expect(process.env.KCO_API_BASE_URL).toBe(service.orderManagementStandIn);
     expect(process.env.EVENT_BUS_NAME).toBe(`${prefix}-orders-bus`);
