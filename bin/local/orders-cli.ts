@@ -4,13 +4,18 @@
  * the shop uses (lib/routes.ts `commandRoutes`), so it books exactly as the shop would.
  *
  * Which API: `--url URL`, else ORDERS_API_URL, else the running `npm start` (its state file
- * `.local/dynamodb.json`). A deployed API wants SigV4: this tool sends no signature, so against AWS
- * put a command event on the bus instead (docs/orders-and-events.md), or call through a signing proxy.
- * Which table for `list`: DYNAMODB_ENDPOINT + ORDERS_TABLE, else the running `npm start`, else AWS
- * with ORDERS_TABLE.
+ * `.local/dynamodb.json`). Against AWS (no API found, EVENT_BUS_NAME, ORDERS_TABLE and
+ * ORDER_LEDGER_TABLE set, the usual AWS credentials): a command is put on the order bus as the
+ * shop would put it (the deployed API wants SigV4, which this tool does not sign), and its booking
+ * is read back from the ledger; `show` reads the tables. Which table for `list`:
+ * DYNAMODB_ENDPOINT + ORDERS_TABLE, else the running `npm start`, else AWS with ORDERS_TABLE.
  */
 import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbCommandLedgerStore } from '../../functions/orders/command-ledger-store.js';
+import { viewOf } from '../../functions/orders/commands/view.js';
+import { eventBridgeBus } from '../../functions/orders/handlers/publish-events.js';
+import { DynamoDbOrdersStore } from '../../functions/orders/orders-store.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { ordersTable } from '../../lib/tables.js';
 import { isProcessAlive, localStatePath, localTableName, readLocalState } from './start.js';
@@ -74,8 +79,66 @@ const apiUrl = async (flags: Map<string, string>, env: NodeJS.ProcessEnv, cwd: s
     stderr(`API ${state.url} (from npm start, pid ${state.pid}).\n`);
     return state.url;
   }
-  stderr('No API: start the local service with `npm start`, or give --url / ORDERS_API_URL.\n');
   return undefined;
+};
+
+const DETAIL_TYPES = { capture: 'Capture Order', refund: 'Refund Order', cancel: 'Cancel Order', release: 'Release Authorization', extend: 'Extend Authorization' } as const;
+const BOOKING_WAIT_MS = 20_000;
+
+/** AWS without the API: the tables for `show`, the bus for commands, the ledger for their answer. */
+const viaAws = async (
+  command: 'show' | keyof typeof DETAIL_TYPES,
+  orderId: string,
+  body: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  io: OrdersCliIo,
+): Promise<number> => {
+  const ordersTableName = env.ORDERS_TABLE?.trim();
+  const ledgerTableName = env.ORDER_LEDGER_TABLE?.trim();
+  const busName = env.EVENT_BUS_NAME?.trim();
+  if (!ordersTableName || !ledgerTableName || (command !== 'show' && !busName)) {
+    io.stderr(
+      'No API found (npm start is not running, no --url / ORDERS_API_URL). For AWS set ORDERS_TABLE, ORDER_LEDGER_TABLE and EVENT_BUS_NAME\n' +
+        '(stack outputs OrdersTableName, OrderLedgerTableName, OrderEventBusName) with AWS credentials.\n',
+    );
+    return 1;
+  }
+  const client = createDocumentClient(env.DYNAMODB_ENDPOINT?.trim() || undefined);
+  try {
+    const orders = new DynamoDbOrdersStore(client, ordersTableName);
+    const ledger = new DynamoDbCommandLedgerStore(client, ledgerTableName, 0);
+    if (command === 'show') {
+      const order = await orders.get(orderId);
+      if (!order) {
+        io.stderr(`No order ${orderId} in ${ordersTableName}.\n`);
+        return 1;
+      }
+      io.stdout(`${JSON.stringify(viewOf(order, await ledger.ledger(orderId), await ledger.entries(orderId), Date.now()), null, 2)}\n`);
+      return 0;
+    }
+    // EVENTBRIDGE_ENDPOINT: a local stand-in (tests); else EventBridge itself.
+    const put = await eventBridgeBus(env.EVENTBRIDGE_ENDPOINT?.trim() || undefined).put([
+      { Source: 'klarna-serverless.operator', DetailType: DETAIL_TYPES[command], Detail: JSON.stringify({ order_id: orderId, ...body }), EventBusName: busName },
+    ]);
+    if (put.failed > 0) {
+      io.stderr('The bus refused the event.\n');
+      return 1;
+    }
+    io.stderr(`"${DETAIL_TYPES[command]}" put on ${String(busName)}; waiting for its booking…\n`);
+    const until = Date.now() + BOOKING_WAIT_MS;
+    while (Date.now() < until) {
+      const booked = await ledger.command(orderId, String(body.command_id));
+      if (booked) {
+        io.stdout(`${JSON.stringify(booked.answer.body, null, 2)}\n`);
+        return 0;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    io.stderr(`Not booked within ${BOOKING_WAIT_MS / 1000} s: it was refused or Klarna is unreachable (see the Command Refused / Command Failed events and the logs); repeating it with the same --command-id is safe.\n`);
+    return 1;
+  } finally {
+    client.destroy();
+  }
 };
 
 const ROUTES = { capture: 'captures', refund: 'refunds', cancel: 'cancel', release: 'release', extend: 'extend' } as const;
@@ -131,11 +194,11 @@ export const runOrdersCli = async (argv: readonly string[], io: OrdersCliIo): Pr
     return command === undefined || command === 'help' ? 0 : 2;
   }
   const base = await apiUrl(parsed.flags, env, cwd, io.stderr);
-  if (!base) return 1;
   const path = `/orders/${encodeURIComponent(orderId)}`;
 
   let response: Response;
   if (command === 'show') {
+    if (!base) return viaAws('show', orderId, {}, env, io);
     response = await fetch(`${base}${path}`);
   } else {
     const body: Record<string, unknown> = { command_id: parsed.flags.get('command-id') ?? `cli-${randomUUID()}` };
@@ -161,6 +224,7 @@ export const runOrdersCli = async (argv: readonly string[], io: OrdersCliIo): Pr
       if (reference !== undefined) body.reference = reference;
     }
     io.stderr(`command_id ${String(body.command_id)} (repeat with --command-id to get the same answer)\n`);
+    if (!base) return viaAws(command as keyof typeof DETAIL_TYPES, orderId, body, env, io);
     response = await fetch(`${base}${path}/${ROUTES[command as keyof typeof ROUTES]}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

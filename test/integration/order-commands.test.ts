@@ -308,6 +308,29 @@ describe('npm run orders', () => {
     expect((await run('capture', id, '--lines', 'TSHIRT-1')).code).toBe(2);
     expect(fake.bookings(id, 'capture')).toBe(1);
   });
+
+  it('without an API, puts the command on the bus as the shop would and prints its booking from the ledger; show reads the tables', async () => {
+    const id = await acknowledgedOrder();
+    const { handler } = await import('../../functions/orders/handlers/command-event.js');
+    // The stack's rule, as npm start plays it: command events reach the command-event handler.
+    bus.onEvent = (event) => {
+      if (event.detailType === 'Capture Order') {
+        void handler({ id: randomUUID(), version: '0', account: 'local', time: new Date().toISOString(), region: 'local', resources: [], source: event.source, 'detail-type': event.detailType, detail: event.detail }, { getRemainingTimeInMillis: () => 10_000 });
+      }
+    };
+    try {
+      let out = '';
+      const io = { stdout: (t: string) => (out += t), stderr: () => undefined, env: { ...process.env, ORDERS_API_URL: '', ORDER_LEDGER_TABLE: LEDGER }, cwd: '/nonexistent' };
+      expect(await runOrdersCli(['capture', id, '--amount', '100', '--command-id', 'via-bus'], io)).toBe(0);
+      expect(JSON.parse(out)).toMatchObject({ captured_amount: 100, remaining_authorized_amount: 29_800 });
+      out = '';
+      expect(await runOrdersCli(['show', id], io)).toBe(0);
+      expect(JSON.parse(out)).toMatchObject({ captured_amount: 100, may_ship: true });
+      expect(fake.bookings(id, 'capture')).toBe(1);
+    } finally {
+      bus.onEvent = undefined;
+    }
+  });
 });
 
 describe('expiry sweep', () => {
