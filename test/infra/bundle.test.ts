@@ -89,10 +89,10 @@ afterAll(() => {
 });
 
 describe('bundling options', () => {
-  it('are the options the Lambda functions are built with: ESM, Node 20 syntax, minified, source maps, only Lambda-unreachable credential providers external', () => {
+  it('are the options the Lambda functions are built with: ESM, Node 24 syntax, minified, source maps, only Lambda-unreachable credential providers external', () => {
     expect(bundlingOptions).toMatchObject({
       format: 'esm',
-      target: 'node20',
+      target: 'node24',
       minify: true,
       sourceMap: true,
       bundleAwsSDK: true,
@@ -104,7 +104,7 @@ describe('bundling options', () => {
       bundle: true,
       platform: 'node',
       format: 'esm',
-      target: 'node20',
+      target: 'node24',
       minify: true,
       sourcemap: true,
       external: [...lambdaUnreachableCredentialProviders],

@@ -183,7 +183,7 @@ describe('functions', () => {
         ? { KCO_CALLBACK_TOKENS_SECRET_ARN: { Ref: secretLogicalId('KcoCallbackTokens') } }
         : { OSM_CREDENTIALS_SECRET_ARN: { Ref: secretLogicalId('OsmCredentials') } };
     expect(properties).toMatchObject({
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
       MemorySize: 1024,
