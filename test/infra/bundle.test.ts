@@ -28,7 +28,7 @@ const root = process.cwd();
  * Every Lambda of the stack: the routed functions of lib/routes.ts, and the order lifecycle's
  * stream publisher and sweeper (lib/order-lifecycle.ts), which no route serves.
  */
-const stack = new KlarnaStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'BundleTest');
+const stack = new KlarnaStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'BundleTest', { env: { region: 'eu-north-1' } });
 type LambdaUnderTest = { readonly id: string; readonly entry: string; readonly readsDynamoDb: boolean; readonly fn: KlarnaFunction | undefined };
 const definitions: readonly LambdaUnderTest[] = [
   ...Object.values(functions).map((def) => ({ id: def.id, entry: def.entry, readsDynamoDb: def.tables.length > 0, fn: stack.functions.get(def) })),

@@ -17,6 +17,7 @@ type Json = Record<string, unknown>;
 
 const context = (JSON.parse(readFileSync(path.join(process.cwd(), 'cdk.json'), 'utf8')) as { context: Json }).context;
 const stack = new KlarnaStack(new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } }), 'OrdersTestStack', {
+  env: { region: 'eu-north-1' },
   orderManagement: { provider: 'klarna', region: 'na', environment: 'production', retentionDays: 60 },
 });
 const template = Template.fromStack(stack);
@@ -41,7 +42,7 @@ const statementsOf = (fn: KlarnaFunction): Json[] => {
   expect(policies).toHaveLength(1);
   return ((policies[0]?.Properties?.PolicyDocument as Json).Statement as Json[]).map((s) => ({ ...s, Action: [s.Action].flat().sort() }));
 };
-const secretRef = (): Json => ({ Ref: logicalId(stack.node.findChild('OrderManagementCredentials')) });
+const secretRef = (): Json => ({ Ref: logicalId(stack.backend.node.findChild('OrderManagementCredentials')) });
 const ordersArn = (): Json => ({ 'Fn::GetAtt': [tableId(ordersTable), 'Arn'] });
 const rulesArn = (): Json => ({ 'Fn::GetAtt': [tableId(rulesTable), 'Arn'] });
 
@@ -79,7 +80,7 @@ describe('push and notification functions', () => {
         {
           Effect: 'Allow',
           Action: ['secretsmanager:GetSecretValue'],
-          Resource: [{ Ref: logicalId(stack.node.findChild('KcoCallbackTokens')) }, secretRef()],
+          Resource: [{ Ref: logicalId(stack.backend.node.findChild('KcoCallbackTokens')) }, secretRef()],
         },
         { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: ordersArn() },
         { Effect: 'Allow', Action: ['dynamodb:BatchGetItem'], Resource: rulesArn() },

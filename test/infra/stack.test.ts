@@ -20,7 +20,7 @@ const cdkContext = (): Json =>
   (JSON.parse(readFileSync(path.join(process.cwd(), 'cdk.json'), 'utf8')) as { context: Json }).context;
 
 const buildStack = (props: KlarnaStackProps = {}): KlarnaStack =>
-  new KlarnaStack(new App({ context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] } }), 'TestStack', props);
+  new KlarnaStack(new App({ context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] } }), 'TestStack', { env: { region: 'eu-north-1' }, ...props });
 
 const allFunctions: readonly FunctionDefinition[] = Object.values(functions);
 const callbackFunctions: ReadonlySet<FunctionDefinition> = new Set(kcoCallbacks.map(({ fn }) => fn));
@@ -48,7 +48,7 @@ const tableLogicalId = (id: string): string => {
   if (!table) throw new Error(`no table ${id}`);
   return logicalId(table);
 };
-const secretLogicalId = (id: string): string => logicalId(stack.node.findChild(id));
+const secretLogicalId = (id: string): string => logicalId(stack.backend.node.findChild(id));
 const ofType = (type: string): [string, CfnResource][] =>
   Object.entries(resources).filter(([, resource]) => resource.Type === type);
 const props = (id: string): Json => {
@@ -418,7 +418,7 @@ describe('API stage', () => {
     for (const forbidden of ['$context.path', '$context.identity', 'querystring', '$input', '$context.authorizer']) {
       expect(values).not.toContain(forbidden);
     }
-    expect(JSON.stringify(accessLog.DestinationArn)).toContain(logicalId(stack.node.findChild('ApiAccessLogs')));
+    expect(JSON.stringify(accessLog.DestinationArn)).toContain(logicalId(stack.backend.node.findChild('ApiAccessLogs')));
   });
 });
 
@@ -459,7 +459,7 @@ describe('Klarna IP allowlist', () => {
 
 describe('alarms', () => {
   const alarms = (): Json[] => ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties ?? {});
-  const topicId = (): string => logicalId(stack.node.findChild('AlarmTopic'));
+  const topicId = (): string => logicalId(stack.backend.node.findChild('AlarmTopic'));
 
   it('sends every alarm and its recovery to the SNS topic', () => {
     // 5xx rate, p99 per callback, errors and throttles per function, five fail-closed reasons, denial
