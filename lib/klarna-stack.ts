@@ -125,6 +125,9 @@ const cacheTables: ReadonlySet<TableDefinition> = new Set<TableDefinition>([plac
  */
 const osmTimeout = Duration.seconds(5);
 
+/** The id of synth's warning that the alarms reach nobody (acknowledge it with Annotations.of(scope).acknowledgeWarning). */
+export const alarmsWithoutDestinationWarning = 'klarna-serverless:alarms-without-destination';
+
 /** What stands in the merchant_urls outputs where the token goes. */
 export const tokenPlaceholder = 'TOKEN_FROM_SECRET_KcoCallbackTokens';
 
@@ -658,7 +661,7 @@ export class KlarnaCheckoutBackend extends Construct {
     if (props.alarmEmail) alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     if (!props.alarmEmail && !props.alarmTopic) {
       Annotations.of(this).addWarningV2(
-        'klarna-serverless:alarms-without-destination',
+        alarmsWithoutDestinationWarning,
         'The alarms (fail-closed checkouts, errors, throttles) go to a new SNS topic nobody subscribes to: set alarmEmail, or alarmTopic to a topic that reaches someone (docs/deploy.md, Alarms).',
       );
     }

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { App, type CfnElement } from 'aws-cdk-lib';
+import { Annotations, App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { KlarnaStack } from '../../lib/klarna-stack.js';
+import { KlarnaStack, alarmsWithoutDestinationWarning } from '../../lib/klarna-stack.js';
 import { functions } from '../../lib/routes.js';
 import { ordersTable, rulesTable } from '../../lib/tables.js';
 import type { KlarnaFunction } from '../../lib/klarna-function.js';
@@ -16,10 +16,12 @@ import type { KlarnaFunction } from '../../lib/klarna-function.js';
 type Json = Record<string, unknown>;
 
 const context = (JSON.parse(readFileSync(path.join(process.cwd(), 'cdk.json'), 'utf8')) as { context: Json }).context;
-const stack = new KlarnaStack(new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } }), 'OrdersTestStack', {
+const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
+const stack = new KlarnaStack(app, 'OrdersTestStack', {
   env: { region: 'eu-north-1' },
   orderManagement: { provider: 'klarna', region: 'na', environment: 'production', retentionDays: 60 },
 });
+Annotations.of(stack.backend).acknowledgeWarning(alarmsWithoutDestinationWarning, 'a test stack alerts nobody');
 const template = Template.fromStack(stack);
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties?: Json; DeletionPolicy?: string }>;
 
@@ -110,6 +112,7 @@ describe('events', () => {
     });
     expect((resources[logicalId(stack.orders.publisher.function)]?.Properties?.Environment as { Variables: Json }).Variables).toEqual({
       EVENT_BUS_NAME: { Ref: logicalId(stack.orders.bus) },
+      POWERTOOLS_METRICS_NAMESPACE: 'KlarnaServerless/OrdersTestStack',
     });
   });
 
@@ -151,7 +154,7 @@ describe('sweeper', () => {
 
 describe('alarms', () => {
   it.each([
-    ['orders still awaiting acknowledgement after a sweep', { Namespace: 'KlarnaServerless', MetricName: 'OrdersAwaitingAcknowledgement', Threshold: 1 }],
+    ['orders still awaiting acknowledgement after a sweep', { Namespace: 'KlarnaServerless/OrdersTestStack', MetricName: 'OrdersAwaitingAcknowledgement', Threshold: 1 }],
     ['failed event batches in the dead-letter queue', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 }],
     ['events more than 5 minutes behind', { Namespace: 'AWS/Lambda', MetricName: 'IteratorAge', Threshold: 300_000 }],
   ])('alarms on %s', (_name, properties) => {
