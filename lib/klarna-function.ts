@@ -80,7 +80,10 @@ export const bundlingOptions = {
   forceDockerBundling: false,
 } satisfies BundlingOptions;
 
-/** The esbuild JS API options equivalent to `bundlingOptions` (what NodejsFunction passes the CLI). */
+/**
+ * The esbuild JS API options equivalent to `bundlingOptions` (what NodejsFunction passes the CLI):
+ * `npm run build` makes the packaged bundles with them. @internal (not in the package's types)
+ */
 export const esbuildOptions = (entryPoint: string, outfile: string): BuildOptions => ({
   entryPoints: [entryPoint],
   outfile,
