@@ -78,6 +78,35 @@ const integrationTarget = (method: Json): string | undefined => {
   return getAtt?.['Fn::GetAtt'][0];
 };
 
+describe('upgrade from the stack before the construct', () => {
+  it('keeps the logical ids (and the bus name) of what holds data or is wired to Klarna, so a deployed stack updates in place', () => {
+    // Read from a synth of the commit before KlarnaCheckoutBackend: KlarnaStack holds the
+    // construct as `Default`, which logical ids leave out.
+    const app = new App({ context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] } });
+    const upgraded = new KlarnaStack(app, 'KlarnaServerless', { env: { region: 'eu-north-1' }, apiGatewayCloudWatchRole: true });
+    Annotations.of(upgraded.backend).acknowledgeWarning(alarmsWithoutDestinationWarning, 'a test stack alerts nobody');
+    const found = Template.fromStack(upgraded).toJSON().Resources as Record<string, CfnResource>;
+    for (const id of [
+      'RulesTable75E600CF',
+      'OrdersTable315BB997',
+      'PlacementsTableFB2E1A46',
+      'KcoCallbackTokenSeed83EED9C5',
+      'KcoCallbackTokensA4405498',
+      'OsmCredentials0AD1FEC3',
+      'OrderManagementCredentialsC0F75296',
+      'OrderEventBus8DA2948A',
+      'AlarmTopicD01E77F9',
+      'Dashboard9E4231ED',
+      'ApiF70053CD',
+      'EdgeProtectionWebAcl31BCF916',
+    ]) {
+      expect({ id, exists: found[id] !== undefined }).toEqual({ id, exists: true });
+    }
+    expect(found.OrderEventBus8DA2948A?.Properties?.Name).toBe('KlarnaServerlessOrderEventBusE9A364C3');
+    expect(Object.values(found).filter((resource) => resource.Type === 'AWS::ApiGateway::Account')).toHaveLength(1);
+  });
+});
+
 describe('routes', () => {
   it('creates exactly one API method per route in lib/routes.ts', () => {
     const methods = ofType('AWS::ApiGateway::Method').map(([, method]) => {
