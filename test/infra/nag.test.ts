@@ -66,6 +66,18 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     expect(onApig3.map(({ path }) => path)).toEqual([`${other.stack.backend.node.path}/Api/DeploymentStage.live`]);
   });
 
+  it('finds none with parts left out, the merchant\'s own web ACL, or the API Gateway CloudWatch role, acknowledging no missing web ACL', () => {
+    for (const props of [
+      { osm: false as const, orderLifecycle: false },
+      { webAcl: { arn: 'arn:aws:wafv2:eu-north-1:123456789012:regional/webacl/shop/0f0e0d0c-0b0a-0908-0706-050403020100' } },
+      { apiGatewayCloudWatchRole: true },
+    ]) {
+      const other = build(props);
+      expect(describeViolations(new AwsSolutionsChecks().validateScope(other.stack).violations)).toEqual([]);
+      if ('webAcl' in props) expect(acknowledgementsIn(other.app).filter(({ id }) => id === 'AwsSolutions-APIG3')).toEqual([]);
+    }
+  });
+
   it('acknowledges rules only on resources inside the stack, never on the app or the stack itself', () => {
     const acknowledgements = acknowledgementsIn(app);
     expect(acknowledgements.length).toBeGreaterThan(0);
