@@ -9,16 +9,16 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { AuthorizationType, LambdaIntegration, type RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { ComparisonOperator, Metric, Stats, type Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import { Match, Rule, Schedule, type EventBus } from 'aws-cdk-lib/aws-events';
+import { Match, Rule, Schedule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { AnyPrincipal, Effect, Grant, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
-import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { StartingPosition, type ParamsAndSecretsLayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { COMMAND_FAILED_METRIC, commandDetailTypes } from '../functions/orders/commands/command.js';
+import { COMMAND_FAILED_METRIC, EXPIRED_METRIC, commandDetailTypes } from '../functions/orders/commands/command.js';
 import { KlarnaFunction } from './klarna-function.js';
 import type { AlarmSpec } from './monitoring.js';
 import { orderManagementEnvironment, orderManagementSecretEnvVar, type OrderManagementSettings } from './order-lifecycle.js';
@@ -37,15 +37,29 @@ export type OrderCommandsSettings = {
 export const expirySweepSchedule = Duration.hours(6);
 export const expirySweepFunction = { id: 'OrderExpirySweepFunction', entry: 'functions/orders/handlers/expiry-sweep.ts' } as const;
 
+/** The commands' Lambdas: construct ids (their prebuilt bundles' folders) and handler modules. */
+export const commandFunctions = {
+  commands: orderCommandsFunction,
+  events: orderCommandEventsFunction,
+  publisher: orderCommandPublisherFunction,
+  expirySweep: expirySweepFunction,
+} as const;
+
 export type OrderCommandsProps = {
   readonly settings?: OrderManagementSettings;
   readonly commands?: OrderCommandsSettings;
   readonly api: RestApi;
   readonly ordersTable: Table;
   readonly ledgerTable: Table;
-  readonly bus: EventBus;
-  readonly orderManagementCredentials: Secret;
+  readonly bus: IEventBus;
+  readonly orderManagementCredentials: ISecret;
   readonly tracing: boolean;
+  /** The namespace the instance's functions write their metrics to (the alarms read it). */
+  readonly metricsNamespace: string;
+  /** The construct's Parameters and Secrets extension layer. */
+  readonly secretsExtension: ParamsAndSecretsLayerVersion;
+  /** Environment every function of the instance gets (the metrics namespace). */
+  readonly environment: Readonly<Record<string, string>>;
   /**
    * The API has a resource policy that allows everyone (the Klarna IP allowlist): the command
    * routes are then denied to principals of other accounts, so only IAM identities of this
@@ -74,7 +88,7 @@ export class OrderCommands extends Construct {
   /** Ledger stream batches that could not be published for a day. */
   readonly failedEvents: Queue;
   private readonly api: RestApi;
-  private readonly bus: EventBus;
+  private readonly bus: IEventBus;
 
   constructor(scope: Construct, id: string, props: OrderCommandsProps) {
     super(scope, id);
@@ -82,6 +96,7 @@ export class OrderCommands extends Construct {
     this.api = api;
     this.bus = bus;
     const environment = {
+      ...props.environment,
       [ordersTableDef.envVar]: ordersTable.tableName,
       [orderLedgerTable.envVar]: ledgerTable.tableName,
       EVENT_BUS_NAME: bus.eventBusName,
@@ -95,6 +110,7 @@ export class OrderCommands extends Construct {
         timeout: commandFunctionTimeout,
         tracing: props.tracing,
         secretArns: [props.orderManagementCredentials.secretArn],
+        secretsExtension: props.secretsExtension,
       });
       // Exactly what the code sends: the order is only read; the ledger gets conditional writes,
       // transactions (made of Put and Update) and queries of one order's items.
@@ -155,7 +171,7 @@ export class OrderCommands extends Construct {
     // ---- Publisher: ledger stream → bus ------------------------------------------------------
     this.publisher = new KlarnaFunction(this, orderCommandPublisherFunction.id, {
       entry: orderCommandPublisherFunction.entry,
-      environment: { EVENT_BUS_NAME: bus.eventBusName },
+      environment: { ...props.environment, EVENT_BUS_NAME: bus.eventBusName },
       timeout: Duration.seconds(30),
       memorySize: 512,
       tracing: props.tracing,
@@ -190,6 +206,7 @@ export class OrderCommands extends Construct {
       timeout: Duration.minutes(5),
       tracing: props.tracing,
       secretArns: [props.orderManagementCredentials.secretArn],
+      secretsExtension: props.secretsExtension,
     });
     // The orders table has no index on expires_at: the sweep scans it (filtered, projected).
     this.expirySweep.allow(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:Scan'], resources: [ordersTable.tableArn] }));
@@ -209,14 +226,14 @@ export class OrderCommands extends Construct {
 
     // ---- Alarms ------------------------------------------------------------------------------
     alarm('AuthorizationExpiredWithBalanceAlarm', {
-      metric: new Metric({ namespace: 'KlarnaServerless', metricName: 'AuthorizationsExpiredWithBalance', statistic: Stats.SUM, period: expirySweepSchedule }),
+      metric: new Metric({ namespace: props.metricsNamespace, metricName: EXPIRED_METRIC, statistic: Stats.SUM, period: expirySweepSchedule }),
       threshold: 1,
       comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       description: 'An acknowledged order expired with authorization left (docs/operations.md: Authorization expired with a balance).',
     });
     const fiveMinutes = Duration.minutes(5);
     alarm('OrderCommandFailedAlarm', {
-      metric: new Metric({ namespace: 'KlarnaServerless', metricName: COMMAND_FAILED_METRIC, statistic: Stats.SUM, period: fiveMinutes }),
+      metric: new Metric({ namespace: props.metricsNamespace, metricName: COMMAND_FAILED_METRIC, statistic: Stats.SUM, period: fiveMinutes }),
       threshold: 1,
       comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       description: 'A command could not reach Klarna within its retries (docs/operations.md: Order command failed).',

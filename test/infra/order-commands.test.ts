@@ -111,7 +111,7 @@ describe('command functions', () => {
   });
 
   it('alarms on commands Klarna could not take and on the dead-letter queues', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'OrderCommandsFailed', Namespace: 'KlarnaServerless', Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'OrderCommandsFailed', Namespace: stack.backend.metricsNamespace, Threshold: 1 });
     for (const queue of [stack.commands.failedCommands, stack.commands.failedEvents]) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'ApproximateNumberOfMessagesVisible',

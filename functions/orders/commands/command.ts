@@ -131,3 +131,4 @@ export const commandDetailTypes: Readonly<Record<string, Exclude<CommandKind, 's
 /** CloudWatch metrics (namespace KlarnaServerless) the command functions publish. */
 export const COMMAND_METRIC = 'OrderCommands';
 export const COMMAND_FAILED_METRIC = 'OrderCommandsFailed';
+export const EXPIRED_METRIC = 'AuthorizationsExpiredWithBalance';

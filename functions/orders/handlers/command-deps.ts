@@ -6,6 +6,7 @@
 import { intEnv, requireEnv } from '../../shared/config.js';
 import { documentClient } from '../../shared/dynamodb.js';
 import { describeError, logger } from '../../shared/log.js';
+import { metricsNamespace } from '../../shared/metric-names.js';
 import { DynamoDbCommandLedgerStore } from '../command-ledger-store.js';
 import { COMMAND_FAILED_METRIC, COMMAND_METRIC } from '../commands/command.js';
 import type { CommandDeps } from '../commands/run.js';
@@ -26,8 +27,8 @@ export const commandMetricLine = (command: string, outcome: string, now: number)
     _aws: {
       Timestamp: now,
       CloudWatchMetrics: [
-        { Namespace: 'KlarnaServerless', Dimensions: [['command', 'outcome']], Metrics: [{ Name: COMMAND_METRIC, Unit: 'Count' }] },
-        { Namespace: 'KlarnaServerless', Dimensions: [[]], Metrics: [{ Name: COMMAND_FAILED_METRIC, Unit: 'Count' }] },
+        { Namespace: metricsNamespace(), Dimensions: [['command', 'outcome']], Metrics: [{ Name: COMMAND_METRIC, Unit: 'Count' }] },
+        { Namespace: metricsNamespace(), Dimensions: [[]], Metrics: [{ Name: COMMAND_FAILED_METRIC, Unit: 'Count' }] },
       ],
     },
     command,

@@ -4,7 +4,7 @@
  * or, with ORDERS_AUTO_EXTEND=true (default off), an extension through the same use case as the
  * shop's `extend` (command id `auto-extend-<expires_at>`, so it is booked once). An order that
  * expired with authorization left publishes `Authorization Expired` once and counts
- * `KlarnaServerless/AuthorizationsExpiredWithBalance`, which is alarmed.
+ * `AuthorizationsExpiredWithBalance` in the instance's metrics namespace, which is alarmed.
  *
  * The orders table has no index on expires_at (its item belongs to the lifecycle): the sweep
  * reads it page by page with a filter, within the function's time (docs/cost.md: one read of
@@ -15,16 +15,17 @@ import type { Context } from 'aws-lambda';
 import { intEnv, optionalEnv, requireEnv } from '../../shared/config.js';
 import { documentClient } from '../../shared/dynamodb.js';
 import { describeError, logger } from '../../shared/log.js';
+import { metricsNamespace } from '../../shared/metric-names.js';
+import { EXPIRED_METRIC } from '../commands/command.js';
 import { autoExtendCommandId, expiryStep, type ExpirySettings } from '../commands/expiry.js';
 import { commandEventTypes } from '../commands/ports.js';
 import { runCommand } from '../commands/run.js';
 import { commandDeps, type CommandContext } from './command-deps.js';
 
-export const EXPIRED_METRIC = 'AuthorizationsExpiredWithBalance';
 
 export const expiredMetricLine = (count: number, now: number): string =>
   JSON.stringify({
-    _aws: { Timestamp: now, CloudWatchMetrics: [{ Namespace: 'KlarnaServerless', Dimensions: [[]], Metrics: [{ Name: EXPIRED_METRIC, Unit: 'Count' }] }] },
+    _aws: { Timestamp: now, CloudWatchMetrics: [{ Namespace: metricsNamespace(), Dimensions: [[]], Metrics: [{ Name: EXPIRED_METRIC, Unit: 'Count' }] }] },
     [EXPIRED_METRIC]: count,
     step: 'expiry_metric',
   });
