@@ -18,7 +18,7 @@ import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources'
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { COMMAND_FAILED_METRIC, EXPIRED_METRIC, commandDetailTypes } from '../functions/orders/commands/command.js';
+import { COMMAND_FAILED_METRIC, EXPIRED_METRIC, commandDetailTypes } from '../functions/orders/command-names.js';
 import { KlarnaFunction } from './klarna-function.js';
 import type { AlarmSpec } from './monitoring.js';
 import { orderManagementEnvironment, orderManagementSecretEnvVar, type OrderManagementSettings } from './order-lifecycle.js';

@@ -100,8 +100,8 @@ describe('examples/merchant-app, installed from the tarball', () => {
     const resources = Object.values(template.Resources);
     expect(resources.filter((resource) => resource.Type === 'AWS::ApiGateway::RestApi')).toHaveLength(2);
     const lambdas = resources.filter((resource) => resource.Type === 'AWS::Lambda::Function');
-    // Sweden: all nine; Usa without OSM: eight.
-    expect(lambdas).toHaveLength(17);
+    // Sweden: all nine and the four of the shop's commands; Usa without OSM: eight and four.
+    expect(lambdas).toHaveLength(25);
     // Each function's code is a packaged bundle as it is: the asset's index.mjs is one of them.
     const assets = JSON.parse(readFileSync(path.join(outdir, 'ShopCheckout.assets.json'), 'utf8')) as { files: Record<string, { source: { path: string } }> };
     const shipped = definitions.map((def) => readFileSync(path.join(app, 'node_modules', packageJson.name, 'dist/bundles', def.id, 'index.mjs')));

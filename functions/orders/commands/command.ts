@@ -119,16 +119,4 @@ export const commandReasons = {
 } as const;
 export type CommandReason = keyof typeof commandReasons;
 
-/** EventBridge detail-type → command (the rule on the order bus matches exactly these). */
-export const commandDetailTypes: Readonly<Record<string, Exclude<CommandKind, 'shipping_info'>>> = {
-  'Capture Order': 'capture',
-  'Refund Order': 'refund',
-  'Cancel Order': 'cancel',
-  'Release Authorization': 'release',
-  'Extend Authorization': 'extend',
-};
-
-/** CloudWatch metrics (namespace KlarnaServerless) the command functions publish. */
-export const COMMAND_METRIC = 'OrderCommands';
-export const COMMAND_FAILED_METRIC = 'OrderCommandsFailed';
-export const EXPIRED_METRIC = 'AuthorizationsExpiredWithBalance';
+export { COMMAND_FAILED_METRIC, COMMAND_METRIC, EXPIRED_METRIC, commandDetailTypes } from '../command-names.js';
