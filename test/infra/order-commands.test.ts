@@ -17,7 +17,7 @@ type Json = Record<string, unknown>;
 
 const context = (JSON.parse(readFileSync(path.join(process.cwd(), 'cdk.json'), 'utf8')) as { context: Json }).context;
 const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
-const stack = new KlarnaStack(app, 'CommandsTestStack', { klarnaIpAllowlist: 'both', orderCommands: { expiryWarningDays: 5, autoExtend: true } });
+const stack = new KlarnaStack(app, 'CommandsTestStack', { env: { region: 'eu-north-1' }, klarnaIpAllowlist: 'both', orderCommands: { expiryWarningDays: 5, autoExtend: true } });
 const shop = new Role(stack, 'ShopBackendRole', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
 stack.grantCommands(shop);
 const template = Template.fromStack(stack);
@@ -107,7 +107,7 @@ describe('command functions', () => {
     const onOrders = statements.filter((s) => JSON.stringify(s.Resource).includes(tableId(ordersTable))).flatMap((s) => [s.Action].flat()).sort();
     expect(onOrders).toEqual(['dynamodb:GetItem', 'dynamodb:Scan']);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'AuthorizationsExpiredWithBalance', Threshold: 1 });
-    expect(() => new KlarnaStack(new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } }), 'Bad', { orderCommands: { expiryWarningDays: 0 } })).toThrow(/expiryWarningDays/);
+    expect(() => new KlarnaStack(new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } }), 'Bad', { env: { region: 'eu-north-1' }, orderCommands: { expiryWarningDays: 0 } })).toThrow(/expiryWarningDays/);
   });
 
   it('alarms on commands Klarna could not take and on the dead-letter queues', () => {
