@@ -15,6 +15,9 @@ export const eventTypes = {
   acknowledged: 'Order Acknowledged',
   needsReview: 'Order Needs Review',
   fraudStatusChanged: 'Order Fraud Status Changed',
+  klarnaStatusChanged: 'Order Klarna Status Changed',
+  /** may_ship went from true to false: whatever the cause, do not ship (or stop the parcel). */
+  shippingWithdrawn: 'Order Shipping Withdrawn',
 } as const;
 export type EventType = (typeof eventTypes)[keyof typeof eventTypes];
 
@@ -32,6 +35,10 @@ export type OrderEventDetail = {
   /** Acknowledged, accepted by Klarna's fraud check and not cancelled: ship. */
   may_ship: boolean;
   klarna_status?: string;
+  /** Only in `Order Klarna Status Changed` (and `Order Shipping Withdrawn` when that caused it). */
+  previous_klarna_status?: string | null;
+  /** Only in `Order Shipping Withdrawn`: what took shipping away. */
+  withdrawn_by?: 'fraud_status' | 'klarna_status' | 'status';
   order_amount: number;
   purchase_currency: string;
   merchant_reference1?: string;
@@ -93,6 +100,16 @@ export const eventsForChange = (oldImage: unknown, newImage: unknown): OrderEven
   }
   if (newImage.fraud_status !== oldImage.fraud_status) {
     events.push({ detailType: eventTypes.fraudStatusChanged, detail: base(newImage, oldImage) });
+  }
+  const klarnaChanged = newImage.klarna_status !== oldImage.klarna_status;
+  if (klarnaChanged) {
+    events.push({ detailType: eventTypes.klarnaStatusChanged, detail: { ...base(newImage, oldImage), previous_klarna_status: oldImage.klarna_status ?? null } });
+  }
+  if (mayShip(oldImage) && !mayShip(newImage)) {
+    const withdrawnBy = newImage.fraud_status !== oldImage.fraud_status ? 'fraud_status' : klarnaChanged ? 'klarna_status' : 'status';
+    const detail: OrderEventDetail = { ...base(newImage, oldImage), withdrawn_by: withdrawnBy };
+    if (klarnaChanged) detail.previous_klarna_status = oldImage.klarna_status ?? null;
+    events.push({ detailType: eventTypes.shippingWithdrawn, detail });
   }
   return events;
 };

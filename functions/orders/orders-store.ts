@@ -8,7 +8,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { fraudStatusesBefore, statusesBefore, type FraudStatus, type OrderStatus } from './lifecycle.js';
+import { CLOSED_KLARNA_STATUSES, fraudStatusesBefore, statusesBefore, type FraudStatus, type OrderStatus } from './lifecycle.js';
 import type { OrderRecord } from './order.js';
 
 /** The index of orders recorded but not acknowledged (lib/tables.ts). */
@@ -23,7 +23,12 @@ export interface OrdersStore {
   /** 'exists' when another writer created it first (nothing is overwritten). */
   create(record: OrderRecord, purgeAtMs: number): Promise<'created' | 'exists'>;
   moveStatus(orderId: string, to: OrderStatus, nowIso: string, detail?: { review_reason?: string }): Promise<Moved>;
-  moveFraudStatus(orderId: string, to: FraudStatus, nowIso: string, klarnaStatus?: string): Promise<Moved>;
+  moveFraudStatus(orderId: string, to: FraudStatus, nowIso: string): Promise<Moved>;
+  /**
+   * Store Klarna's order status as last read. Never over a closed one (CANCELLED, EXPIRED,
+   * CLOSED): Klarna never leaves those, so only a stale read could.
+   */
+  refreshKlarnaStatus(orderId: string, klarnaStatus: string, nowIso: string): Promise<Moved>;
   /**
    * Take the acknowledge lease for `owner` until `untilMs`; false while another owner's lease
    * runs. Taking it again as the same owner succeeds (a retried request must not lock us out).
@@ -107,21 +112,30 @@ export class DynamoDbOrdersStore implements OrdersStore {
     });
   }
 
-  moveFraudStatus(orderId: string, to: FraudStatus, nowIso: string, klarnaStatus?: string): Promise<Moved> {
+  moveFraudStatus(orderId: string, to: FraudStatus, nowIso: string): Promise<Moved> {
     const from = fraudStatusesBefore(to);
     if (from.length === 0) return Promise.resolve('not_allowed');
     const values: Record<string, unknown> = { ':to': to, ':now': nowIso, ':one': 1 };
     from.forEach((status, i) => (values[`:from${i}`] = status));
     const sets = ['fraud_status = :to', 'updated_at = :now', 'version = version + :one'];
-    if (klarnaStatus !== undefined) {
-      sets.push('klarna_status = :klarna');
-      values[':klarna'] = klarnaStatus;
-    }
     return this.update({
       TableName: this.tableName,
       Key: { order_id: orderId },
       UpdateExpression: `SET ${sets.join(', ')}`,
       ConditionExpression: `fraud_status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  refreshKlarnaStatus(orderId: string, klarnaStatus: string, nowIso: string): Promise<Moved> {
+    const closed = [...CLOSED_KLARNA_STATUSES];
+    const values: Record<string, unknown> = { ':klarna': klarnaStatus, ':now': nowIso, ':one': 1 };
+    closed.forEach((status, i) => (values[`:closed${i}`] = status));
+    return this.update({
+      TableName: this.tableName,
+      Key: { order_id: orderId },
+      UpdateExpression: 'SET klarna_status = :klarna, updated_at = :now, version = version + :one',
+      ConditionExpression: `attribute_exists(order_id) AND (attribute_not_exists(klarna_status) OR (klarna_status <> :klarna AND NOT klarna_status IN (${closed.map((_, i) => `:closed${i}`).join(', ')})))`,
       ExpressionAttributeValues: values,
     });
   }

@@ -6,7 +6,7 @@
  * store and the rules come in from the handler.
  */
 import { randomUUID } from 'node:crypto';
-import { fraudStatusFrom, nextFraudStatus, nextStep } from './lifecycle.js';
+import { canMoveFraudStatus, fraudStatusFrom, nextFraudStatus, nextKlarnaStatus, nextStep, type FraudStatus } from './lifecycle.js';
 import { recordOf, type OrderRecord } from './order.js';
 import type { RulesLookup } from '../kco/rules.js';
 import { checkOrderAgainstRules } from './order-check.js';
@@ -41,9 +41,32 @@ export type ProcessDeps = {
 const failureReason = (failure: OmFailure): string =>
   failure.reason === 'status' ? `status_${failure.status ?? 'unknown'}` : failure.reason;
 
-export const processOrder = async (orderId: string, trigger: Trigger, deadline: number, deps: ProcessDeps): Promise<ProcessOutcome> => {
+/**
+ * What a notification claims: a stop or a rejection (lifecycle.ts `fraudStatusClaimedBy`). It is
+ * applied even when Klarna's read still says ACCEPTED or PENDING, or cannot be read at all.
+ */
+export type Notice = { readonly claimedFraudStatus?: FraudStatus | undefined };
+
+export const processOrder = async (
+  orderId: string,
+  trigger: Trigger,
+  deadline: number,
+  deps: ProcessDeps,
+  notice: Notice = {},
+): Promise<ProcessOutcome> => {
   const iso = (): string => new Date(deps.now()).toISOString();
+  const claimed = notice.claimedFraudStatus;
+  /** Move fraud_status to `to` when the state machine allows it from what we hold. */
+  const moveFraud = async (current: OrderRecord, to: FraudStatus | undefined, source: 'klarna' | 'notification'): Promise<OrderRecord> => {
+    if (to === undefined || !canMoveFraudStatus(current.fraud_status, to)) return current;
+    const moved = await deps.store.moveFraudStatus(orderId, to, iso());
+    deps.log(moved === 'moved' ? 'fraud_status' : 'fraud_status_unchanged', { trigger, from: current.fraud_status, to, source });
+    return moved === 'moved' ? { ...current, fraud_status: to } : current;
+  };
   let record = await deps.store.get(orderId);
+  // A stop or rejection we hold the order for goes in first: a Klarna read that fails or hangs
+  // afterwards cannot keep it out.
+  if (record && claimed !== undefined) record = await moveFraud(record, claimed, 'notification');
   // A repeated push for an order already settled costs no call to Klarna. A notification always
   // re-reads: it exists to tell us Klarna's fraud decision changed.
   if (trigger !== 'notification' && record && record.status !== 'recorded') {
@@ -77,10 +100,15 @@ export const processOrder = async (orderId: string, trigger: Trigger, deadline: 
     }
   }
 
-  const fraud = nextFraudStatus(record.fraud_status, fraudStatusFrom(order.fraud_status));
-  if (fraud !== undefined) {
-    const moved = await deps.store.moveFraudStatus(orderId, fraud, iso(), order.status);
-    deps.log(moved === 'moved' ? 'fraud_status' : 'fraud_status_unchanged', { trigger, from: record.fraud_status, to: fraud });
+  // The claim first (a recorded-just-now order has not had it yet), then Klarna's own word, which
+  // can only move a fraud_status the claim left movable (the state machine's steps).
+  if (claimed !== undefined) record = await moveFraud(record, claimed, 'notification');
+  record = await moveFraud(record, nextFraudStatus(record.fraud_status, fraudStatusFrom(order.fraud_status)), 'klarna');
+  // Every read refreshes Klarna's own status: CANCELLED, EXPIRED or CLOSED take shipping away.
+  const klarnaStatus = nextKlarnaStatus(record.klarna_status, order.status);
+  if (klarnaStatus !== undefined) {
+    const moved = await deps.store.refreshKlarnaStatus(orderId, klarnaStatus, iso());
+    deps.log(moved === 'moved' ? 'klarna_status' : 'klarna_status_unchanged', { trigger, from: record.klarna_status, to: klarnaStatus });
   }
 
   // Only a recorded order is checked: acknowledged and needs_review are settled.

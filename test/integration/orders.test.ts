@@ -263,12 +263,75 @@ describe('notification', () => {
     expect(await item(id)).toMatchObject({ fraud_status: 'PENDING', version: 2 });
     fake.updateOrder(id, { fraud_status: 'REJECTED', status: 'CANCELLED' });
     expect((await notify(id, 'FRAUD_RISK_REJECTED')).status).toBe(200);
-    expect(await item(id)).toMatchObject({ fraud_status: 'REJECTED', klarna_status: 'CANCELLED', version: 3 });
+    expect(await item(id)).toMatchObject({ fraud_status: 'REJECTED', klarna_status: 'CANCELLED', version: 4 });
     // A late, stale read cannot bring it back.
     fake.updateOrder(id, { fraud_status: 'ACCEPTED' });
     expect((await notify(id, 'FRAUD_RISK_ACCEPTED')).status).toBe(200);
-    expect(await item(id)).toMatchObject({ fraud_status: 'REJECTED', version: 3 });
-    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged', '3 Order Fraud Status Changed']);
+    expect(await item(id)).toMatchObject({ fraud_status: 'REJECTED', klarna_status: 'CANCELLED', version: 4 });
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged', '3 Order Fraud Status Changed', '4 Order Klarna Status Changed']);
+  });
+
+  it('a stop wins while Klarna still says ACCEPTED: the record is STOPPED, may_ship false, and an event says so', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    expect((await push(id)).body).toEqual({ order_id: id, status: 'acknowledged' });
+    // Order Management's fraud_status has no STOPPED: it still answers ACCEPTED.
+    expect((await notify(id, 'FRAUD_RISK_STOPPED')).status).toBe(200);
+    expect(await item(id)).toMatchObject({ status: 'acknowledged', fraud_status: 'STOPPED', version: 3 });
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged', '3 Order Fraud Status Changed', '3 Order Shipping Withdrawn']);
+    const withdrawn = bus.events.find((e) => e.detail.order_id === id && e.detailType === 'Order Shipping Withdrawn');
+    expect(withdrawn?.detail).toMatchObject({ may_ship: false, fraud_status: 'STOPPED', previous_fraud_status: 'ACCEPTED', withdrawn_by: 'fraud_status' });
+    // A later acceptance (Klarna's read or a notification's body) cannot undo it.
+    expect((await notify(id, 'FRAUD_RISK_ACCEPTED')).status).toBe(200);
+    expect(await item(id)).toMatchObject({ fraud_status: 'STOPPED', version: 3 });
+  });
+
+  it('a stop reaches the record even when Order Management cannot be read', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    expect((await push(id)).status).toBe(200);
+    fake.failAlways('get', { status: 503 });
+    expect((await notify(id, 'FRAUD_RISK_STOPPED')).status).toBe(503);
+    expect(await item(id)).toMatchObject({ fraud_status: 'STOPPED' });
+  });
+
+  it('a rejection wins while Klarna still says PENDING, also for an order the notification records first', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id, { fraud_status: 'PENDING' }));
+    expect((await notify(id, 'FRAUD_RISK_REJECTED')).body).toEqual({ order_id: id, status: 'acknowledged' });
+    expect(await item(id)).toMatchObject({ status: 'acknowledged', fraud_status: 'REJECTED' });
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Fraud Status Changed', '3 Order Acknowledged']);
+    const other = newOrderId();
+    fake.putOrder(exampleOmOrder(other, { fraud_status: 'PENDING' }));
+    expect((await push(other)).status).toBe(200);
+    expect((await notify(other, 'FRAUD_RISK_REJECTED')).status).toBe(200);
+    expect(await item(other)).toMatchObject({ fraud_status: 'REJECTED', version: 3 });
+  });
+
+  it('a notification after Klarna cancelled the order refreshes klarna_status and withdraws shipping', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    expect((await push(id)).status).toBe(200);
+    fake.updateOrder(id, { status: 'CANCELLED' });
+    expect((await notify(id, 'FRAUD_RISK_ACCEPTED')).status).toBe(200);
+    expect(await item(id)).toMatchObject({ fraud_status: 'ACCEPTED', klarna_status: 'CANCELLED', version: 3 });
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged', '3 Order Klarna Status Changed', '3 Order Shipping Withdrawn']);
+    const withdrawn = bus.events.find((e) => e.detail.order_id === id && e.detailType === 'Order Shipping Withdrawn');
+    expect(withdrawn?.detail).toMatchObject({ may_ship: false, klarna_status: 'CANCELLED', previous_klarna_status: 'AUTHORIZED', withdrawn_by: 'klarna_status' });
+    // A stale read cannot reopen it.
+    fake.updateOrder(id, { status: 'AUTHORIZED' });
+    expect((await notify(id, 'FRAUD_RISK_ACCEPTED')).status).toBe(200);
+    expect(await item(id)).toMatchObject({ klarna_status: 'CANCELLED', version: 3 });
+  });
+
+  it('every read refreshes klarna_status (a capture is recorded, shipping stays allowed)', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    expect((await push(id)).status).toBe(200);
+    fake.updateOrder(id, { status: 'PART_CAPTURED' });
+    expect((await notify(id, 'FRAUD_RISK_ACCEPTED')).status).toBe(200);
+    expect(await item(id)).toMatchObject({ klarna_status: 'PART_CAPTURED', version: 3 });
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged', '3 Order Klarna Status Changed']);
   });
 
   it('records and acknowledges an order whose notification arrives before any push', async () => {

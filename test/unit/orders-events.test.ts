@@ -72,6 +72,30 @@ describe('eventsForChange', () => {
     ]);
   });
 
+  it('a stop of an order that may ship is a fraud event and an Order Shipping Withdrawn', () => {
+    const shipping = record({ status: 'acknowledged', fraud_status: 'ACCEPTED', version: 2 });
+    const events = eventsForChange(shipping, { ...shipping, fraud_status: 'STOPPED', version: 3 });
+    expect(events.map((e) => [e.detailType, e.detail.may_ship, e.detail.withdrawn_by])).toEqual([
+      ['Order Fraud Status Changed', false, undefined],
+      ['Order Shipping Withdrawn', false, 'fraud_status'],
+    ]);
+  });
+
+  it('a change of klarna_status is its own event; a cancellation of an order that may ship withdraws shipping', () => {
+    const shipping = record({ status: 'acknowledged', fraud_status: 'ACCEPTED', version: 2 });
+    const captured = eventsForChange(shipping, { ...shipping, klarna_status: 'CAPTURED', version: 3 });
+    expect(captured.map((e) => [e.detailType, e.detail.previous_klarna_status, e.detail.klarna_status, e.detail.may_ship])).toEqual([
+      ['Order Klarna Status Changed', 'AUTHORIZED', 'CAPTURED', true],
+    ]);
+    const cancelled = eventsForChange(shipping, { ...shipping, klarna_status: 'CANCELLED', version: 3 });
+    expect(cancelled.map((e) => [e.detailType, e.detail.withdrawn_by ?? null, e.detail.may_ship])).toEqual([
+      ['Order Klarna Status Changed', null, false],
+      ['Order Shipping Withdrawn', 'klarna_status', false],
+    ]);
+    // An order that could not ship before has nothing withdrawn.
+    expect(eventsForChange(record(), record({ klarna_status: 'CANCELLED', version: 2 })).map((e) => e.detailType)).toEqual(['Order Klarna Status Changed']);
+  });
+
   it('bookkeeping (lease, no version change) and deletions say nothing', () => {
     expect(eventsForChange(record(), { ...record(), ack_lease_until: 1 })).toEqual([]);
     expect(eventsForChange(record(), undefined)).toEqual([]);

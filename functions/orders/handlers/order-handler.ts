@@ -15,6 +15,7 @@ import { tokenMatches } from '../../shared/http.js';
 import { describeError, logger } from '../../shared/log.js';
 import { countOrderStep, type OrderOutcome } from '../../shared/metrics.js';
 import { callbackTokens, prefetchCallbackTokens } from '../../shared/secrets.js';
+import { fraudStatusClaimedBy } from '../lifecycle.js';
 import { prefetchOmCredentials } from '../order-management.js';
 import { processOrder, type ProcessDeps, type ProcessOutcome, type Trigger } from '../process.js';
 import { ORDER_ID, deadlineFor, defaultDeps } from './deps.js';
@@ -78,10 +79,12 @@ export const orderHandler = (trigger: Exclude<Trigger, 'sweep'>, deps: () => Pro
     const orderId = event.pathParameters?.order_id ?? '';
     resolved ??= deps();
     const stepDeps: ProcessDeps = { ...resolved, log: (step, fields) => resolved?.log(step, { order_id: orderId, ...fields }) };
-    const outcome = await processOrder(orderId, trigger, deadlineFor(context, resolved.now()), stepDeps);
+    const eventType = trigger === 'notification' ? eventTypeOf(event.body) : undefined;
+    // The token authenticates the notification: its stop or rejection is applied (never an acceptance).
+    const outcome = await processOrder(orderId, trigger, deadlineFor(context, resolved.now()), stepDeps, { claimedFraudStatus: fraudStatusClaimedBy(eventType) });
     const answer = answerFor(orderId, outcome);
     countOrderStep(trigger, metricOutcome[outcome.kind]);
-    log(orderId, answer.statusCode, { outcome: outcome.kind, ...(trigger === 'notification' ? { event_type: eventTypeOf(event.body) } : {}) }, started);
+    log(orderId, answer.statusCode, { outcome: outcome.kind, ...(eventType === undefined ? {} : { event_type: eventType }) }, started);
     return answer;
   };
 
