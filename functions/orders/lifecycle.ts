@@ -19,6 +19,13 @@ const statusSteps: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   acknowledged: [],
 };
 
+/**
+ * The one status a pass (push, notification, sweeper) moves an order from, and only while it holds
+ * the acknowledge lease. `needs_review` → `acknowledged` is the operator's step alone: no pass,
+ * however it interleaves with another and with a rules change, turns a held order into a shipped one.
+ */
+export const PASS_MOVES_FROM: OrderStatus = 'recorded';
+
 export const canMoveStatus = (from: OrderStatus, to: OrderStatus): boolean => statusSteps[from].includes(to);
 
 /** The statuses from which `to` may be reached: the condition of the update that sets it. */

@@ -8,7 +8,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CLOSED_KLARNA_STATUSES, fraudStatusesBefore, statusesBefore, type FraudStatus, type OrderStatus } from './lifecycle.js';
+import { CLOSED_KLARNA_STATUSES, PASS_MOVES_FROM, fraudStatusesBefore, statusesBefore, type FraudStatus, type OrderStatus } from './lifecycle.js';
 import type { OrderRecord } from './order.js';
 
 /** The index of orders recorded but not acknowledged (lib/tables.ts). */
@@ -17,12 +17,18 @@ const AWAITING = 'recorded';
 
 export type Moved = 'moved' | 'not_allowed';
 
+export type StatusDetail = { review_reason?: string; lease_owner?: string };
+
 /** The port the lifecycle depends on. Times are epoch milliseconds. */
 export interface OrdersStore {
   get(orderId: string): Promise<OrderRecord | undefined>;
   /** 'exists' when another writer created it first (nothing is overwritten). */
   create(record: OrderRecord, purgeAtMs: number): Promise<'created' | 'exists'>;
-  moveStatus(orderId: string, to: OrderStatus, nowIso: string, detail?: { review_reason?: string }): Promise<Moved>;
+  /**
+   * With `lease_owner` (a pass): only from `recorded` and only while that owner holds the
+   * acknowledge lease. Without (the operator): any step the state machine allows.
+   */
+  moveStatus(orderId: string, to: OrderStatus, nowIso: string, detail?: StatusDetail): Promise<Moved>;
   moveFraudStatus(orderId: string, to: FraudStatus, nowIso: string): Promise<Moved>;
   /**
    * Store Klarna's order status as last read. Never over a closed one (CANCELLED, EXPIRED,
@@ -90,11 +96,13 @@ export class DynamoDbOrdersStore implements OrdersStore {
     }
   }
 
-  moveStatus(orderId: string, to: OrderStatus, nowIso: string, detail: { review_reason?: string } = {}): Promise<Moved> {
-    const from = statusesBefore(to);
+  moveStatus(orderId: string, to: OrderStatus, nowIso: string, detail: StatusDetail = {}): Promise<Moved> {
+    const byPass = detail.lease_owner !== undefined;
+    const from = byPass ? statusesBefore(to).filter((status) => status === PASS_MOVES_FROM) : statusesBefore(to);
     if (from.length === 0) return Promise.resolve('not_allowed');
     const values: Record<string, unknown> = { ':to': to, ':now': nowIso, ':one': 1 };
     from.forEach((status, i) => (values[`:from${i}`] = status));
+    if (byPass) values[':owner'] = detail.lease_owner;
     const sets = ['#status = :to', 'updated_at = :now', 'version = version + :one'];
     if (to === 'acknowledged') sets.push('acknowledged_at = :now');
     if (detail.review_reason !== undefined) {
@@ -106,7 +114,7 @@ export class DynamoDbOrdersStore implements OrdersStore {
       Key: { order_id: orderId },
       // Leaving `recorded` takes the order out of the sweeper's index.
       UpdateExpression: `SET ${sets.join(', ')} REMOVE awaiting, ack_lease_until, ack_lease_owner`,
-      ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+      ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})${byPass ? ' AND ack_lease_owner = :owner' : ''}`,
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: values,
     });

@@ -119,20 +119,23 @@ export const processOrder = async (
     return { kind: 'retry', step: 'rules', reason: 'rules_unavailable' };
   }
   const step = nextStep(record.status, () => verdict);
-  if (step.kind === 'review') {
-    const moved = await deps.store.moveStatus(orderId, 'needs_review', iso(), { review_reason: step.reason });
-    deps.log(moved === 'moved' ? 'needs_review' : 'needs_review_raced', { trigger, reason: step.reason });
-    return moved === 'moved' ? { kind: 'needs_review', reason: step.reason, already: false } : settled(await deps.store.get(orderId));
-  }
   if (step.kind === 'none') return settled(record);
 
-  // The lease runs out when this pass must have ended: a pass that dies holds it no longer.
+  // Only the holder of the lease moves the status, to needs_review as to acknowledged: a pass that
+  // checked against older rules cannot acknowledge an order a later pass held for review, nor the
+  // other way round. The lease runs out when this pass must have ended: a pass that dies holds it
+  // no longer.
   const owner = randomUUID();
   if (!(await deps.store.claimAcknowledgement(orderId, owner, deps.now(), deadline))) {
     const current = await deps.store.get(orderId);
     if (current && current.status !== 'recorded') return settled(current);
     deps.log('acknowledge_in_progress', { trigger });
     return { kind: 'in_progress' };
+  }
+  if (step.kind === 'review') {
+    const moved = await deps.store.moveStatus(orderId, 'needs_review', iso(), { review_reason: step.reason, lease_owner: owner });
+    deps.log(moved === 'moved' ? 'needs_review' : 'needs_review_raced', { trigger, reason: step.reason });
+    return moved === 'moved' ? { kind: 'needs_review', reason: step.reason, already: false } : settled(await deps.store.get(orderId));
   }
   const ack = await deps.om.acknowledge(orderId, deadline);
   if (ack.kind !== 'ok') {
@@ -141,9 +144,10 @@ export const processOrder = async (
     deps.log('acknowledge_failed', { trigger, reason, attempts: ack.attempts });
     return { kind: 'retry', step: 'acknowledge', reason };
   }
-  const moved = await deps.store.moveStatus(orderId, 'acknowledged', iso());
+  const moved = await deps.store.moveStatus(orderId, 'acknowledged', iso(), { lease_owner: owner });
   deps.log('acknowledged', { trigger, attempts: ack.attempts, moved: moved === 'moved' });
-  return { kind: 'acknowledged', already: moved !== 'moved' };
+  // Lost the lease while Klarna answered: whoever holds it now decides (a review stays a review).
+  return moved === 'moved' ? { kind: 'acknowledged', already: false } : settled(await deps.store.get(orderId));
 };
 
 const settled = (record: OrderRecord | undefined): ProcessOutcome => {

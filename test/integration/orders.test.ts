@@ -239,6 +239,39 @@ describe('push', () => {
     expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged']);
   });
 
+  it('a rules change while an acknowledge is in flight: the lease holder decides, never Needs Review then Acknowledged', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    fake.failNext('acknowledge', { delayMs: 1500 });
+    const first = push(id);
+    await fake.waitForRequest('acknowledge', id);
+    expect((await putRules(client, RULES, orderScope(id), { expected_order_amount: 19900 }, { updatedBy: 'orders test' })).ok).toBe(true);
+    // The second pass's check fails, but it does not hold the lease: it moves nothing.
+    expect(await push(id)).toEqual({ status: 202, body: { order_id: id, status: 'recorded' } });
+    expect((await first).body).toEqual({ order_id: id, status: 'acknowledged' });
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged']);
+  });
+
+  it('a pass whose lease ran out while Klarna answered leaves the review of the pass after it standing', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    fake.failNext('acknowledge', { delayMs: 1500 });
+    const first = push(id);
+    await fake.waitForRequest('acknowledge', id);
+    expect((await putRules(client, RULES, orderScope(id), { expected_order_amount: 19900 }, { updatedBy: 'orders test' })).ok).toBe(true);
+    // A pass a minute later (the first one's lease has run out by its clock) holds the order for review.
+    const { orderHandler } = await import('../../functions/orders/handlers/order-handler.js');
+    const { defaultDeps } = await import('../../functions/orders/handlers/deps.js');
+    const { apiGatewayEvent } = await import('../../bin/local/server.js');
+    const later = orderHandler('push', () => ({ ...defaultDeps(), now: () => Date.now() + 60_000 }));
+    const event = apiGatewayEvent({ method: 'POST', resource: '/kco/orders/{order_id}/push', path: `/kco/orders/${id}/push`, pathParameters: { order_id: id }, query: { token: TOKEN } });
+    expect(JSON.parse((await later(event, lambdaContext('OrderPushFunction'))).body)).toEqual({ order_id: id, status: 'needs_review' });
+    // The first pass's acknowledgement comes back: the order stays held for the operator.
+    expect((await first).body).toEqual({ order_id: id, status: 'needs_review' });
+    expect(await item(id)).toMatchObject({ status: 'needs_review', review_reason: 'expected_amount_mismatch' });
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Needs Review']);
+  });
+
   it('an event EventBridge refuses is retried from its record: none lost, none out of order', async () => {
     const id = newOrderId();
     fake.putOrder(exampleOmOrder(id));
