@@ -7,7 +7,7 @@
  * acknowledgement; a holder that dies leaves a lease that simply runs out.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient} from '@aws-sdk/lib-dynamodb';
 import { CLOSED_KLARNA_STATUSES, PASS_MOVES_FROM, fraudStatusesBefore, statusesBefore, type FraudStatus, type OrderStatus } from './lifecycle.js';
 import type { OrderRecord } from './order.js';
 
@@ -21,6 +21,11 @@ export type StatusDetail = { review_reason?: string; lease_owner?: string };
 
 /** The port the lifecycle depends on. Times are epoch milliseconds. */
 export interface OrdersStore {
+  /**
+   * The same store with every call bounded by `deadline` (epoch ms by `now`): a call still running
+   * then is aborted (and throws), so a slow DynamoDB counts against the same deadline as Klarna.
+   */
+  withDeadline(deadline: number, now?: () => number): OrdersStore;
   get(orderId: string): Promise<OrderRecord | undefined>;
   /** 'exists' when another writer created it first (nothing is overwritten). */
   create(record: OrderRecord, purgeAtMs: number): Promise<'created' | 'exists'>;
@@ -47,6 +52,14 @@ export interface OrdersStore {
 
 type Client = Pick<DynamoDBDocumentClient, 'send'>;
 
+/** A DynamoDB call not started, or aborted, because the pass's deadline had passed. */
+export class DeadlineExceeded extends Error {
+  override name = 'DeadlineExceeded';
+  constructor() {
+    super('the deadline passed before DynamoDB answered');
+  }
+}
+
 const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException || (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
 
@@ -59,14 +72,29 @@ const toRecord = (item: Record<string, unknown>): OrderRecord => {
   return record as OrderRecord;
 };
 
+/** The deadline a store's calls are bounded by, and the clock it is read with. */
+type Bound = { readonly deadline: number; readonly now: () => number };
+
 export class DynamoDbOrdersStore implements OrdersStore {
   constructor(
     private readonly client: Client,
     private readonly tableName: string,
+    private readonly bound?: Bound,
   ) {}
 
+  withDeadline(deadline: number, now: () => number = Date.now): OrdersStore {
+    return new DynamoDbOrdersStore(this.client, this.tableName, { deadline, now });
+  }
+
+  /** Options for one call to DynamoDB: aborted (with its retries) when the deadline passes. */
+  private callOptions(): { abortSignal?: AbortSignal } {
+    if (this.bound === undefined) return {};
+    const left = this.bound.deadline - this.bound.now();
+    return { abortSignal: left > 0 ? AbortSignal.timeout(left) : AbortSignal.abort(new DeadlineExceeded()) };
+  }
+
   async get(orderId: string): Promise<OrderRecord | undefined> {
-    const output = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { order_id: orderId }, ConsistentRead: true }));
+    const output = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { order_id: orderId }, ConsistentRead: true }), this.callOptions());
     return output.Item ? toRecord(output.Item) : undefined;
   }
 
@@ -78,6 +106,7 @@ export class DynamoDbOrdersStore implements OrdersStore {
           Item: { ...record, awaiting: AWAITING, purge_at: Math.floor(purgeAtMs / 1000) },
           ConditionExpression: 'attribute_not_exists(order_id)',
         }),
+        this.callOptions(),
       );
       return 'created';
     } catch (error) {
@@ -88,7 +117,7 @@ export class DynamoDbOrdersStore implements OrdersStore {
 
   private async update(input: ConstructorParameters<typeof UpdateCommand>[0]): Promise<Moved> {
     try {
-      await this.client.send(new UpdateCommand(input));
+      await this.client.send(new UpdateCommand(input), this.callOptions());
       return 'moved';
     } catch (error) {
       if (isConditionFailure(error)) return 'not_allowed';
@@ -182,6 +211,7 @@ export class DynamoDbOrdersStore implements OrdersStore {
         ProjectionExpression: 'order_id',
         Limit: limit,
       }),
+      this.callOptions(),
     );
     return (output.Items ?? []).map((item) => String(item.order_id));
   }

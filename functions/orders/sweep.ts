@@ -19,7 +19,7 @@ export const sweep = async (
   options: { afterMs: number; limit: number; deadline: number; perOrderMs: number },
 ): Promise<SweepResult> => {
   const before = new Date(deps.now() - options.afterMs).toISOString();
-  const waiting = await deps.store.awaitingAcknowledgement(before, options.limit);
+  const waiting = await deps.store.withDeadline(options.deadline, deps.now).awaitingAcknowledgement(before, options.limit);
   const result: SweepResult = { found: waiting.length, acknowledged: 0, needsReview: 0, stillWaiting: 0 };
   for (const orderId of waiting) {
     if (deps.now() + 500 > options.deadline) {
