@@ -150,7 +150,7 @@ export class OrderLifecycle {
       secretArns: [props.orderManagementCredentials.secretArn],
     });
     this.sweeper.allow(
-      new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [ordersTable.tableArn] }),
+      new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [ordersTable.tableArn] }),
     );
     this.sweeper.allow(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${ordersTable.tableArn}/index/${props.ordersIndexName}`] }));
     // The rules are read with one BatchGetItem (functions/shared/rules-store.ts).

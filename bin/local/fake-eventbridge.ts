@@ -25,6 +25,9 @@ export type FakeEventBridge = {
 
 type Entry = { Source?: string; DetailType?: string; Detail?: string; EventBusName?: string; Time?: number | string };
 
+/** PutEvents' limit on the entries of one request (each entry's source, detail-type, detail and time). */
+export const MAX_REQUEST_BYTES = 256 * 1024;
+
 export const startFakeEventBridge = async (): Promise<FakeEventBridge> => {
   let failEntries = 0;
   let failRequests = 0;
@@ -75,6 +78,12 @@ export const startFakeEventBridge = async (): Promise<FakeEventBridge> => {
         entries = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Entries?: Entry[] }).Entries ?? [];
       } catch {
         return reply(400, { __type: 'SerializationException' });
+      }
+      // As EventBridge: entries over 256 KB together refuse the whole request.
+      const size = entries.reduce((sum, e) => sum + Buffer.byteLength(`${e.Source ?? ''}${e.DetailType ?? ''}${e.Detail ?? ''}`, 'utf8') + 14, 0);
+      if (size > MAX_REQUEST_BYTES) {
+        refusals += 1;
+        return reply(400, { __type: 'ValidationException', message: 'Total size of the entries in the request is over the limit.' });
       }
       let failed = 0;
       const results = entries.map((entry) => {

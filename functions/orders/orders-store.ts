@@ -7,7 +7,7 @@
  * acknowledgement; a holder that dies leaves a lease that simply runs out.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient} from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CLOSED_KLARNA_STATUSES, PASS_MOVES_FROM, fraudStatusesBefore, statusesBefore, type FraudStatus, type OrderStatus } from './lifecycle.js';
 import type { OrderRecord } from './order.js';
 
@@ -64,12 +64,52 @@ const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException || (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
 
 /** Bookkeeping attributes that are ours, not the order's. */
-const internalAttributes = ['purge_at', 'awaiting', 'ack_lease_until', 'ack_lease_owner'] as const;
+const internalAttributes = ['purge_at', 'awaiting', 'ack_lease_until', 'ack_lease_owner', 'line_parts', 'line_count'] as const;
 
 const toRecord = (item: Record<string, unknown>): OrderRecord => {
   const record = { ...item };
   for (const key of internalAttributes) delete record[key];
   return record as OrderRecord;
+};
+
+/**
+ * DynamoDB takes an item of at most 400 KB; Klarna takes an order of 1000 lines with 255-character
+ * names and references (up to 4 bytes a character). A record whose JSON stays under
+ * INLINE_RECORD_BYTES keeps its lines inline (nearly every order); a larger one keeps them apart,
+ * in parts of at most LINE_PART_BYTES each (`<order_id>#lines#<n>`, same table, same TTL),
+ * written in one transaction with the order item and put back together by `get`. JSON bytes
+ * overstate DynamoDB's own size by little; the margins below 400 KB cover the difference.
+ */
+export const INLINE_RECORD_BYTES = 300_000;
+export const LINE_PART_BYTES = 300_000;
+
+const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8');
+
+/** The key of an order's n-th part of lines. A `#` never occurs in an order id (handlers/deps.ts ORDER_ID). */
+export const linePartKey = (orderId: string, part: number): string => `${orderId}#lines#${part}`;
+
+/** Lines split into parts of at most `maxBytes` of JSON each, in order. */
+export const splitLines = <T>(lines: readonly T[], maxBytes: number): T[][] => {
+  const parts: T[][] = [];
+  let current: T[] = [];
+  let bytes = 2;
+  for (const line of lines) {
+    const size = jsonBytes(line) + 1;
+    if (current.length > 0 && bytes + size > maxBytes) {
+      parts.push(current);
+      current = [];
+      bytes = 2;
+    }
+    current.push(line);
+    bytes += size;
+  }
+  if (current.length > 0) parts.push(current);
+  return parts;
+};
+
+const isTransactionConditionFailure = (error: unknown): boolean => {
+  const reasons = (error as { name?: string; CancellationReasons?: { Code?: string }[] } | undefined) ?? {};
+  return reasons.name === 'TransactionCanceledException' && (reasons.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed');
 };
 
 /** The deadline a store's calls are bounded by, and the clock it is read with. */
@@ -95,15 +135,37 @@ export class DynamoDbOrdersStore implements OrdersStore {
 
   async get(orderId: string): Promise<OrderRecord | undefined> {
     const output = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { order_id: orderId }, ConsistentRead: true }), this.callOptions());
-    return output.Item ? toRecord(output.Item) : undefined;
+    if (!output.Item) return undefined;
+    const parts = output.Item.line_parts;
+    if (typeof parts !== 'number' || parts < 1) return toRecord(output.Item);
+    return { ...toRecord(output.Item), order_lines: await this.linesOf(orderId, parts) };
+  }
+
+  /** The lines kept apart, in their order: one BatchGetItem (and its unprocessed keys again). */
+  private async linesOf(orderId: string, parts: number): Promise<OrderRecord['order_lines']> {
+    const found = new Map<string, OrderRecord['order_lines']>();
+    let keys: Record<string, unknown>[] = Array.from({ length: parts }, (_, i) => ({ order_id: linePartKey(orderId, i) }));
+    for (let round = 0; keys.length > 0; round += 1) {
+      if (round >= 5) throw new Error('order lines could not be read: DynamoDB left keys unprocessed');
+      const output = await this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }), this.callOptions());
+      for (const item of output.Responses?.[this.tableName] ?? []) found.set(String(item.order_id), item.lines as OrderRecord['order_lines']);
+      keys = output.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return Array.from({ length: parts }, (_, i) => {
+      const lines = found.get(linePartKey(orderId, i));
+      if (!lines) throw new Error('order lines missing: a part of them was not found');
+      return lines;
+    }).flat();
   }
 
   async create(record: OrderRecord, purgeAtMs: number): Promise<'created' | 'exists'> {
+    const purgeAt = Math.floor(purgeAtMs / 1000);
+    if (jsonBytes(record) > INLINE_RECORD_BYTES) return this.createWithLinesApart(record, purgeAt);
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...record, awaiting: AWAITING, purge_at: Math.floor(purgeAtMs / 1000) },
+          Item: { ...record, awaiting: AWAITING, purge_at: purgeAt },
           ConditionExpression: 'attribute_not_exists(order_id)',
         }),
         this.callOptions(),
@@ -111,6 +173,33 @@ export class DynamoDbOrdersStore implements OrdersStore {
       return 'created';
     } catch (error) {
       if (isConditionFailure(error)) return 'exists';
+      throw error;
+    }
+  }
+
+  /** The order item without its lines and the parts of lines, in one transaction: all or nothing. */
+  private async createWithLinesApart(record: OrderRecord, purgeAt: number): Promise<'created' | 'exists'> {
+    const { order_lines: lines, ...rest } = record;
+    const parts = splitLines(lines, LINE_PART_BYTES);
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...rest, awaiting: AWAITING, purge_at: purgeAt, line_parts: parts.length, line_count: lines.length },
+                ConditionExpression: 'attribute_not_exists(order_id)',
+              },
+            },
+            ...parts.map((part, i) => ({ Put: { TableName: this.tableName, Item: { order_id: linePartKey(record.order_id, i), lines: part, purge_at: purgeAt } } })),
+          ],
+        }),
+        this.callOptions(),
+      );
+      return 'created';
+    } catch (error) {
+      if (isTransactionConditionFailure(error)) return 'exists';
       throw error;
     }
   }

@@ -81,7 +81,7 @@ describe('push and notification functions', () => {
           Action: ['secretsmanager:GetSecretValue'],
           Resource: [{ Ref: logicalId(stack.node.findChild('KcoCallbackTokens')) }, secretRef()],
         },
-        { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: ordersArn() },
+        { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: ordersArn() },
         { Effect: 'Allow', Action: ['dynamodb:BatchGetItem'], Resource: rulesArn() },
       ]);
       const properties = resources[logicalId(fnOf(def).function)]?.Properties ?? {};
@@ -137,7 +137,7 @@ describe('sweeper', () => {
     });
     expect(statementsOf(stack.orders.sweeper).slice(1)).toEqual([
       { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretRef() },
-      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: ordersArn() },
+      { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: ordersArn() },
       {
         Effect: 'Allow',
         Action: ['dynamodb:Query'],

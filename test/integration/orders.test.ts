@@ -272,6 +272,39 @@ describe('push', () => {
     expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Needs Review']);
   });
 
+  it('an order at Klarna\'s limits (1000 lines, 255-character names and references) is recorded, acknowledged and published', async () => {
+    const id = newOrderId();
+    // 255 characters of 3 bytes each: 765 bytes per text, about 1.6 MB of lines.
+    const text = (n: number): string => `${n}-`.padEnd(255, '€');
+    const lines = Array.from({ length: 1000 }, (_, i) => ({
+      type: 'physical', reference: text(i), name: text(i + 1000), quantity: 1, quantity_unit: 'pcs', unit_price: 100, tax_rate: 2500, total_amount: 100, total_discount_amount: 0, total_tax_amount: 20,
+    }));
+    fake.putOrder(exampleOmOrder(id, { order_lines: lines, order_amount: 100_000, original_order_amount: 100_000, merchant_reference1: text(1), merchant_reference2: text(2), merchant_data: '€'.repeat(6000) }));
+    expect(await push(id)).toEqual({ status: 200, body: { order_id: id, status: 'acknowledged' } });
+    const stored = await item(id);
+    expect(stored).toMatchObject({ status: 'acknowledged', line_count: 1000 });
+    expect(Buffer.byteLength(JSON.stringify(stored))).toBeLessThan(400_000);
+    const { DynamoDbOrdersStore } = await import('../../functions/orders/orders-store.js');
+    const record = await new DynamoDbOrdersStore(client, ORDERS).get(id);
+    expect(record?.order_lines).toEqual(lines);
+    expect(record).not.toHaveProperty('line_parts');
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged']);
+    const recorded = bus.events.find((e) => e.detail.order_id === id && e.detailType === 'Order Recorded');
+    expect(recorded?.detail.order).toMatchObject({ order_lines_omitted: { reason: 'event_size', line_count: 1000, read_from: `GET /ordermanagement/v1/orders/${id}` } });
+    expect(recorded?.detail.order).not.toHaveProperty('order_lines');
+  });
+
+  it('an order whose lines fit the record but not an event: the event leaves them out and says where they are', async () => {
+    const id = newOrderId();
+    const lines = Array.from({ length: 1000 }, (_, i) => ({ type: 'physical', reference: `R${i}`.padEnd(75, 'x'), name: `N${i}`.padEnd(75, 'y'), quantity: 1, unit_price: 100, tax_rate: 2500, total_amount: 100, total_tax_amount: 20 }));
+    fake.putOrder(exampleOmOrder(id, { order_lines: lines, order_amount: 100_000, original_order_amount: 100_000 }));
+    expect((await push(id)).status).toBe(200);
+    expect((await item(id))?.order_lines).toHaveLength(1000);
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged']);
+    const recorded = bus.events.find((e) => e.detail.order_id === id && e.detailType === 'Order Recorded');
+    expect(recorded?.detail.order).toMatchObject({ order_lines_omitted: { line_count: 1000 } });
+  });
+
   it('an event EventBridge refuses is retried from its record: none lost, none out of order', async () => {
     const id = newOrderId();
     fake.putOrder(exampleOmOrder(id));

@@ -1,4 +1,5 @@
-import { eventsForChange, eventTypes } from '../../functions/orders/events.js';
+import { MAX_DETAIL_BYTES, eventsForChange, eventTypes } from '../../functions/orders/events.js';
+import { splitLines } from '../../functions/orders/orders-store.js';
 import type { OrderRecord } from '../../functions/orders/order.js';
 
 const record = (overrides: Partial<OrderRecord> = {}): OrderRecord => ({
@@ -96,9 +97,34 @@ describe('eventsForChange', () => {
     expect(eventsForChange(record(), record({ klarna_status: 'CANCELLED', version: 2 })).map((e) => e.detailType)).toEqual(['Order Klarna Status Changed']);
   });
 
+  it('an Order Recorded that would pass EventBridge\'s 256 KB leaves the lines out and says where to read them', () => {
+    const lines = Array.from({ length: 1000 }, (_, i) => ({ type: 'physical', name: `N${i}`.padEnd(255, 'n'), quantity: 1, total_amount: 100 }));
+    const [event] = eventsForChange(undefined, record({ order_lines: lines }));
+    expect(Buffer.byteLength(JSON.stringify(event?.detail))).toBeLessThan(MAX_DETAIL_BYTES);
+    expect(event?.detail.order).toEqual({
+      shipping_address: record().shipping_address,
+      original_order_amount: 29900,
+      order_lines_omitted: { reason: 'event_size', line_count: 1000, read_from: 'GET /ordermanagement/v1/orders/o-1' },
+    });
+    // Lines kept apart from the item (not in the stream image): the count the store kept.
+    const apart = { ...record(), order_lines: undefined, line_parts: 2, line_count: 1000 };
+    expect(eventsForChange(undefined, apart)[0]?.detail.order?.order_lines_omitted).toMatchObject({ line_count: 1000 });
+  });
+
   it('bookkeeping (lease, no version change) and deletions say nothing', () => {
     expect(eventsForChange(record(), { ...record(), ack_lease_until: 1 })).toEqual([]);
     expect(eventsForChange(record(), undefined)).toEqual([]);
     expect(eventsForChange(undefined, { order_id: 'x' })).toEqual([]);
+  });
+});
+
+describe('splitLines', () => {
+  it('keeps every line, in order, in parts under the bound', () => {
+    const lines = Array.from({ length: 100 }, (_, i) => ({ i, name: 'x'.repeat(i * 10) }));
+    const parts = splitLines(lines, 5000);
+    expect(parts.flat()).toEqual(lines);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const part of parts) expect(part.length === 1 || Buffer.byteLength(JSON.stringify(part)) <= 5000).toBe(true);
+    expect(splitLines([], 5000)).toEqual([]);
   });
 });
