@@ -95,6 +95,7 @@ export class OrderLifecycle {
   readonly publisher: KlarnaFunction;
   readonly sweeper: KlarnaFunction;
   readonly failedEvents: Queue;
+  readonly refusedEvents: Queue;
 
   constructor(scope: Construct, props: OrderLifecycleProps) {
     const { ordersTable, rulesTable, alarm } = props;
@@ -120,6 +121,19 @@ export class OrderLifecycle {
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself the dead-letter destination of the orders stream trigger; it is alarmed, not redriven.',
     });
+    // Entries EventBridge refuses for good (never taken, whatever the retries): the publisher puts
+    // each here and goes on, so one bad entry never holds back the orders after it.
+    this.refusedEvents = new Queue(scope, 'OrderEventsRefusedQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.refusedEvents).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself a dead-letter queue (order events EventBridge refused); it is alarmed, not redriven.',
+    });
+    this.refusedEvents.grantSendMessages(this.publisher.role);
+    this.publisher.function.addEnvironment('REFUSED_EVENTS_QUEUE_URL', this.refusedEvents.queueUrl);
     this.publisher.function.addEventSource(
       new DynamoEventSource(ordersTable, {
         startingPosition: StartingPosition.TRIM_HORIZON,
@@ -180,6 +194,12 @@ export class OrderLifecycle {
       threshold: 1,
       comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       description: 'Order events could not be published for a day: their batches are in OrderEventsFailedQueue.',
+    });
+    alarm('OrderEventsRefusedAlarm', {
+      metric: this.refusedEvents.metricApproximateNumberOfMessagesVisible({ statistic: Stats.MAXIMUM, period: fiveMinutes }),
+      threshold: 1,
+      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      description: 'EventBridge refused an order event for good: it is in OrderEventsRefusedQueue (docs/operations.md: OrderEventsRefusedAlarm).',
     });
     alarm('OrderEventsIteratorAgeAlarm', {
       metric: this.publisher.function.metric('IteratorAge', { statistic: Stats.MAXIMUM, period: fiveMinutes }),

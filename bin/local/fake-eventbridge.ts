@@ -16,6 +16,12 @@ export type FakeEventBridge = {
   readonly refusals: number;
   /** Fail the next `count` entries (FailedEntryCount, as EventBridge does when throttled). */
   failNextEntries(count: number): void;
+  /**
+   * Refuse every entry `match` picks with `code` (as EventBridge refuses an entry it will never
+   * take, e.g. MalformedDetail), until `match` is set back to undefined.
+   */
+  refuseEntries: ((event: BusEvent) => boolean) | undefined;
+  refusalCode: string;
   /** Answer the next `count` PutEvents requests with a 500. */
   failNextRequests(count: number): void;
   onEvent: ((event: BusEvent) => void) | undefined;
@@ -48,6 +54,8 @@ export const startFakeEventBridge = async (): Promise<FakeEventBridge> => {
       failRequests += count;
     },
     onEvent: undefined,
+    refuseEntries: undefined,
+    refusalCode: 'MalformedDetail',
     reset() {
       fake.events.length = 0;
       failEntries = 0;
@@ -100,6 +108,11 @@ export const startFakeEventBridge = async (): Promise<FakeEventBridge> => {
           eventBusName: entry.EventBusName ?? 'default',
           ...(entry.Time === undefined ? {} : { time: new Date(typeof entry.Time === 'number' ? entry.Time * 1000 : entry.Time).toISOString() }),
         };
+        if (fake.refuseEntries?.(event)) {
+          refusals += 1;
+          failed += 1;
+          return { ErrorCode: fake.refusalCode, ErrorMessage: 'fake refusal' };
+        }
         fake.events.push(event);
         fake.onEvent?.(event);
         return { EventId: randomUUID() };

@@ -125,7 +125,7 @@ describe('cdk-nag AwsSolutionsChecks', () => {
         'Api/CloudWatchRole',
       ],
       'AwsSolutions-IAM5[Resource::*]': ['OrderEventsPublisherFunction/Role'],
-      'AwsSolutions-SQS3': ['OrderEventsFailedQueue'],
+      'AwsSolutions-SQS3': ['OrderEventsFailedQueue', 'OrderEventsRefusedQueue'],
       'AwsSolutions-L1': [
         'AddressUpdateFunction/Resource',
         'CountryChangeFunction/Resource',

@@ -109,6 +109,18 @@ describe('events', () => {
     });
     expect((resources[logicalId(stack.orders.publisher.function)]?.Properties?.Environment as { Variables: Json }).Variables).toEqual({
       EVENT_BUS_NAME: { Ref: logicalId(stack.orders.bus) },
+      REFUSED_EVENTS_QUEUE_URL: { Ref: logicalId(stack.orders.refusedEvents) },
+    });
+  });
+
+  it('an event EventBridge refuses for good goes to its own queue, which the publisher may send to and which is alarmed', () => {
+    const statements = statementsOf(stack.orders.publisher);
+    const send = statements.find((s) => JSON.stringify(s.Resource).includes(logicalId(stack.orders.refusedEvents)));
+    expect(send?.Action).toEqual(expect.arrayContaining(['sqs:SendMessage']));
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.orders.refusedEvents), 'QueueName'] } }],
+      Threshold: 1,
     });
   });
 

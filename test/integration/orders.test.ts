@@ -10,12 +10,14 @@ import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createTables, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
 import { exampleOmOrder, startFakeOrderManagement, type FakeOrderManagement } from '../../bin/local/fake-order-management.js';
 import { startFakeEventBridge, type FakeEventBridge } from '../../bin/local/fake-eventbridge.js';
+import { startFakeSqs, type FakeSqs } from '../../bin/local/fake-sqs.js';
 import { startOrderStream, type OrderStream } from '../../bin/local/order-stream.js';
 import { lambdaContext, startLocalServer, type LocalServer } from '../../bin/local/server.js';
 import { ordersTable, rulesTable } from '../../lib/tables.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
 import { orderScope } from '../../functions/kco/rules.js';
+import { waitFor } from '../support/wait-for.js';
 
 jest.setTimeout(60_000);
 
@@ -30,6 +32,7 @@ let server: LocalServer;
 let client: ReturnType<typeof createDocumentClient>;
 let bus: FakeEventBridge;
 let stream: OrderStream;
+let sqs: FakeSqs;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
@@ -37,7 +40,10 @@ beforeAll(async () => {
   await createTables(db.endpoint, [ordersTable, rulesTable], (def) => (def === ordersTable ? ORDERS : RULES));
   fake = await startFakeOrderManagement();
   bus = await startFakeEventBridge();
+  sqs = await startFakeSqs();
   Object.assign(process.env, {
+    SQS_ENDPOINT: sqs.url,
+    REFUSED_EVENTS_QUEUE_URL: `${sqs.url}/000000000000/refused-order-events`,
     EVENTBRIDGE_ENDPOINT: bus.url,
     EVENT_BUS_NAME: 'orders-test-bus',
     DYNAMODB_ENDPOINT: db.endpoint,
@@ -66,6 +72,7 @@ afterAll(async () => {
   await server?.close();
   await stream?.stop();
   await bus?.close();
+  await sqs?.close();
   await fake?.close();
   client?.destroy();
   (await import('../../functions/shared/dynamodb.js')).documentClient().destroy();
@@ -313,8 +320,45 @@ describe('push', () => {
     bus.failNextEntries(1);
     bus.failNextRequests(3);
     expect((await push(id)).status).toBe(200);
+    // Each refusal sends the stream back to the record: read on until both events are out.
+    await waitFor(async () => (await eventsFor(id)).length === 2, 50);
     expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged']);
     expect(bus.refusals - refusedBefore).toBe(4);
+  });
+  it('an event EventBridge refuses for good goes to the dead-letter queue and holds back nothing after it', async () => {
+    const refused = newOrderId();
+    const later = newOrderId();
+    fake.putOrder(exampleOmOrder(refused));
+    fake.putOrder(exampleOmOrder(later));
+    await stream.drain();
+    bus.refuseEntries = (event) => event.detail.order_id === refused && event.detailType === 'Order Recorded';
+    try {
+      expect((await push(refused)).status).toBe(200);
+      expect((await push(later)).status).toBe(200);
+      expect(await eventsFor(later)).toEqual(['1 Order Recorded', '2 Order Acknowledged']);
+      expect(await eventsFor(refused)).toEqual(['2 Order Acknowledged']);
+      const letters = sqs.messages.map((m) => JSON.parse(m.body) as Record<string, unknown>).filter((l) => l.order_id === refused);
+      expect(letters).toEqual([expect.objectContaining({ reason: 'MalformedDetail', detail_type: 'Order Recorded', sequence: 1 })]);
+      expect(sqs.messages.find((m) => m.body.includes(refused))?.queueUrl).toBe(process.env.REFUSED_EVENTS_QUEUE_URL);
+    } finally {
+      bus.refuseEntries = undefined;
+    }
+  });
+
+  it('a dead-letter queue that cannot take the letter: the record is retried, nothing is lost', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    await stream.drain();
+    bus.refuseEntries = (event) => event.detail.order_id === id && event.detailType === 'Order Recorded';
+    sqs.failNextRequests(3);
+    try {
+      expect((await push(id)).status).toBe(200);
+      await stream.drain();
+      expect(sqs.messages.filter((m) => m.body.includes(id))).toHaveLength(1);
+      expect(await eventsFor(id)).toEqual(['2 Order Acknowledged']);
+    } finally {
+      bus.refuseEntries = undefined;
+    }
   });
 });
 
