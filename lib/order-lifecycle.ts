@@ -189,6 +189,12 @@ export class OrderLifecycle {
       comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       description: 'An order is still not acknowledged after the sweeper retried it (README: Orders, needs attention).',
     });
+    alarm('OrdersSweepGaveUpAlarm', {
+      metric: new Metric({ namespace: 'KlarnaServerless', metricName: 'OrdersSweepGaveUp', statistic: Stats.SUM, period: sweepSchedule }),
+      threshold: 1,
+      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      description: 'The sweeper gave up on an order (too many tries or too old): it is needs_review with sweep_gave_up (docs/operations.md: OrdersSweepGaveUpAlarm).',
+    });
     alarm('OrderEventsFailedAlarm', {
       metric: this.failedEvents.metricApproximateNumberOfMessagesVisible({ statistic: Stats.MAXIMUM, period: fiveMinutes }),
       threshold: 1,

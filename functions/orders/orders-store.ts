@@ -17,6 +17,8 @@ const AWAITING = 'recorded';
 
 export type Moved = 'moved' | 'not_allowed';
 
+export type AwaitingOrder = { readonly order_id: string; readonly recorded_at: string; readonly sweep_tries: number };
+
 export type StatusDetail = { review_reason?: string; lease_owner?: string };
 
 /** The port the lifecycle depends on. Times are epoch milliseconds. */
@@ -46,8 +48,13 @@ export interface OrdersStore {
    */
   claimAcknowledgement(orderId: string, owner: string, nowMs: number, untilMs: number): Promise<boolean>;
   releaseAcknowledgement(orderId: string, owner: string): Promise<void>;
-  /** Orders still `recorded` that were recorded before `beforeIso`, oldest first. */
-  awaitingAcknowledgement(beforeIso: string, limit: number): Promise<string[]>;
+  /**
+   * Every order still `recorded` that was recorded before `beforeIso` (all pages of the index,
+   * up to `max`), with the sweeper's tries so far.
+   */
+  awaitingAcknowledgement(beforeIso: string, max?: number): Promise<AwaitingOrder[]>;
+  /** One more sweeper try of an order still `recorded` (bookkeeping: no version, no event). */
+  countSweepTry(orderId: string): Promise<void>;
 }
 
 type Client = Pick<DynamoDBDocumentClient, 'send'>;
@@ -64,7 +71,7 @@ const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException || (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
 
 /** Bookkeeping attributes that are ours, not the order's. */
-const internalAttributes = ['purge_at', 'awaiting', 'ack_lease_until', 'ack_lease_owner', 'line_parts', 'line_count'] as const;
+const internalAttributes = ['purge_at', 'awaiting', 'ack_lease_until', 'ack_lease_owner', 'line_parts', 'line_count', 'sweep_tries'] as const;
 
 const toRecord = (item: Record<string, unknown>): OrderRecord => {
   const record = { ...item };
@@ -290,18 +297,37 @@ export class DynamoDbOrdersStore implements OrdersStore {
     });
   }
 
-  async awaitingAcknowledgement(beforeIso: string, limit: number): Promise<string[]> {
-    const output = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: AWAITING_INDEX,
-        KeyConditionExpression: 'awaiting = :recorded AND recorded_at < :before',
-        ExpressionAttributeValues: { ':recorded': AWAITING, ':before': beforeIso },
-        ProjectionExpression: 'order_id',
-        Limit: limit,
-      }),
-      this.callOptions(),
-    );
-    return (output.Items ?? []).map((item) => String(item.order_id));
+  async awaitingAcknowledgement(beforeIso: string, max = 100_000): Promise<AwaitingOrder[]> {
+    const found: AwaitingOrder[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const output = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: AWAITING_INDEX,
+          KeyConditionExpression: 'awaiting = :recorded AND recorded_at < :before',
+          ExpressionAttributeValues: { ':recorded': AWAITING, ':before': beforeIso },
+          ProjectionExpression: 'order_id, recorded_at, sweep_tries',
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+        this.callOptions(),
+      );
+      for (const item of output.Items ?? []) {
+        found.push({ order_id: String(item.order_id), recorded_at: String(item.recorded_at), sweep_tries: typeof item.sweep_tries === 'number' ? item.sweep_tries : 0 });
+      }
+      start = output.LastEvaluatedKey;
+    } while (start !== undefined && found.length < max);
+    return found;
+  }
+
+  async countSweepTry(orderId: string): Promise<void> {
+    await this.update({
+      TableName: this.tableName,
+      Key: { order_id: orderId },
+      UpdateExpression: 'ADD sweep_tries :one',
+      ConditionExpression: '#status = :recorded',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':one': 1, ':recorded': AWAITING },
+    });
   }
 }

@@ -169,6 +169,10 @@ describe('alarms', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', properties);
   });
 
+  it('alarms when the sweeper gives up on an order', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'KlarnaServerless', MetricName: 'OrdersSweepGaveUp', Statistic: 'Sum', Threshold: 1 });
+  });
+
   it('alarms on errors of the publisher and the sweeper', () => {
     for (const fn of [stack.orders.publisher, stack.orders.sweeper]) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {

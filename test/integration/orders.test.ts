@@ -463,7 +463,7 @@ describe('sweeper', () => {
     expect(await item(id)).toMatchObject({ status: 'recorded', awaiting: 'recorded' });
 
     const later = { ...defaultDeps(), now: () => Date.now() + 31 * 60_000 };
-    const options = { afterMs: 30 * 60_000, limit: 100, deadline: later.now() + 20_000, perOrderMs: 4000 };
+    const options = { afterMs: 30 * 60_000, limit: 100, deadline: later.now() + 20_000, perOrderMs: 4000, maxTries: 100, maxAgeMs: 48 * 3_600_000 };
     // Too young to sweep: nothing happens to it.
     const young = await sweep({ ...later, now: Date.now }, { ...options, deadline: Date.now() + 20_000 });
     expect(young.found).toBe(0);
