@@ -215,6 +215,17 @@ describe('push', () => {
     expect(fake.requests.filter((r) => r.orderId === id)).toEqual([]);
   });
 
+  it.each(['.', '..', '...'])('refuses the order id %j with 400 at the API Gateway event, before any call', async (orderId) => {
+    const { handler } = await import('../../functions/orders/handlers/push.js');
+    const { apiGatewayEvent } = await import('../../bin/local/server.js');
+    const before = fake.requests.length;
+    const event = apiGatewayEvent({ method: 'POST', resource: '/kco/orders/{order_id}/push', path: `/kco/orders/${orderId}/push`, pathParameters: { order_id: orderId }, query: { token: TOKEN } });
+    const answer = await handler(event, lambdaContext('OrderPushFunction'));
+    expect(answer.statusCode).toBe(400);
+    expect(fake.requests.length).toBe(before);
+    expect(await item(orderId)).toBeUndefined();
+  });
+
   it('a function dying between the write and the acknowledgement: the next attempt acknowledges', async () => {
     const id = newOrderId();
     fake.putOrder(exampleOmOrder(id));

@@ -12,8 +12,10 @@ import { createOrderManagementClient, readOmConfig } from '../order-management.j
 import { DynamoDbOrdersStore } from '../orders-store.js';
 import type { ProcessDeps } from '../process.js';
 
-// Klarna's order ids are UUIDs; accept any URL-safe id but nothing that could smuggle text into logs.
-export const ORDER_ID = /^[A-Za-z0-9._~-]{1,128}$/;
+// Klarna's order ids are UUIDs; accept any URL-safe id but nothing that could smuggle text into logs,
+// and no id made only of dots: `.` and `..` are path segments, and Order Management's URL would
+// resolve them (`/orders/..` is `/ordermanagement/v1/`).
+export const ORDER_ID = /^(?!\.+$)[A-Za-z0-9._~-]{1,128}$/;
 
 const DAY_MS = 86_400_000;
 
