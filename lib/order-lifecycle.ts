@@ -17,6 +17,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { KlarnaFunction } from './klarna-function.js';
 import type { AlarmSpec } from './monitoring.js';
+import { METRICS_NAMESPACE, METRICS_SERVICE, metricNames } from '../functions/shared/metrics.js';
 
 /**
  * The push and notification functions read the order from Klarna and acknowledge it within the
@@ -188,6 +189,18 @@ export class OrderLifecycle {
       threshold: 1,
       comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       description: 'An order is still not acknowledged after the sweeper retried it (README: Orders, needs attention).',
+    });
+    alarm('OrderManagementCredentialsMissingAlarm', {
+      metric: new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: metricNames.credentialsMissing,
+        dimensionsMap: { service: METRICS_SERVICE },
+        statistic: Stats.SUM,
+        period: fiveMinutes,
+      }),
+      threshold: 1,
+      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      description: 'The Order Management credentials secret has empty fields: no order can be read or acknowledged (docs/operations.md: OrderManagementCredentialsMissingAlarm).',
     });
     alarm('OrdersSweepGaveUpAlarm', {
       metric: new Metric({ namespace: 'KlarnaServerless', metricName: 'OrdersSweepGaveUp', statistic: Stats.SUM, period: sweepSchedule }),

@@ -20,6 +20,8 @@ export const metricNames = {
   osmRequest: 'OsmRequest',
   /** One per order lifecycle step (push, acknowledge, capture, …) once the order module counts. */
   orderStep: 'OrderStep',
+  /** One per Order Management call refused before it was sent: the credentials are empty. */
+  credentialsMissing: 'OrderManagementCredentialsMissing',
 } as const;
 
 export const callbackNames = ['address_update', 'country_change', 'shipping_option_update', 'validation'] as const;
@@ -113,4 +115,9 @@ export const countOsmOutcome = (outcome: OsmOutcome): void => {
 /** One step of an order's life and how it ended. */
 export const countOrderStep = (step: OrderStep, outcome: OrderOutcome): void => {
   count(metricNames.orderStep, [{ step: bounded(stepSet, step), outcome: bounded(orderOutcomeSet, outcome) }]);
+};
+
+/** An Order Management call that could not be made: the credentials are empty (alarmed on its own). */
+export const countCredentialsMissing = (): void => {
+  count(metricNames.credentialsMissing, [{}]);
 };

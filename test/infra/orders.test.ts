@@ -169,6 +169,15 @@ describe('alarms', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', properties);
   });
 
+  it('alarms on empty Order Management credentials', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'KlarnaServerless',
+      MetricName: 'OrderManagementCredentialsMissing',
+      Dimensions: [{ Name: 'service', Value: 'klarna-serverless' }],
+      Threshold: 1,
+    });
+  });
+
   it('alarms when the sweeper gives up on an order', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'KlarnaServerless', MetricName: 'OrdersSweepGaveUp', Statistic: 'Sum', Threshold: 1 });
   });

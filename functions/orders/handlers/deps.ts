@@ -6,7 +6,7 @@ import type { Context } from 'aws-lambda';
 import { intEnv, requireEnv } from '../../shared/config.js';
 import { documentClient } from '../../shared/dynamodb.js';
 import { logger } from '../../shared/log.js';
-import { countOrderStep, type OrderOutcome } from '../../shared/metrics.js';
+import { countCredentialsMissing, countOrderStep, type OrderOutcome } from '../../shared/metrics.js';
 import { rulesSource } from '../../shared/rules-store.js';
 import { createOrderManagementClient, readOmConfig } from '../order-management.js';
 import { DynamoDbOrdersStore } from '../orders-store.js';
@@ -33,6 +33,12 @@ export const defaultDeps = (): ProcessDeps => {
     now: Date.now,
     retentionMs: intEnv('ORDERS_RETENTION_DAYS', 90, { min: 1, max: 3650 }) * DAY_MS,
     log: (step, fields) => {
+      if (fields?.reason === 'credentials_missing') {
+        // Not Klarna failing: the secret holds no credentials yet (as a fresh stack creates it).
+        logger.error('Order Management credentials missing', { step, ...fields });
+        countCredentialsMissing();
+        return;
+      }
       logger.info('order step', { step, ...fields });
       const acknowledge = acknowledgeOutcomes[step];
       if (acknowledge) countOrderStep('acknowledge', acknowledge);
