@@ -17,7 +17,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { KlarnaFunction } from './klarna-function.js';
 import type { AlarmSpec } from './monitoring.js';
-import { METRICS_NAMESPACE, METRICS_SERVICE, metricNames } from '../functions/shared/metrics.js';
+import { METRICS_SERVICE, metricNames } from '../functions/shared/metric-names.js';
 
 /**
  * The push and notification functions read the order from Klarna and acknowledge it within the
@@ -203,7 +203,7 @@ export class OrderLifecycle {
     });
     alarm('OrderManagementCredentialsMissingAlarm', {
       metric: new Metric({
-        namespace: METRICS_NAMESPACE,
+        namespace: props.metricsNamespace,
         metricName: metricNames.credentialsMissing,
         dimensionsMap: { service: METRICS_SERVICE },
         statistic: Stats.SUM,
@@ -214,7 +214,7 @@ export class OrderLifecycle {
       description: 'The Order Management credentials secret has empty fields: no order can be read or acknowledged (docs/operations.md: OrderManagementCredentialsMissingAlarm).',
     });
     alarm('OrdersSweepGaveUpAlarm', {
-      metric: new Metric({ namespace: 'KlarnaServerless', metricName: 'OrdersSweepGaveUp', statistic: Stats.SUM, period: sweepSchedule }),
+      metric: new Metric({ namespace: props.metricsNamespace, metricName: 'OrdersSweepGaveUp', statistic: Stats.SUM, period: sweepSchedule }),
       threshold: 1,
       comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       description: 'The sweeper gave up on an order (too many tries or too old): it is needs_review with sweep_gave_up (docs/operations.md: OrdersSweepGaveUpAlarm).',

@@ -175,7 +175,7 @@ describe('alarms', () => {
 
   it('alarms on empty Order Management credentials', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'KlarnaServerless',
+      Namespace: 'KlarnaServerless/OrdersTestStack',
       MetricName: 'OrderManagementCredentialsMissing',
       Dimensions: [{ Name: 'service', Value: 'klarna-serverless' }],
       Threshold: 1,
@@ -183,7 +183,7 @@ describe('alarms', () => {
   });
 
   it('alarms when the sweeper gives up on an order', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'KlarnaServerless', MetricName: 'OrdersSweepGaveUp', Statistic: 'Sum', Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'KlarnaServerless/OrdersTestStack', MetricName: 'OrdersSweepGaveUp', Statistic: 'Sum', Threshold: 1 });
   });
 
   it('alarms on errors of the publisher and the sweeper', () => {

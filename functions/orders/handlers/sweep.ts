@@ -26,7 +26,7 @@ export const awaitingMetricLine = (count: number, now: number): string =>
 
 export const gaveUpMetricLine = (count: number, now: number): string =>
   JSON.stringify({
-    _aws: { Timestamp: now, CloudWatchMetrics: [{ Namespace: METRIC_NAMESPACE, Dimensions: [[]], Metrics: [{ Name: GAVE_UP_METRIC, Unit: 'Count' }] }] },
+    _aws: { Timestamp: now, CloudWatchMetrics: [{ Namespace: metricsNamespace(), Dimensions: [[]], Metrics: [{ Name: GAVE_UP_METRIC, Unit: 'Count' }] }] },
     [GAVE_UP_METRIC]: count,
     step: 'sweep_gave_up_metric',
   });
