@@ -120,7 +120,7 @@ const viaAws = async (
     const put = await eventBridgeBus(env.EVENTBRIDGE_ENDPOINT?.trim() || undefined).put([
       { Source: 'klarna-serverless.operator', DetailType: DETAIL_TYPES[command], Detail: JSON.stringify({ order_id: orderId, ...body }), EventBusName: busName },
     ]);
-    if (put.failed > 0) {
+    if (put.some((result) => result.kind !== 'ok')) {
       io.stderr('The bus refused the event.\n');
       return 1;
     }

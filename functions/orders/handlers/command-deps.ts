@@ -59,7 +59,7 @@ export const commandDeps = (bus: EventBus = eventBridgeBus()): CommandContext =>
     // A refusal or failure is answered whether or not its event could be published.
     publish: async (event) => {
       try {
-        const { failed } = await bus.put(commandBusEntries(event, busName));
+        const failed = (await bus.put(commandBusEntries(event, busName))).filter((result) => result.kind !== 'ok').length;
         if (failed > 0) logger.warn('command event not published', { step: 'command_event_failed', order_id: event.detail.order_id, detail_type: event.detailType });
       } catch (error) {
         logger.warn('command event not published', { step: 'command_event_failed', order_id: event.detail.order_id, detail_type: event.detailType, ...describeError(error) });

@@ -25,14 +25,21 @@ export const publishCommandRecords = async (records: readonly DynamoDBRecord[], 
   for (const record of records) {
     const event = eventOfRecord(record);
     if (!event) continue;
-    let failed: number;
+    let result: { kind: string; code?: string };
     try {
-      failed = (await bus.put(commandBusEntries(event, busName))).failed;
+      result = (await bus.put(commandBusEntries(event, busName)))[0] ?? { kind: 'retry', code: 'no_result' };
     } catch (error) {
       logger.error('command event not published', { step: 'events_failed', order_id: event.detail.order_id, ...describeError(error) });
-      failed = 1;
+      result = { kind: 'retry', code: 'error' };
     }
-    if (failed > 0) return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
+    // Throttling or an internal error: retry from this record, so nothing after it overtakes it.
+    if (result.kind === 'retry') return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }] };
+    if (result.kind === 'refused') {
+      // Refused for good (EventBridge will never take it): holding the shard would stop every
+      // booking's event after it. The booking itself is in the ledger (GET /orders/{order_id}).
+      logger.error('command event refused by EventBridge', { step: 'event_refused', order_id: event.detail.order_id, detail_type: event.detailType, command_id: event.detail.command_id, code: result.code });
+      continue;
+    }
     logger.info('command event published', { step: 'event_published', order_id: event.detail.order_id, detail_type: event.detailType, command_id: event.detail.command_id });
   }
   return { batchItemFailures: [] };
