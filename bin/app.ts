@@ -59,6 +59,7 @@ new KlarnaStack(app, text('stackName') ?? 'KlarnaServerless', {
   ...(wafRateLimit !== undefined ? { wafRateLimit } : {}),
   ...(callbackReservedConcurrency !== undefined ? { callbackReservedConcurrency } : {}),
   ...(denialRateAlarmShare !== undefined ? { denialRateAlarmShare } : {}),
+  ...(number('rulesHistoryDays') !== undefined ? { rulesHistoryDays: number('rulesHistoryDays') } : {}),
 });
 
 // cdk-nag v3 runs as a policy validation plugin: synth fails on any unacknowledged error.

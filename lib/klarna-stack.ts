@@ -39,8 +39,9 @@ import {
   orderManagementSecretEnvVar,
   type OrderManagementSettings,
 } from './order-lifecycle.js';
+import { RulesChecker } from './rules-checker.js';
 import { functions, kcoCallbacks, merchantUrls, orderRoutes, routes, type FunctionDefinition, type TableAccess } from './routes.js';
-import { ordersTable, placementsTable, rulesTable, tables, type KeyAttribute, type TableDefinition } from './tables.js';
+import { ordersTable, placementsTable, rulesHistoryTable, rulesTable, tables, type KeyAttribute, type TableDefinition } from './tables.js';
 
 /**
  * The source addresses Klarna has published for KCO callbacks. Not confirmed to still hold since
@@ -152,6 +153,8 @@ export type KlarnaStackProps = StackProps & {
   readonly osm?: { readonly region?: string; readonly environment?: string; readonly allowedOrigin?: string; readonly clientId?: string };
   /** Order Management API host and the orders' retention; Kustom playground and 90 days by default. */
   readonly orderManagement?: OrderManagementSettings;
+  /** Days a replaced version of the rules is kept in the rules history (TTL). Default 90. */
+  readonly rulesHistoryDays?: number;
 };
 
 const pascal = (snake: string): string =>
@@ -168,6 +171,7 @@ export class KlarnaStack extends Stack {
   readonly functions: ReadonlyMap<FunctionDefinition, KlarnaFunction>;
   readonly tables: ReadonlyMap<TableDefinition, Table>;
   readonly orders: OrderLifecycle;
+  readonly rulesChecker: RulesChecker;
 
   constructor(scope: Construct, id: string, props: KlarnaStackProps = {}) {
     super(scope, id, props);
@@ -498,7 +502,7 @@ export class KlarnaStack extends Stack {
         evaluationPeriods: spec.evaluationPeriods ?? (datapoints === 1 ? 1 : 3),
         datapointsToAlarm: datapoints,
         // Quiet periods (no callbacks at night) are not failures.
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+        treatMissingData: spec.treatMissingData ?? TreatMissingData.NOT_BREACHING,
         alarmDescription: spec.description,
       });
       created.addAlarmAction(alarmAction);
@@ -564,8 +568,19 @@ export class KlarnaStack extends Stack {
       alarm,
     });
 
+    // ---- Rules checked on write (the rules table's stream), with their history ----------------
+    this.rulesChecker = new RulesChecker(this, 'RulesChecker', {
+      rulesTable: tableFor(rulesTable),
+      historyTable: tableFor(rulesHistoryTable),
+      eventBus: this.orders.bus,
+      alarm,
+      tracing,
+      ...(props.rulesHistoryDays === undefined ? {} : { historyRetentionDays: props.rulesHistoryDays }),
+    });
+
     addDecisionAlarms(alarm, { denialRateShare });
     const dashboard = addDashboard(this, { functions: functionMap, alarms });
+    this.rulesChecker.addDashboardWidgets(dashboard);
 
     // ---- Outputs ------------------------------------------------------------------------------
     // The API's base URL without a trailing slash (api.url ends in one).

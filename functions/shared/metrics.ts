@@ -20,6 +20,11 @@ export const metricNames = {
   osmRequest: 'OsmRequest',
   /** One per order lifecycle step (push, acknowledge, capture, …) once the order module counts. */
   orderStep: 'OrderStep',
+  /**
+   * One per write to the rules table the callbacks cannot use (an invalid document, a deleted
+   * `default`), by scope kind; which scope is in the checker's log line `rules rejected`.
+   */
+  rulesRejected: 'RulesRejected',
 } as const;
 
 export const callbackNames = ['address_update', 'country_change', 'shipping_option_update', 'validation'] as const;
@@ -46,6 +51,10 @@ export const osmOutcomes = [
 export const orderSteps = ['push', 'acknowledge', 'capture', 'cancel', 'refund', 'notification', 'sweep'] as const;
 export const orderOutcomes = ['ok', 'retry', 'error', 'skipped'] as const;
 
+/** Kinds of rules scope, the one dimension of RulesRejected (a scope itself is unbounded). */
+export const rulesScopeKinds = ['default', 'order', 'other'] as const;
+export type RulesScopeKind = (typeof rulesScopeKinds)[number];
+
 export type CallbackDecision = (typeof callbackDecisions)[number];
 export type OsmOutcome = (typeof osmOutcomes)[number];
 export type OrderStep = (typeof orderSteps)[number];
@@ -62,6 +71,7 @@ const decisionSet: ReadonlySet<string> = new Set(callbackDecisions);
 const osmSet: ReadonlySet<string> = new Set(osmOutcomes);
 const stepSet: ReadonlySet<string> = new Set(orderSteps);
 const orderOutcomeSet: ReadonlySet<string> = new Set(orderOutcomes);
+const scopeKindSet: ReadonlySet<string> = new Set(rulesScopeKinds);
 
 // Powertools warns whenever one key stands in several dimension sets of the same line. Ours do on
 // purpose (the same value counted under callback × decision × reason, reason alone and decision
@@ -80,10 +90,10 @@ const metricsLogger = {
 
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE, logger: metricsLogger });
 
-/** One count, written at once under each dimension set given (one EMF line). */
-const count = (name: string, dimensionSets: readonly Record<string, string>[]): void => {
+/** One count (or `value` of them), written at once under each dimension set given (one EMF line). */
+const count = (name: string, dimensionSets: readonly Record<string, string>[], value = 1): void => {
   for (const dimensions of dimensionSets) metrics.addDimensions(dimensions);
-  metrics.addMetric(name, MetricUnit.Count, 1);
+  metrics.addMetric(name, MetricUnit.Count, value);
   metrics.publishStoredMetrics();
 };
 
@@ -113,4 +123,12 @@ export const countOsmOutcome = (outcome: OsmOutcome): void => {
 /** One step of an order's life and how it ended. */
 export const countOrderStep = (step: OrderStep, outcome: OrderOutcome): void => {
   count(metricNames.orderStep, [{ step: bounded(stepSet, step), outcome: bounded(orderOutcomeSet, outcome) }]);
+};
+
+/**
+ * Rules writes of one scope kind that the callbacks cannot use, counted once per stream batch;
+ * 0 for a batch whose writes of that kind were all accepted.
+ */
+export const countRulesRejected = (scopeKind: RulesScopeKind, rejected: number): void => {
+  count(metricNames.rulesRejected, [{ scope_kind: bounded(scopeKindSet, scopeKind) }], rejected);
 };

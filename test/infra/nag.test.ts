@@ -124,8 +124,8 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]': [
         'Api/CloudWatchRole',
       ],
-      'AwsSolutions-IAM5[Resource::*]': ['OrderEventsPublisherFunction/Role'],
-      'AwsSolutions-SQS3': ['OrderEventsFailedQueue'],
+      'AwsSolutions-IAM5[Resource::*]': ['OrderEventsPublisherFunction/Role', 'RulesChecker/Function/Role'],
+      'AwsSolutions-SQS3': ['OrderEventsFailedQueue', 'RulesChecker/FailedQueue'],
       'AwsSolutions-L1': [
         'AddressUpdateFunction/Resource',
         'CountryChangeFunction/Resource',
@@ -134,6 +134,7 @@ describe('cdk-nag AwsSolutionsChecks', () => {
         'OrderPushFunction/Resource',
         'OrderSweeperFunction/Resource',
         'OsmPlacementFunction/Resource',
+        'RulesChecker/Function/Resource',
         'ShippingOptionUpdateFunction/Resource',
         'ValidationFunction/Resource',
       ],
