@@ -237,17 +237,6 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
         onError: (error) => process.stderr.write(`orders stream: ${error instanceof Error ? error.message : String(error)}\n`),
       });
       cleanups.push(() => orderStream.stop());
-      // The rules table's stream → the rules checker, as in the stack: a direct write to the local
-      // table (not through the rules tool) is checked, its event printed, its history kept.
-      const rulesStream = await startTableStream({
-        endpoint: dynamoDb.endpoint,
-        tableName: nameOf(rulesTable),
-        handle: async (records) => (await import('../../functions/rules/handlers/check-rules.js')).handler({ Records: records }),
-        pollMs: 250,
-        label: 'the rules stream',
-        onError: (error) => process.stderr.write(`rules stream: ${error instanceof Error ? error.message : String(error)}\n`),
-      });
-      cleanups.push(() => rulesStream.stop());
     }
 
     const token = (process.env.KCO_CALLBACK_TOKENS ?? DEFAULT_CALLBACK_TOKEN).split(',').map((t) => t.trim()).find(Boolean) ?? DEFAULT_CALLBACK_TOKEN;
@@ -264,6 +253,22 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
       } finally {
         client.destroy();
       }
+    }
+
+    // After the seeding: the checker reads the seeds from the stream's start, and a cold DynamoDB
+    // Local is not asked for both at once.
+    if (options.orderStream !== false) {
+      // The rules table's stream → the rules checker, as in the stack: a direct write to the local
+      // table (not through the rules tool) is checked, its event printed, its history kept.
+      const rulesStream = await startTableStream({
+        endpoint: dynamoDb.endpoint,
+        tableName: nameOf(rulesTable),
+        handle: async (records) => (await import('../../functions/rules/handlers/check-rules.js')).handler({ Records: records }),
+        pollMs: 250,
+        label: 'the rules stream',
+        onError: (error) => process.stderr.write(`rules stream: ${error instanceof Error ? error.message : String(error)}\n`),
+      });
+      cleanups.push(() => rulesStream.stop());
     }
 
     const playground = createPlayground({ token, endpoint: dynamoDb.endpoint, rulesTable: nameOf(rulesTable), rulesHistoryTable: nameOf(rulesHistoryTable) });
