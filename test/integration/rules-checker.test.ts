@@ -7,7 +7,8 @@
  * valid version back as a new version.
  */
 import { randomUUID } from 'node:crypto';
-import { BatchWriteItemCommand, DeleteItemCommand, PutItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, DeleteItemCommand, DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createTables, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
 import { startFakeEventBridge, type BusEvent, type FakeEventBridge } from '../../bin/local/fake-eventbridge.js';
@@ -26,6 +27,9 @@ const HISTORY = `checker-history-${suffix}`;
 const BUS = 'checker-test-bus';
 const SHOPPER_TEXT = 'Vi levererar tyvärr inte till paketautomater; välj en gatuadress så skickar vi med ett leende';
 
+const originalDynamoSend = DynamoDBClient.prototype.send;
+const originalEventsSend = EventBridgeClient.prototype.send;
+
 let db: RunningDynamoDb;
 let bus: FakeEventBridge;
 let stream: TableStream;
@@ -34,6 +38,8 @@ let plain: DynamoDBClient;
 const savedEnv = { ...process.env };
 /** The EMF metric lines the checker wrote to stdout. */
 const metricLines: Record<string, unknown>[] = [];
+/** Per batch the checker was handed: its size and the AWS calls it made, by command. */
+const batches: { records: number; calls: string[] }[] = [];
 
 beforeAll(async () => {
   db = await startDynamoDb();
@@ -58,6 +64,17 @@ beforeAll(async () => {
     tableName: RULES,
     label: 'the rules stream',
     handle: async (records) => {
+      const batch = { records: records.length, calls: [] as string[] };
+      batches.push(batch);
+      const count = (command: unknown): void => void batch.calls.push((command as { constructor: { name: string } }).constructor.name);
+      const dynamo = jest.spyOn(DynamoDBClient.prototype, 'send').mockImplementation(function (this: DynamoDBClient, ...args: Parameters<DynamoDBClient['send']>) {
+        count(args[0]);
+        return originalDynamoSend.apply(this, args);
+      } as DynamoDBClient['send']);
+      const events = jest.spyOn(EventBridgeClient.prototype, 'send').mockImplementation(function (this: EventBridgeClient, ...args: Parameters<EventBridgeClient['send']>) {
+        count(args[0]);
+        return originalEventsSend.apply(this, args);
+      } as EventBridgeClient['send']);
       const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
         const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
         for (const line of text.split('\n')) if (line.includes('"_aws"')) metricLines.push(JSON.parse(line) as Record<string, unknown>);
@@ -67,6 +84,8 @@ beforeAll(async () => {
         return await checker.handler({ Records: records });
       } finally {
         write.mockRestore();
+        dynamo.mockRestore();
+        events.mockRestore();
       }
     },
   });
@@ -270,8 +289,18 @@ describe('order scopes written in bulk', () => {
         }),
       );
     }
+    const batchesBefore = batches.length;
     const events = await newEvents();
     expect(events).toHaveLength(60);
+    // What the flood cost: per batch the stream handed over, one BatchGetItem of the heads and one
+    // PutEvents per ten records; no history write (first versions).
+    const flood = batches.slice(batchesBefore).filter((b) => b.records > 0);
+    expect(flood.reduce((sum, b) => sum + b.records, 0)).toBe(60);
+    for (const batch of flood) {
+      expect([...batch.calls].sort()).toEqual(
+        ['BatchGetItemCommand', ...Array<string>(Math.ceil(batch.records / 10)).fill('PutEventsCommand')].sort(),
+      );
+    }
     expect(events.filter((e) => e.detailType === 'Rules Changed')).toHaveLength(59);
     expect(events.filter((e) => e.detailType === 'Rules Rejected').map((e) => [e.detail.scope, e.detail.issues])).toEqual([
       [`order#${ids[42]}`, [{ path: 'expected_order_amount', message: 'must be at least 0' }]],
