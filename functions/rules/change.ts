@@ -28,6 +28,8 @@ export const scopeKindOf = (scope: string): ScopeKind => (scope === defaultScope
 export const MAX_EVENT_ISSUES = 20;
 /** Paths and messages are clipped: they name fields, never carry the texts a shopper reads. */
 export const MAX_ISSUE_TEXT = 200;
+/** At most this many changed field names travel (a valid document has fewer; an item under another key may have any). */
+export const MAX_CHANGED_FIELDS = 100;
 
 type DetailBase = {
   schema_version: typeof RULES_EVENT_SCHEMA_VERSION;
@@ -143,7 +145,7 @@ export const eventForWrite = (write: RulesWrite): RulesEvent => {
     detail: {
       ...base,
       change: write.after === undefined ? 'deleted' : write.before === undefined ? 'created' : 'updated',
-      changed_fields: changedFields(write.before, write.after),
+      changed_fields: changedFields(write.before, write.after).slice(0, MAX_CHANGED_FIELDS).map(clip),
     },
   };
 };

@@ -91,6 +91,14 @@ describe('the event of a write', () => {
     });
   });
 
+  it('names at most 100 changed fields, each clipped (an item under another key may carry any)', () => {
+    const before = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`${'k'.repeat(300)}${String(i).padStart(3, '0')}`, i]));
+    const event = eventForWrite(write({ scope: 'order#9', before, after: undefined }));
+    if (event.detailType !== 'Rules Changed') throw new Error('expected a change');
+    expect(event.detail.changed_fields).toHaveLength(100);
+    expect(event.detail.changed_fields[0]).toHaveLength(200);
+  });
+
   it('a new scope is created; attribute order and sets do not make a change', () => {
     expect(eventForWrite(write({ scope: 'order#7', before: undefined, previousVersion: null, version: 1 }))).toMatchObject({ detail: { change: 'created', changed_fields: ['block_po_boxes'] } });
     expect(changedFields({ a: { x: 1, y: [1, 2] } }, { a: { y: [1, 2], x: 1 } })).toEqual([]);
