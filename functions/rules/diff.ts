@@ -35,8 +35,12 @@ export const diffDocuments = (before: unknown, after: unknown, path = ''): Docum
   return [{ path: path || '(document)', kind: 'changed', before, after }];
 };
 
+// A number beyond JavaScript's safe range comes out of DynamoDB as a BigInt (a console edit can
+// store one): shown with its digits, where JSON.stringify would throw.
+const bigIntAsDigits = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? `${value.toString()}n` : value);
+
 const show = (value: unknown, max: number): string => {
-  const text = value instanceof Set ? JSON.stringify([...value]) : JSON.stringify(value) ?? String(value);
+  const text = (value instanceof Set ? JSON.stringify([...value], bigIntAsDigits) : JSON.stringify(value, bigIntAsDigits)) ?? String(value);
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 };
 

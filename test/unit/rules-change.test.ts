@@ -16,6 +16,7 @@ import {
   type RulesWrite,
 } from '../../functions/rules/change.js';
 import { diffDocuments, formatChanges } from '../../functions/rules/diff.js';
+import { readImage } from '../../functions/rules/history-store.js';
 import { rulesScopeKinds } from '../../functions/shared/metrics.js';
 
 const at = '2026-12-07T18:00:00.000Z';
@@ -119,6 +120,13 @@ describe('diff', () => {
       '- tax: {"mode":"vat"}',
       '+ colour: "red"',
     ]);
+  });
+
+  it('a number beyond the safe range (a console edit) is refused as the callbacks refuse it, and shown with its digits', () => {
+    const image = readImage('default', { scope: { S: 'default' }, min_order_amount: { N: '12345678901234567890' }, updated_by: { S: 'console' } });
+    expect(image.parsed).toEqual({ ok: false, issues: [{ scope: 'default', path: 'min_order_amount', message: 'expected number' }] });
+    expect(image.updatedBy).toBe('console');
+    expect(formatChanges(diffDocuments({ min_order_amount: 100 }, image.document))).toEqual(['~ min_order_amount: 100 → "12345678901234567890n"']);
   });
 
   it('an array of another length is one change; long values are clipped', () => {
