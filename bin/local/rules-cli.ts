@@ -117,7 +117,9 @@ const tablesFromStack = async (env: NodeJS.ProcessEnv, stderr: (text: string) =>
   }
 };
 
-const resolveTarget = async (io: Required<Pick<RulesCliIo, 'stderr'>> & { env: NodeJS.ProcessEnv; cwd: string }): Promise<Target | undefined> => {
+const resolveTarget = async (
+  io: Required<Pick<RulesCliIo, 'stderr'>> & { env: NodeJS.ProcessEnv; cwd: string; needsHistory: boolean },
+): Promise<Target | undefined> => {
   const { env } = io;
   const endpoint = env.DYNAMODB_ENDPOINT?.trim();
   const tableFromEnv = env.RULES_TABLE?.trim();
@@ -140,7 +142,8 @@ const resolveTarget = async (io: Required<Pick<RulesCliIo, 'stderr'>> & { env: N
   }
   if (state) io.stderr(`Ignoring ${stateFile}: the npm start that wrote it (pid ${state.pid}) is not running.\n`);
 
-  const fromStack = tableFromEnv && historyFromEnv ? undefined : await tablesFromStack(env, io.stderr);
+  // The stack's outputs only for what the environment does not say (put/get/list/delete need no history).
+  const fromStack = tableFromEnv && (historyFromEnv || !io.needsHistory) ? undefined : await tablesFromStack(env, io.stderr);
   const table = tableFromEnv || fromStack?.table;
   const historyTable = historyFromEnv || fromStack?.history;
   if (!table) {
@@ -284,13 +287,14 @@ export const runRulesCli = async (argv: readonly string[], io: RulesCliIo): Prom
     if (!parsed.ok) return reportInvalid(io, parsed.issues);
   }
 
-  const target = await resolveTarget({ stderr: io.stderr, env, cwd });
+  const needsHistory = command === 'history' || command === 'diff' || command === 'rollback';
+  const target = await resolveTarget({ stderr: io.stderr, env, cwd, needsHistory });
   if (!target) return 1;
   io.stderr(`Using ${target.description}, table ${target.table}\n`);
   const { client, table } = target;
 
   try {
-    if (command === 'history' || command === 'diff' || command === 'rollback') {
+    if (needsHistory) {
       if (!target.historyTable) {
         io.stderr(`The rules history table is not known: set RULES_HISTORY_TABLE (the stack output ${RULES_HISTORY_TABLE_OUTPUT}).\n`);
         return 1;

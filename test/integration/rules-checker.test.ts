@@ -332,3 +332,15 @@ describe('failures', () => {
     expect(items[0]).toMatchObject({ latest_version: { N: '2' } });
   });
 });
+
+describe('the rules tool', () => {
+  it('refuses a VERSION that is no version number, --to outside rollback, and a version the history does not have', async () => {
+    expect(await tool('diff', 'default', 'latest')).toMatchObject({ code: 2, stderr: expect.stringContaining('a VERSION is a number from 1, as history lists them; got "latest"') });
+    expect(await tool('history', 'default', '--to', '2')).toMatchObject({ code: 2, stderr: expect.stringContaining('--to is for rollback') });
+    expect(await tool('rollback', 'default', '--to')).toMatchObject({ code: 2, stderr: expect.stringContaining('--to needs a value') });
+    const missing = await tool('rollback', 'default', '--to', '999');
+    expect(missing).toMatchObject({ code: 1 });
+    expect(missing.stderr).toContain('Version 999 of default is not in the history (it may have expired).');
+    expect((await tool('history', 'order#never-written')).stderr).toContain('No rules stored for order#never-written and no history.');
+  });
+});
