@@ -60,7 +60,15 @@ export type RulesEvent =
   | { detailType: typeof rulesEventTypes.rejected; detail: RulesRejectedDetail };
 
 /** Where a scope's numbering stands (the history's head item); undefined when nothing was recorded. */
-export type ScopeHead = { latestVersion: number; present: boolean; lastSequence?: string };
+export type ScopeHead = { latestVersion: number; present: boolean; lastSequence?: string; lastStream?: string };
+
+/**
+ * Was this stream record recorded already (a retried batch)? Only a record of the same stream can
+ * tell: sequence numbers are ordered within a stream, and a table's stream that is turned off and
+ * on again is a new one.
+ */
+export const recordedAlready = (head: ScopeHead | undefined, sequence: string, stream: string | undefined): boolean =>
+  head?.lastSequence !== undefined && head.lastStream === stream && !sequenceAfter(sequence, head.lastSequence);
 
 /**
  * The versions of one write. Without a head the scope was never recorded: a new item is version 1;

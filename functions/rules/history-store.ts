@@ -40,7 +40,8 @@ const headFrom = (item: Image): RecordedHead | undefined => {
   const latest = Number(item.latest_version?.N);
   const sequence = item.last_sequence?.S;
   if (!Number.isInteger(latest) || sequence === undefined) return undefined;
-  return { latestVersion: latest, present: item.present?.BOOL === true, lastSequence: sequence };
+  const stream = item.last_stream?.S;
+  return { latestVersion: latest, present: item.present?.BOOL === true, lastSequence: sequence, ...(stream === undefined ? {} : { lastStream: stream }) };
 };
 
 /** The heads of these scopes (absent ones are missing from the map); throws when DynamoDB does not answer for all. */
@@ -71,6 +72,8 @@ export type RecordChange = {
   version: number;
   present: boolean;
   sequence: string;
+  /** The stream the record came from (Lambda's eventSourceARN; none from the local reader). */
+  stream: string | undefined;
   /** The head as read; the update is conditional on it (undefined: there must be none). */
   previousHead: RecordedHead | undefined;
   changedAt: Date;
@@ -103,7 +106,7 @@ export const recordChange = async (client: HistoryClient, table: string, change:
     new UpdateItemCommand({
       TableName: table,
       Key: headKey(change.scope),
-      UpdateExpression: 'SET latest_version = :version, present = :present, last_sequence = :sequence, changed_at = :at',
+      UpdateExpression: `SET latest_version = :version, present = :present, last_sequence = :sequence, changed_at = :at${change.stream === undefined ? ' REMOVE last_stream' : ', last_stream = :stream'}`,
       ConditionExpression: change.previousHead ? 'last_sequence = :previous' : 'attribute_not_exists(#scope)',
       ...(change.previousHead ? {} : { ExpressionAttributeNames: { '#scope': 'scope' } }),
       ExpressionAttributeValues: {
@@ -111,6 +114,7 @@ export const recordChange = async (client: HistoryClient, table: string, change:
         ':present': { BOOL: change.present },
         ':sequence': { S: change.sequence },
         ':at': { S: changedAt },
+        ...(change.stream === undefined ? {} : { ':stream': { S: change.stream } }),
         ...(change.previousHead ? { ':previous': { S: change.previousHead.lastSequence } } : {}),
       },
     }),

@@ -8,6 +8,7 @@ import {
   MAX_EVENT_ISSUES,
   NOT_A_SCOPE_MESSAGE,
   changedFields,
+  recordedAlready,
   eventForWrite,
   scopeKindOf,
   scopeKinds,
@@ -45,6 +46,16 @@ describe('versions', () => {
     expect(sequenceAfter('100000000000000000000000000010', '99999999999999999999999999999')).toBe(true);
     expect(sequenceAfter('4421584500000000017450439091', '4421584500000000017450439091')).toBe(false);
     expect(sequenceAfter('1', undefined)).toBe(true);
+  });
+
+  it('a record is recorded already only when the head comes from the same stream and is not older', () => {
+    const head = { latestVersion: 3, present: true, lastSequence: '500', lastStream: 'arn:stream/2026-12-01' };
+    expect(recordedAlready(head, '500', 'arn:stream/2026-12-01')).toBe(true);
+    expect(recordedAlready(head, '499', 'arn:stream/2026-12-01')).toBe(true);
+    expect(recordedAlready(head, '501', 'arn:stream/2026-12-01')).toBe(false);
+    // The stream was turned off and on: a new one, whose numbers say nothing about the old one's.
+    expect(recordedAlready(head, '7', 'arn:stream/2026-12-07')).toBe(false);
+    expect(recordedAlready(undefined, '7', undefined)).toBe(false);
   });
 });
 

@@ -22,8 +22,8 @@ import {
   EVENT_SOURCE,
   eventForWrite,
   rulesEventTypes,
+  recordedAlready,
   scopeKinds,
-  sequenceAfter,
   versionsFor,
   type RulesEvent,
   type ScopeKind,
@@ -94,7 +94,7 @@ export const checkRecords = async (records: readonly DynamoDBRecord[], deps: Che
   const plans: Plan[] = [];
   for (const { record, scope, sequence } of withScope) {
     const head = heads.get(scope);
-    if (head && !sequenceAfter(sequence, head.lastSequence)) continue; // recorded by an earlier attempt
+    if (recordedAlready(head, sequence, record.eventSourceARN)) continue; // by an earlier attempt
     const oldImage = imageOf(record.dynamodb?.OldImage);
     const newImage = imageOf(record.dynamodb?.NewImage);
     const before = oldImage ? readImage(scope, oldImage) : undefined;
@@ -117,11 +117,17 @@ export const checkRecords = async (records: readonly DynamoDBRecord[], deps: Che
         version: next,
         present: newImage !== undefined,
         sequence,
+        stream: record.eventSourceARN,
         previousHead: head,
         changedAt: at,
         retentionDays: deps.retentionDays,
       };
-      heads.set(scope, { latestVersion: next, present: newImage !== undefined, lastSequence: sequence });
+      heads.set(scope, {
+        latestVersion: next,
+        present: newImage !== undefined,
+        lastSequence: sequence,
+        ...(record.eventSourceARN === undefined ? {} : { lastStream: record.eventSourceARN }),
+      });
     }
     plans.push({ sequence, event, ...(write ? { write } : {}) });
   }
