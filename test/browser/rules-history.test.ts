@@ -105,3 +105,20 @@ describe('the rules history in the playground', () => {
     }
   });
 });
+
+describe('the history API', () => {
+  const post = async (path: string, body: string): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const response = await fetch(`${service.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  it('refuses a restore without a version number (400), of the current version or one not kept (422), and a bad scope (400)', async () => {
+    expect((await post('/playground/api/rules/restore?scope=default', '{"version": "1"}')).status).toBe(400);
+    expect((await post('/playground/api/rules/restore?scope=store', '{"version": 1}')).status).toBe(400);
+    const current = await post('/playground/api/rules/restore?scope=default', '{"version": 3}');
+    expect(current).toEqual({ status: 422, body: { ok: false, reason: 'current', message: 'Version 3 is the current version of default.', issues: [] } });
+    expect((await post('/playground/api/rules/restore?scope=default', '{"version": 42}')).body).toMatchObject({ reason: 'not_found' });
+    const history = (await (await fetch(`${service.url}/playground/api/rules/history?scope=default`)).json()) as { versions: { version: number }[] };
+    expect(history.versions.map((v) => v.version)).toEqual([3, 2, 1]);
+  });
+});
