@@ -14,7 +14,9 @@ import { createTables, startDynamoDb, type RunningDynamoDb } from '../../bin/loc
 import { startFakeEventBridge, type BusEvent, type FakeEventBridge } from '../../bin/local/fake-eventbridge.js';
 import { startTableStream, type TableStream } from '../../bin/local/order-stream.js';
 import { runRulesCli } from '../../bin/local/rules-cli.js';
+import type { DynamoDBRecord } from 'aws-lambda';
 import { rulesHistoryTable, rulesTable } from '../../lib/tables.js';
+import type { CheckerDeps } from '../../functions/rules/handlers/check-rules.js';
 import { createDocumentClient, createDynamoDbClient } from '../../functions/shared/dynamodb.js';
 import { DynamoDbRulesSource, putRules } from '../../functions/shared/rules-store.js';
 import exampleRules from '../../bin/local/example-rules.json';
@@ -27,6 +29,8 @@ const HISTORY = `checker-history-${suffix}`;
 const BUS = 'checker-test-bus';
 const SHOPPER_TEXT = 'Vi levererar tyvärr inte till paketautomater; välj en gatuadress så skickar vi med ett leende';
 
+let checker: typeof import('../../functions/rules/handlers/check-rules.js');
+const checkRecords = (...args: Parameters<typeof checker.checkRecords>) => checker.checkRecords(...args);
 const originalDynamoSend = DynamoDBClient.prototype.send;
 const originalEventsSend = EventBridgeClient.prototype.send;
 
@@ -58,7 +62,8 @@ beforeAll(async () => {
   });
   client = createDocumentClient(db.endpoint);
   plain = createDynamoDbClient(db.endpoint);
-  const checker = await import('../../functions/rules/handlers/check-rules.js');
+  // Loaded once metrics are on (the module creates its metrics logger on load).
+  checker = await import('../../functions/rules/handlers/check-rules.js');
   stream = await startTableStream({
     endpoint: db.endpoint,
     tableName: RULES,
@@ -330,6 +335,55 @@ describe('failures', () => {
     const items = await historyItems(scope);
     expect(items.map((item) => (item.version as { N: string }).N)).toEqual(['0', '1']);
     expect(items[0]).toMatchObject({ latest_version: { N: '2' } });
+  });
+});
+
+describe('the checker when DynamoDB or EventBridge fails (Lambda-shaped records, straight into checkRecords)', () => {
+  const scope = `order#fail-${suffix}`;
+  const record = (sequence: string, amount: number): DynamoDBRecord => ({
+    eventName: 'MODIFY',
+    eventSourceARN: 'arn:aws:dynamodb:eu-north-1:123456789012:table/rules/stream/2026-12-07T00:00:00.000',
+    dynamodb: {
+      Keys: { scope: { S: scope } },
+      SequenceNumber: sequence,
+      ApproximateCreationDateTime: 1_765_130_000,
+      OldImage: { scope: { S: scope }, expected_order_amount: { N: String(amount - 1) } },
+      NewImage: { scope: { S: scope }, expected_order_amount: { N: String(amount) } },
+    },
+  });
+  const deps = (overrides: Partial<CheckerDeps>): CheckerDeps => ({
+    history: plain,
+    historyTable: HISTORY,
+    bus: { put: async () => ({ failed: 0 }) },
+    busName: BUS,
+    retentionDays: 1,
+    now: () => new Date(),
+    ...overrides,
+  });
+
+  it('the history unreadable: the batch fails at its first record and nothing is published', async () => {
+    let puts = 0;
+    const result = await checkRecords([record('100', 5), record('101', 6)], deps({ historyTable: `missing-${suffix}`, bus: { put: async () => ((puts += 1), { failed: 0 }) } }));
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '100' }] });
+    expect(puts).toBe(0);
+  });
+
+  it('EventBridge down: the batch fails at its first record and no history is written, so the retry numbers the same versions', async () => {
+    const down = await checkRecords([record('200', 5), record('201', 6)], deps({ bus: { put: () => Promise.reject(new Error('connect ECONNREFUSED')) } }));
+    expect(down).toEqual({ batchItemFailures: [{ itemIdentifier: '200' }] });
+    expect(await historyItems(scope)).toEqual([]);
+    const published: unknown[] = [];
+    const retried = await checkRecords(
+      [record('200', 5), record('201', 6)],
+      deps({ bus: { put: async (entries) => (published.push(...entries.map((e) => (JSON.parse(e.Detail ?? '{}') as { version: number }).version)), { failed: 0 }) } }),
+    );
+    expect(retried).toEqual({ batchItemFailures: [] });
+    expect(published).toEqual([2, 3]);
+    expect((await historyItems(scope)).map((item) => (item.version as { N: string }).N)).toEqual(['0', '1', '2']);
+    // The same batch once more (Lambda may hand it over again): recorded already, nothing published twice.
+    published.length = 0;
+    expect(await checkRecords([record('200', 5), record('201', 6)], deps({ bus: { put: async (entries) => (published.push(...entries.map((e) => e.DetailType ?? '')), { failed: 0 }) } }))).toEqual({ batchItemFailures: [] });
+    expect(published).toEqual([]);
   });
 });
 
