@@ -12,12 +12,13 @@
  * same `scope` and `version` (consumers drop repeats by those two).
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { intEnv, requireEnv } from '../../shared/config.js';
 import { createDynamoDbClient } from '../../shared/dynamodb.js';
 import { describeError, logger } from '../../shared/log.js';
 import { countRulesRejected } from '../../shared/metrics.js';
-import { eventBridgeBus, type EventBus } from '../../orders/handlers/publish-events.js';
+import { createEventBridgeClient } from '../../shared/event-bridge.js';
 import {
   EVENT_SOURCE,
   eventForWrite,
@@ -29,6 +30,14 @@ import {
   type ScopeKind,
 } from '../change.js';
 import { readHeads, readImage, recordChange, type HistoryClient, type Image, type RecordChange, type RecordedHead } from '../history-store.js';
+
+/** The port: put up to ten entries on the bus, answer how many EventBridge did not take. */
+export type EventBus = { put(entries: PutEventsRequestEntry[]): Promise<{ failed: number }> };
+
+const eventBridgeBus = (): EventBus => {
+  const client = createEventBridgeClient();
+  return { put: async (entries) => ({ failed: (await client.send(new PutEventsCommand({ Entries: entries }))).FailedEntryCount ?? 0 }) };
+};
 
 export type CheckerDeps = {
   history: HistoryClient;
