@@ -8,9 +8,6 @@ import { intEnv, optionalEnv } from '../functions/shared/config.js';
 import { EXAMPLE_ORDER_ID, localStatePath, startLocal } from './local/start.js';
 import type { BusEvent } from './local/fake-eventbridge.js';
 
-// Node 20 locally, Node 22 in Lambda: the SDK's notice that it will want Node 22 is known noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const fail = (message: string): never => {
   process.stderr.write(`\n${message}\n`);
   process.exit(1);

@@ -14,7 +14,7 @@ import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, METRICS_SERVICE, metricNames, rulesScopeKinds, type RulesScopeKind } from '../functions/shared/metrics.js';
+import { METRICS_NAMESPACE, METRICS_SERVICE, metricNames, rulesScopeKinds, type RulesScopeKind } from '../functions/shared/metric-names.js';
 import { KlarnaFunction } from './klarna-function.js';
 import type { AlarmFactory } from './monitoring.js';
 
@@ -45,6 +45,13 @@ export type RulesCheckerProps = {
   readonly maxBatchingWindow?: Duration;
   /** @default false */
   readonly tracing?: boolean;
+  /**
+   * The namespace the instance's functions write their metrics to (the alarms read it there).
+   * @default 'KlarnaServerless'
+   */
+  readonly metricsNamespace?: string;
+  /** Environment every function of the instance gets (the metrics namespace). */
+  readonly environment?: Readonly<Record<string, string>>;
 };
 
 const scopeKindLabel: Record<RulesScopeKind, string> = {
@@ -62,9 +69,9 @@ const alarmDescription: Record<RulesScopeKind, string> = {
     'An item was written to the rules table under a key no callback reads (a typo of "default" or "order#<id>"). Which key: the dashboard table "Rejected rules" (docs/operations.md).',
 };
 
-export const rulesRejectedMetric = (kind: RulesScopeKind, period = Duration.minutes(1)): Metric =>
+export const rulesRejectedMetric = (kind: RulesScopeKind, namespace = METRICS_NAMESPACE, period = Duration.minutes(1)): Metric =>
   new Metric({
-    namespace: METRICS_NAMESPACE,
+    namespace,
     metricName: metricNames.rulesRejected,
     dimensionsMap: { service: METRICS_SERVICE, scope_kind: kind },
     statistic: Stats.SUM,
@@ -76,6 +83,7 @@ export class RulesChecker extends Construct {
   /** Batches the checker gave up on (a day of failures): their shard and sequence range. */
   readonly failedChecks: Queue;
   readonly rejectedAlarms: ReadonlyMap<RulesScopeKind, Alarm>;
+  private readonly metricsNamespace: string;
 
   constructor(scope: Construct, id: string, props: RulesCheckerProps) {
     super(scope, id);
@@ -84,10 +92,13 @@ export class RulesChecker extends Construct {
       throw new Error(`historyRetentionDays must be an integer from 1 to 3650; got ${retentionDays}`);
     }
     const { historyTable, alarm } = props;
+    this.metricsNamespace = props.metricsNamespace ?? METRICS_NAMESPACE;
 
-    this.checker = new KlarnaFunction(this, 'Function', {
+    // The id names the prebuilt bundle too (dist/bundles/<id>, bin/build-bundles.ts).
+    this.checker = new KlarnaFunction(this, rulesCheckerFunction.id, {
       entry: rulesCheckerFunction.entry,
       environment: {
+        ...props.environment,
         RULES_HISTORY_TABLE: historyTable.tableName,
         RULES_HISTORY_DAYS: String(retentionDays),
         EVENT_BUS_NAME: props.eventBus.eventBusName,
@@ -135,7 +146,7 @@ export class RulesChecker extends Construct {
       rulesScopeKinds.map((kind) => [
         kind,
         alarm(`RulesRejected${scopeKindLabel[kind]}Alarm`, {
-          metric: rulesRejectedMetric(kind),
+          metric: rulesRejectedMetric(kind, this.metricsNamespace),
           threshold: 1,
           comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
           description: alarmDescription[kind],
@@ -170,7 +181,7 @@ export class RulesChecker extends Construct {
     dashboard.addWidgets(
       new GraphWidget({
         title: 'Rules writes rejected, by kind of scope (per minute)',
-        left: rulesScopeKinds.map((kind) => rulesRejectedMetric(kind).with({ label: kind })),
+        left: rulesScopeKinds.map((kind) => rulesRejectedMetric(kind, this.metricsNamespace).with({ label: kind })),
         width: 8,
       }),
       new LogQueryWidget({

@@ -30,7 +30,7 @@ const root = process.cwd();
  * stream publisher and sweeper (lib/order-lifecycle.ts) and the rules checker (lib/rules-checker.ts),
  * which no route serves.
  */
-const stack = new KlarnaStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'BundleTest');
+const stack = new KlarnaStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'BundleTest', { env: { region: 'eu-north-1' } });
 type LambdaUnderTest = { readonly id: string; readonly entry: string; readonly readsDynamoDb: boolean; readonly fn: KlarnaFunction | undefined };
 const definitions: readonly LambdaUnderTest[] = [
   ...Object.values(functions).map((def) => ({ id: def.id, entry: def.entry, readsDynamoDb: def.tables.length > 0, fn: stack.functions.get(def) })),
@@ -92,10 +92,10 @@ afterAll(() => {
 });
 
 describe('bundling options', () => {
-  it('are the options the Lambda functions are built with: ESM, Node 20 syntax, minified, source maps, only Lambda-unreachable credential providers external', () => {
+  it('are the options the Lambda functions are built with: ESM, Node 24 syntax, minified, source maps, only Lambda-unreachable credential providers external', () => {
     expect(bundlingOptions).toMatchObject({
       format: 'esm',
-      target: 'node20',
+      target: 'node24',
       minify: true,
       sourceMap: true,
       bundleAwsSDK: true,
@@ -107,7 +107,7 @@ describe('bundling options', () => {
       bundle: true,
       platform: 'node',
       format: 'esm',
-      target: 'node20',
+      target: 'node24',
       minify: true,
       sourcemap: true,
       external: [...lambdaUnreachableCredentialProviders],

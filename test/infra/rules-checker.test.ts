@@ -20,7 +20,7 @@ type Resource = { Type: string; Properties?: Json; DeletionPolicy?: string };
 
 const context = (JSON.parse(readFileSync(path.join(process.cwd(), 'cdk.json'), 'utf8')) as { context: Json }).context;
 const build = (props: KlarnaStackProps = {}): { stack: KlarnaStack; template: Template; resources: Record<string, Resource> } => {
-  const stack = new KlarnaStack(new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } }), 'RulesCheckerTestStack', props);
+  const stack = new KlarnaStack(new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } }), 'RulesCheckerTestStack', { env: { region: 'eu-north-1' }, ...props });
   const template = Template.fromStack(stack);
   return { stack, template, resources: template.toJSON().Resources as Record<string, Resource> };
 };
@@ -40,7 +40,7 @@ const statements = (): Json[] => {
   return ((policies[0]?.Properties?.PolicyDocument as Json).Statement as Json[]).map((s) => ({ ...s, Action: [s.Action].flat().sort() }));
 };
 const alarmNamed = (id: string): Json => {
-  const resource = resources[stack.getLogicalId(stack.node.findChild(id).node.defaultChild as CfnElement)];
+  const resource = resources[stack.getLogicalId(stack.backend.node.findChild(id).node.defaultChild as CfnElement)];
   if (!resource) throw new Error(`no alarm ${id}`);
   return resource.Properties ?? {};
 };
@@ -82,6 +82,8 @@ describe('the checker', () => {
 
   it('is told the history table, the retention and the bus, and nothing else', () => {
     expect((resources[logicalId(checker.function)]?.Properties?.Environment as { Variables: Json }).Variables).toEqual({
+      // The instance's metrics namespace, which the alarms read.
+      POWERTOOLS_METRICS_NAMESPACE: 'KlarnaServerless/RulesCheckerTestStack',
       RULES_HISTORY_TABLE: { Ref: tableId(rulesHistoryTable) },
       RULES_HISTORY_DAYS: '90',
       EVENT_BUS_NAME: { Ref: logicalId(stack.orders.bus) },
@@ -122,7 +124,7 @@ describe('alarms', () => {
     ['RulesRejectedOtherItemAlarm', 'other'],
   ])('%s fires in the minute a %s scope is rejected and keeps its state until an accepted write counts 0', (id, kind) => {
     expect(alarmNamed(id)).toMatchObject({
-      Namespace: 'KlarnaServerless',
+      Namespace: 'KlarnaServerless/RulesCheckerTestStack',
       MetricName: 'RulesRejected',
       Dimensions: [
         { Name: 'scope_kind', Value: kind },
