@@ -22,6 +22,8 @@ export const metricNames = {
   osmRequest: 'OsmRequest',
   /** One per order lifecycle step (push, acknowledge, capture, …) once the order module counts. */
   orderStep: 'OrderStep',
+  /** One per Order Management call refused before it was sent: the credentials are empty. */
+  credentialsMissing: 'OrderManagementCredentialsMissing',
   /**
    * One per write to the rules table the callbacks cannot use (an invalid document, a deleted
    * `default`), by scope kind; which scope is in the checker's log line `rules rejected`.

@@ -92,6 +92,11 @@ export const countOrderStep = (step: OrderStep, outcome: OrderOutcome): void => 
   count(metricNames.orderStep, [{ step: bounded(stepSet, step), outcome: bounded(orderOutcomeSet, outcome) }]);
 };
 
+/** An Order Management call that could not be made: the credentials are empty (alarmed on its own). */
+export const countCredentialsMissing = (): void => {
+  count(metricNames.credentialsMissing, [{}]);
+};
+
 /**
  * Rules writes of one scope kind that the callbacks cannot use, counted once per stream batch;
  * 0 for a batch whose writes of that kind were all accepted.

@@ -136,7 +136,7 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       'AwsSolutions-SMG4': ['KcoCallbackTokenSeed', 'KcoCallbackTokens', 'OrderManagementCredentials', 'OsmCredentials'],
       'AwsSolutions-SNS2': ['AlarmTopic'],
       'AwsSolutions-IAM5[Resource::*]': ['OrderEventsPublisherFunction/Role', 'RulesChecker/RulesCheckerFunction/Role'],
-      'AwsSolutions-SQS3': ['OrderEventsFailedQueue', 'RulesChecker/FailedQueue'],
+      'AwsSolutions-SQS3': ['OrderEventsFailedQueue', 'OrderEventsRefusedQueue', 'RulesChecker/FailedQueue'],
       'AwsSolutions-L1': [
         'AddressUpdateFunction/Resource',
         'CountryChangeFunction/Resource',
