@@ -129,21 +129,26 @@ describe('parts left out', () => {
     expect(backend.osmBaseUrl).toBeUndefined();
     const resources = resourcesOf(Stack.of(backend));
     expect(ofType(resources, 'AWS::ApiGateway::Resource').map((resource) => resource.Properties?.PathPart)).not.toContain('osm');
-    // Rules, orders and the order ledger (the shop's commands).
+    // Rules, orders, the rules history and the order ledger (the shop's commands).
     expect(ofType(resources, 'AWS::DynamoDB::Table')).toHaveLength(3);
     expect(JSON.stringify(ofType(resources, 'AWS::CloudWatch::Dashboard'))).not.toContain('OSM cache hit ratio');
   });
 
-  it('without the order lifecycle: no push or notification routes, orders table, bus, publisher, sweeper or Order Management secret', () => {
+  it('without the order lifecycle: no push or notification routes, orders table, publisher, sweeper or Order Management secret; the rules checker keeps a bus of its own', () => {
     const backend = new KlarnaCheckoutBackend(merchantStack(), 'Klarna', { orderLifecycle: false, alarmEmail: 'ops@example.com' });
     expect(Object.keys(backend.merchantUrls).sort()).toEqual(['address_update', 'country_change', 'shipping_option_update', 'validation']);
-    expect([backend.ordersTable, backend.orders, backend.eventBus, backend.secrets.orderManagementCredentials, backend.commands]).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect([backend.ordersTable === undefined, backend.orders === undefined, backend.secrets.orderManagementCredentials === undefined]).toEqual([true, true, true]);
+    expect(backend.commands).toBeUndefined();
     expect([...backend.tables.keys()].map((def) => def.id)).not.toContain('OrderLedgerTable');
     expect(() => backend.grantCommands(new Topic(Stack.of(backend), 'NotAGrantee') as never)).toThrow(/left out/);
     const resources = resourcesOf(Stack.of(backend));
-    expect(ofType(resources, 'AWS::Events::EventBus')).toEqual([]);
-    expect(ofType(resources, 'AWS::Lambda::EventSourceMapping')).toEqual([]);
-    expect(ofType(resources, 'AWS::Lambda::Function')).toHaveLength(5);
+    // The rules events' bus (lib/rules-checker.ts takes any bus; here the construct makes one).
+    expect(ofType(resources, 'AWS::Events::EventBus')).toHaveLength(1);
+    expect(backend.eventBus?.node.id).toBe('RulesEventBus');
+    // The rules table's stream only: the checker.
+    expect(ofType(resources, 'AWS::Lambda::EventSourceMapping')).toHaveLength(1);
+    // Four callbacks, OSM and the rules checker.
+    expect(ofType(resources, 'AWS::Lambda::Function')).toHaveLength(6);
   });
 });
 

@@ -145,8 +145,8 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       'AwsSolutions-DDB3': ['PlacementsTable'],
       'AwsSolutions-SMG4': ['KcoCallbackTokenSeed', 'KcoCallbackTokens', 'OrderManagementCredentials', 'OsmCredentials'],
       'AwsSolutions-SNS2': ['AlarmTopic'],
-      'AwsSolutions-IAM5[Resource::*]': ['OrderCommands/OrderCommandEventsPublisherFunction/Role', 'OrderEventsPublisherFunction/Role'],
-      'AwsSolutions-SQS3': ['OrderCommands/CommandEventsFailedQueue', 'OrderCommands/FailedCommandsQueue', 'OrderEventsFailedQueue', 'OrderEventsRefusedQueue'],
+      'AwsSolutions-IAM5[Resource::*]': ['OrderCommands/OrderCommandEventsPublisherFunction/Role', 'OrderEventsPublisherFunction/Role', 'RulesChecker/RulesCheckerFunction/Role'],
+      'AwsSolutions-SQS3': ['OrderCommands/CommandEventsFailedQueue', 'OrderCommands/FailedCommandsQueue', 'OrderEventsFailedQueue', 'OrderEventsRefusedQueue', 'RulesChecker/FailedQueue'],
       'AwsSolutions-L1': [
         'AddressUpdateFunction/Resource',
         'CountryChangeFunction/Resource',
@@ -159,6 +159,7 @@ describe('cdk-nag AwsSolutionsChecks', () => {
         'OrderPushFunction/Resource',
         'OrderSweeperFunction/Resource',
         'OsmPlacementFunction/Resource',
+        'RulesChecker/RulesCheckerFunction/Resource',
         'ShippingOptionUpdateFunction/Resource',
         'ValidationFunction/Resource',
       ],

@@ -212,7 +212,7 @@ const secretsExtensionEnvironment = {
 
 describe('functions', () => {
   it('creates one Lambda per function definition and no other', () => {
-    const lifecycle = [stack.orders.publisher, stack.orders.sweeper, stack.commands.commandFunction, stack.commands.eventFunction, stack.commands.publisher, stack.commands.expirySweep].map((fn) => logicalId(fn.function));
+    const lifecycle = [stack.orders.publisher, stack.orders.sweeper, stack.rulesChecker.checker, stack.commands.commandFunction, stack.commands.eventFunction, stack.commands.publisher, stack.commands.expirySweep].map((fn) => logicalId(fn.function));
     expect(ofType('AWS::Lambda::Function').map(([id]) => id).sort()).toEqual([...allFunctions.map(fnLogicalId), ...lifecycle].sort());
   });
 
@@ -512,9 +512,9 @@ describe('alarms', () => {
 
   it('sends every alarm and its recovery to the SNS topic', () => {
     // 5xx rate, p99 per callback, errors and throttles per function, five fail-closed reasons, denial
-    // rate, the order lifecycle's eight (test/infra/orders.test.ts) and the commands' eight
-    // (test/infra/order-commands.test.ts).
-    expect(alarms()).toHaveLength(1 + callbackRoutes.length + 2 * allFunctions.length + failClosedReasons.length + 1 + 8 + 8);
+    // rate, the order lifecycle's eight (test/infra/orders.test.ts), the rules checker's six
+    // (test/infra/rules-checker.test.ts) and the commands' eight (test/infra/order-commands.test.ts).
+    expect(alarms()).toHaveLength(1 + callbackRoutes.length + 2 * allFunctions.length + failClosedReasons.length + 1 + 8 + 6 + 8);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);
