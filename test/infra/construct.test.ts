@@ -130,7 +130,7 @@ describe('parts left out', () => {
     const resources = resourcesOf(Stack.of(backend));
     expect(ofType(resources, 'AWS::ApiGateway::Resource').map((resource) => resource.Properties?.PathPart)).not.toContain('osm');
     // Rules, orders, the rules history and the order ledger (the shop's commands).
-    expect(ofType(resources, 'AWS::DynamoDB::Table')).toHaveLength(3);
+    expect(ofType(resources, 'AWS::DynamoDB::Table')).toHaveLength(4);
     expect(JSON.stringify(ofType(resources, 'AWS::CloudWatch::Dashboard'))).not.toContain('OSM cache hit ratio');
   });
 
