@@ -87,6 +87,8 @@ export class OrderCommands extends Construct {
   readonly failedCommands: Queue;
   /** Ledger stream batches that could not be published for a day. */
   readonly failedEvents: Queue;
+  /** Command events EventBridge refused for good (the publisher's REFUSED_EVENTS_QUEUE_URL). */
+  readonly refusedEvents: Queue;
   private readonly api: RestApi;
   private readonly bus: IEventBus;
 
@@ -182,6 +184,15 @@ export class OrderCommands extends Construct {
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself the dead-letter destination of the ledger stream trigger; it is alarmed, not redriven.',
     });
+    // Entries EventBridge refuses for good: the publisher puts each here and goes on, so one bad
+    // entry never holds back the bookings' events after it (as OrderEventsRefusedQueue does).
+    this.refusedEvents = new Queue(this, 'CommandEventsRefusedQueue', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    Validations.of(this.refusedEvents).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself a dead-letter queue (command events EventBridge refused); it is alarmed, not redriven.',
+    });
+    this.refusedEvents.grantSendMessages(this.publisher.role);
+    this.publisher.function.addEnvironment('REFUSED_EVENTS_QUEUE_URL', this.refusedEvents.queueUrl);
     this.publisher.function.addEventSource(
       new DynamoEventSource(ledgerTable, {
         startingPosition: StartingPosition.TRIM_HORIZON,
@@ -249,6 +260,12 @@ export class OrderCommands extends Construct {
       threshold: 1,
       comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       description: 'Events of booked commands could not be published for a day: their batches are in CommandEventsFailedQueue.',
+    });
+    alarm('CommandEventsRefusedAlarm', {
+      metric: this.refusedEvents.metricApproximateNumberOfMessagesVisible({ statistic: Stats.MAXIMUM, period: fiveMinutes }),
+      threshold: 1,
+      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      description: 'EventBridge refused a command event for good: it is in CommandEventsRefusedQueue (docs/operations.md: CommandEventsRefusedAlarm).',
     });
     for (const fn of [this.commandFunction, this.eventFunction, this.publisher, this.expirySweep]) {
       alarm(`${fn.node.id}ErrorsAlarm`, {

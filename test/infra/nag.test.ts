@@ -146,7 +146,7 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       'AwsSolutions-SMG4': ['KcoCallbackTokenSeed', 'KcoCallbackTokens', 'OrderManagementCredentials', 'OsmCredentials'],
       'AwsSolutions-SNS2': ['AlarmTopic'],
       'AwsSolutions-IAM5[Resource::*]': ['OrderCommands/OrderCommandEventsPublisherFunction/Role', 'OrderEventsPublisherFunction/Role', 'RulesChecker/RulesCheckerFunction/Role'],
-      'AwsSolutions-SQS3': ['OrderCommands/CommandEventsFailedQueue', 'OrderCommands/FailedCommandsQueue', 'OrderEventsFailedQueue', 'OrderEventsRefusedQueue', 'RulesChecker/FailedQueue'],
+      'AwsSolutions-SQS3': ['OrderCommands/CommandEventsFailedQueue', 'OrderCommands/CommandEventsRefusedQueue', 'OrderCommands/FailedCommandsQueue', 'OrderEventsFailedQueue', 'OrderEventsRefusedQueue', 'RulesChecker/FailedQueue'],
       'AwsSolutions-L1': [
         'AddressUpdateFunction/Resource',
         'CountryChangeFunction/Resource',

@@ -110,9 +110,20 @@ describe('command functions', () => {
     expect(() => new KlarnaStack(new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } }), 'Bad', { env: { region: 'eu-north-1' }, orderCommands: { expiryWarningDays: 0 } })).toThrow(/expiryWarningDays/);
   });
 
+  it('dead-letters command events EventBridge refuses for good: its own queue, named to the publisher, which may only send to it', () => {
+    const queueId = logicalId(stack.commands.refusedEvents);
+    expect(resources[queueId]?.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+    const environment = (resources[logicalId(stack.commands.publisher.function)]?.Properties?.Environment as { Variables: Json }).Variables;
+    expect(environment.REFUSED_EVENTS_QUEUE_URL).toEqual({ Ref: queueId });
+    const onQueue = policyStatementsOf(logicalId(stack.commands.publisher.role)).filter((s) => JSON.stringify(s.Resource).includes(queueId));
+    expect(onQueue.flatMap((s) => [s.Action].flat()).sort()).toEqual(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
+    // Not the order events' queue: each publisher's letters in a queue of its own.
+    expect(queueId).not.toBe(logicalId(stack.orders.refusedEvents));
+  });
+
   it('alarms on commands Klarna could not take and on the dead-letter queues', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'OrderCommandsFailed', Namespace: stack.backend.metricsNamespace, Threshold: 1 });
-    for (const queue of [stack.commands.failedCommands, stack.commands.failedEvents]) {
+    for (const queue of [stack.commands.failedCommands, stack.commands.failedEvents, stack.commands.refusedEvents]) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'ApproximateNumberOfMessagesVisible',
         Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(queue), 'QueueName'] } }],

@@ -9,6 +9,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createTables, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
 import { exampleOmOrder, startFakeOrderManagement, type FakeOrderManagement } from '../../bin/local/fake-order-management.js';
 import { startFakeEventBridge, type FakeEventBridge } from '../../bin/local/fake-eventbridge.js';
+import { startFakeSqs, type FakeSqs } from '../../bin/local/fake-sqs.js';
 import { startOrderStream, type OrderStream } from '../../bin/local/order-stream.js';
 import { startLocalServer, type LocalServer } from '../../bin/local/server.js';
 import { orderLedgerTable, ordersTable, rulesTable } from '../../lib/tables.js';
@@ -31,6 +32,7 @@ let server: LocalServer;
 let client: ReturnType<typeof createDocumentClient>;
 let bus: FakeEventBridge;
 let stream: OrderStream;
+let sqs: FakeSqs;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
@@ -43,7 +45,10 @@ beforeAll(async () => {
   await createTables(db.endpoint, [ordersTable, rulesTable, orderLedgerTable], (def) => names.get(def) ?? 'unknown');
   fake = await startFakeOrderManagement();
   bus = await startFakeEventBridge();
+  sqs = await startFakeSqs();
   Object.assign(process.env, {
+    SQS_ENDPOINT: sqs.url,
+    REFUSED_EVENTS_QUEUE_URL: `${sqs.url}/000000000000/refused-command-events`,
     EVENTBRIDGE_ENDPOINT: bus.url,
     EVENT_BUS_NAME: 'commands-test-bus',
     DYNAMODB_ENDPOINT: db.endpoint,
@@ -71,6 +76,7 @@ afterAll(async () => {
   await server?.close();
   await stream?.stop();
   await bus?.close();
+  await sqs?.close();
   await fake?.close();
   client?.destroy();
   (await import('../../functions/shared/dynamodb.js')).documentClient().destroy();
@@ -212,6 +218,45 @@ describe('capture', () => {
     expect(await command(id, 'captures', { command_id: 'c-1', lines: [{ reference: 'TSHIRT-1', quantity: 2 }] })).toMatchObject({ status: 409, body: { reason: 'command_id_reused' } });
     expect(await command(id, 'captures', { command_id: 'c-1', lines: [{ reference: 'TSHIRT-1', quantity: 1 }] })).toEqual(first);
     expect(fake.bookings(id, 'capture')).toBe(1);
+  });
+});
+
+describe('command events EventBridge refuses for good', () => {
+  const lettersFor = (orderId: string): Record<string, unknown>[] =>
+    sqs.messages.map((m) => JSON.parse(m.body) as Record<string, unknown>).filter((l) => l.order_id === orderId);
+
+  it('go to the dead-letter queue and hold back nothing after them', async () => {
+    const refused = await acknowledgedOrder();
+    const later = await acknowledgedOrder();
+    bus.refuseEntries = (event) => event.detail.order_id === refused && event.detailType === 'Order Captured';
+    try {
+      expect((await command(refused, 'captures', { command_id: 'refused-1' })).status).toBe(201);
+      expect((await command(later, 'captures', { command_id: 'later-1' })).status).toBe(201);
+      expect(await eventsFor(later)).toEqual(['Order Captured']);
+      expect(await eventsFor(refused)).toEqual([]);
+      expect(lettersFor(refused)).toEqual([
+        expect.objectContaining({ reason: 'MalformedDetail', detail_type: 'Order Captured', command_id: 'refused-1', stream_sequence_number: expect.any(String), entry: expect.objectContaining({ DetailType: 'Order Captured' }) }),
+      ]);
+      expect(sqs.messages.find((m) => m.body.includes(refused))?.queueUrl).toBe(process.env.REFUSED_EVENTS_QUEUE_URL);
+      // The booking itself stands: the ledger has it.
+      expect((await view(refused)).body).toMatchObject({ captured_amount: 29_900 });
+    } finally {
+      bus.refuseEntries = undefined;
+    }
+  });
+
+  it('a dead-letter queue that cannot take the letter: the record is retried, nothing is lost', async () => {
+    const id = await acknowledgedOrder();
+    bus.refuseEntries = (event) => event.detail.order_id === id && event.detailType === 'Order Captured';
+    sqs.failNextRequests(3);
+    try {
+      expect((await command(id, 'captures', { command_id: 'queue-down' })).status).toBe(201);
+      await stream.drain();
+      expect(lettersFor(id)).toEqual([expect.objectContaining({ command_id: 'queue-down', detail_type: 'Order Captured' })]);
+      expect(await eventsFor(id)).toEqual([]);
+    } finally {
+      bus.refuseEntries = undefined;
+    }
   });
 });
 
