@@ -513,8 +513,8 @@ describe('alarms', () => {
   it('sends every alarm and its recovery to the SNS topic', () => {
     // 5xx rate, p99 per callback, errors and throttles per function, five fail-closed reasons, denial
     // rate, the order lifecycle's eight (test/infra/orders.test.ts), the rules checker's six
-    // (test/infra/rules-checker.test.ts) and the commands' eight (test/infra/order-commands.test.ts).
-    expect(alarms()).toHaveLength(1 + callbackRoutes.length + 2 * allFunctions.length + failClosedReasons.length + 1 + 8 + 6 + 8);
+    // (test/infra/rules-checker.test.ts) and the commands' nine (test/infra/order-commands.test.ts).
+    expect(alarms()).toHaveLength(1 + callbackRoutes.length + 2 * allFunctions.length + failClosedReasons.length + 1 + 8 + 6 + 9);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);
