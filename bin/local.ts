@@ -7,6 +7,7 @@ import { merchantUrls } from '../lib/routes.js';
 import { intEnv, optionalEnv } from '../functions/shared/config.js';
 import { EXAMPLE_ORDER_ID, localStatePath, startLocal } from './local/start.js';
 import type { BusEvent } from './local/fake-eventbridge.js';
+import { formatOrderEvent } from './local/print-event.js';
 
 // Node 20 locally, Node 22 in Lambda: the SDK's notice that it will want Node 22 is known noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -30,13 +31,9 @@ const stateFile = localStatePath(process.cwd());
 const external = optionalEnv('DYNAMODB_ENDPOINT') !== undefined;
 process.stdout.write(external ? 'Starting the local service (DynamoDB from DYNAMODB_ENDPOINT)…\n' : 'Starting DynamoDB Local and the local service…\n');
 
-// Order events as the shop's EventBridge rule would receive them; detail-type, order, status.
+// Order events as the shop's EventBridge rule would receive them, personal data masked.
 const printEvent = (event: BusEvent): void => {
-  const { order_id, sequence, status, fraud_status, may_ship } = event.detail;
-  process.stdout.write(
-    `event ${event.source} "${event.detailType}" order ${String(order_id)} #${String(sequence)}: ${String(status)}, fraud ${String(fraud_status)}, may_ship ${String(may_ship)}\n` +
-      `  detail: ${JSON.stringify(event.detail)}\n`,
-  );
+  process.stdout.write(formatOrderEvent(event));
 };
 
 const starting = startLocal({ port, ...(dynamoDbPort === undefined ? {} : { dynamoDbPort }), stateFile, onOrderEvent: printEvent }).catch(

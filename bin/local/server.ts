@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { routes as allRoutes, type RouteDefinition } from '../../lib/routes.js';
+import { runInvocation } from './invocation.js';
 
 /** API Gateway's own payload limit; our handlers apply their smaller one. */
 const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -216,7 +217,8 @@ export const startLocalServer = async ({
       if (body === 'too_large') return send(response, 413, JSON.stringify({ message: 'Request Too Long' }));
       const event = toEvent(request, url, found.c, values, body);
       const handler = await loadHandler(found.c.route.fn.entry);
-      const result = await handler(event, lambdaContext(found.c.route.fn.id));
+      const context = lambdaContext(found.c.route.fn.id);
+      const result = await runInvocation(context, () => handler(event, context));
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(result.headers ?? {})) headers[k.toLowerCase()] = String(v);
       for (const [k, v] of Object.entries(result.multiValueHeaders ?? {})) headers[k.toLowerCase()] = v.map(String).join(', ');

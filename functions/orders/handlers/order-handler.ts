@@ -10,6 +10,7 @@
  */
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { tokenMatches } from '../../shared/http.js';
 import { describeError, logger } from '../../shared/log.js';
@@ -86,6 +87,8 @@ export const orderHandler = (trigger: Exclude<Trigger, 'sweep'>, deps: () => Pro
   };
 
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>(core, { timeoutEarlyInMillis: 0 })
+    // First: every line of the invocation carries this function's name and request id.
+    .use(injectLambdaContext(logger))
     .use(httpHeaderNormalizer())
     .use({
       before: async (request) => {

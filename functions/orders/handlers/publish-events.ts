@@ -8,7 +8,7 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { optionalEnv, requireEnv } from '../../shared/config.js';
 import { describeError, logger } from '../../shared/log.js';
 import { EVENT_SOURCE, eventsForChange, type OrderEvent } from '../events.js';
@@ -67,5 +67,8 @@ export const eventBridgeBus = (endpoint = optionalEnv('EVENTBRIDGE_ENDPOINT')): 
 
 let bus: EventBus | undefined;
 
-export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> =>
-  publishRecords(event.Records, (bus ??= eventBridgeBus()), requireEnv('EVENT_BUS_NAME'));
+export const handler = async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
+  // Every line of the invocation carries this function's name and request id.
+  if (context) logger.addContext(context);
+  return publishRecords(event.Records, (bus ??= eventBridgeBus()), requireEnv('EVENT_BUS_NAME'));
+};
