@@ -200,7 +200,7 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
       }
     });
     // No OSM API configured: serve the OSM routes from a loopback stand-in for Klarna's, so the
-    // README's OSM examples work on a fresh machine without a Klarna client id.
+    // docs' OSM examples work on a fresh machine without a Klarna client id.
     let osmStandIn: string | undefined;
     if (!['OSM_BASE_URL', 'OSM_CLIENT_ID', 'OSM_CREDENTIALS_SECRET_ARN'].some((name) => process.env[name]?.trim())) {
       const fake = await startFakeOsm();
