@@ -125,10 +125,14 @@ const constructProps = (): string[] => {
       if (!ours(declaration)) continue;
       const path = `${prefix}${property.getName()}`;
       const propertyType = checker.getNonNullableType(checker.getTypeOfSymbolAtLocation(property, declaration!));
-      const objectLike = propertyType.isClassOrInterface() || (propertyType.flags & ts.TypeFlags.Object) !== 0;
-      const nested = checker.getPropertiesOfType(propertyType).some((inner) => ours(inner.valueDeclaration ?? inner.declarations?.[0]));
+      // `osm?: OsmSettings | false`: the options object is the part that has fields.
+      const objectParts = (propertyType.isUnion() ? propertyType.types : [propertyType]).filter(
+        (part) => (part.flags & ts.TypeFlags.Object) !== 0 && !checker.isArrayType(part) && part.getCallSignatures().length === 0,
+      );
+      const options = objectParts.length === 1 ? objectParts[0]! : undefined;
+      const nested = options !== undefined && checker.getPropertiesOfType(options).some((inner) => ours(inner.valueDeclaration ?? inner.declarations?.[0]));
       // An options object of ours is documented by its fields (`osm.region`), anything else by its name.
-      if (depth < 3 && objectLike && nested && !checker.isArrayType(propertyType) && propertyType.getCallSignatures().length === 0) walk(propertyType, `${path}.`, depth + 1);
+      if (depth < 3 && options && nested) walk(options, `${path}.`, depth + 1);
       else paths.add(path);
     }
   };
