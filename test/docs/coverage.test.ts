@@ -101,6 +101,42 @@ describe('reason codes', () => {
   });
 });
 
+// ---- Metrics -------------------------------------------------------------------------------------
+
+/** Metric names as the code defines them: values of `metricNames`-like objects and `…_METRIC` constants. */
+const metricNamesIn = (files: readonly string[]): Map<string, string> => {
+  const found = new Map<string, string>();
+  for (const file of files) {
+    const source = parse(file);
+    const visit = (node: ts.Node): void => {
+      if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer) {
+        const name = node.name.text;
+        let init: ts.Node = node.initializer;
+        while (ts.isAsExpression(init) || ts.isSatisfiesExpression(init)) init = init.expression;
+        if (/^metricNames?$/i.test(name) && ts.isObjectLiteralExpression(init)) {
+          for (const property of init.properties) if (ts.isPropertyAssignment(property) && ts.isStringLiteral(property.initializer)) found.set(property.initializer.text, file);
+        }
+        if (/_METRIC$/.test(name) && ts.isStringLiteral(init)) found.set(init.text, file);
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+  }
+  return found;
+};
+
+describe('metrics', () => {
+  const metrics = metricNamesIn(sourceFiles('functions'));
+
+  it('finds the metrics the functions write', () => {
+    expect([...metrics.keys()]).toEqual(expect.arrayContaining(['CallbackDecision', 'OrdersAwaitingAcknowledgement']));
+  });
+
+  it('lists every metric in the metrics table of docs/operations.md', () => {
+    expect(listed(metrics.keys(), tableRows(read('docs/operations.md')))).toEqual([]);
+  });
+});
+
 // ---- Construct props ----------------------------------------------------------------------------
 
 /** The package's entry when it has one, else the stack's module. */

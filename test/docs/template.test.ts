@@ -1,5 +1,6 @@
 /**
- * docs/cost.md shows what `npm run cost` computes today: from the template the app synthesizes
+ * Checked against the template the app synthesizes today. docs/cost.md shows what `npm run cost`
+ * computes: from the template the app synthesizes
  * now and the committed price table, every price with its source. A new alarm, secret or rule,
  * or a changed price, fails this until `npm run cost -- --write` is run; the README's one line
  * rounds the same figures.
@@ -38,6 +39,20 @@ it('counts what the template deploys: secrets, alarms, the web ACL', () => {
   expect(fixed['Secrets Manager secrets']).toBe(count('AWS::SecretsManager::Secret'));
   expect(fixed['CloudWatch alarm metrics']).toBeGreaterThanOrEqual(count('AWS::CloudWatch::Alarm'));
   expect(fixed['WAF web ACLs']).toBe(count('AWS::WAFv2::WebACL'));
+});
+
+it('every alarm the template holds has its runbook row in docs/operations.md', () => {
+  // `<Function>ErrorsAlarm` in a row stands for each function's alarm of that kind.
+  const rows = read('docs/operations.md')
+    .split('\n')
+    .filter((text) => text.startsWith('| `'))
+    .map((text) => text.split('|')[1] ?? '');
+  const patterns = rows.flatMap((cell) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => new RegExp(`^${m[1]!.replace(/<[^>]+>/g, '[A-Za-z0-9]+')}$`)));
+  const alarms = Object.entries(template.Resources)
+    .filter(([, resource]) => resource.Type === 'AWS::CloudWatch::Alarm')
+    .map(([logicalId]) => logicalId.replace(/[0-9A-F]{8}$/, ''));
+  expect(alarms.length).toBeGreaterThan(10);
+  expect(alarms.filter((alarm) => !patterns.some((pattern) => pattern.test(alarm)))).toEqual([]);
 });
 
 it('the README’s one line rounds the same figures', () => {
