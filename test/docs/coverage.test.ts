@@ -168,8 +168,11 @@ const constructProps = (): string[] => {
       const options = objectParts.length === 1 ? objectParts[0]! : undefined;
       const nested = options !== undefined && checker.getPropertiesOfType(options).some((inner) => ours(inner.valueDeclaration ?? inner.declarations?.[0]));
       // An options object of ours is documented by its fields (`osm.region`), anything else by its name.
-      if (depth < 3 && options && nested) walk(options, `${path}.`, depth + 1);
-      else paths.add(path);
+      if (depth < 3 && options && nested) {
+        // `webAcl?: 'create' | 'none' | { arn }`: the prop's own values need documenting too.
+        if (objectParts.length < (propertyType.isUnion() ? propertyType.types.length : 1)) paths.add(path);
+        walk(options, `${path}.`, depth + 1);
+      } else paths.add(path);
     }
   };
   for (const exported of checker.getExportsOfModule(module!)) {
@@ -233,11 +236,12 @@ describe('context keys', () => {
 // ---- Environment variables ----------------------------------------------------------------------
 
 /**
- * Not settings: the platform's own variables, a third-party tool's, and plumbing between one of
+ * Not settings: the platform's own variables (Lambda's, the CDK CLI's), a third-party tool's, and plumbing between one of
  * our scripts and the child process it starts (docs/configuration.md names them as such).
  */
 const notSettings = (name: string): boolean =>
   name.startsWith('AWS_') ||
+  name.startsWith('CDK_') ||
   ['PATH', 'HOME', 'USER', 'INIT_CWD', 'CI', 'DDB_LOCAL_TELEMETRY'].includes(name) ||
   ['BENCH_CONTEXT', 'BENCH_EVENT', 'BENCH_DEBUG', 'PAIRED_BUNDLES', 'SOAK_JSON', 'SOAK_SELF_TEST_LEAK_BYTES'].includes(name);
 
