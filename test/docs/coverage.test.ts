@@ -176,6 +176,9 @@ const constructProps = (): string[] => {
     }
   };
   for (const exported of checker.getExportsOfModule(module!)) {
+    // `export type { KlarnaFunction }`: a type the package shows, not a construct a user makes.
+    const specifier = exported.declarations?.find(ts.isExportSpecifier);
+    if (specifier && (specifier.isTypeOnly || specifier.parent.parent.isTypeOnly)) continue;
     const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
     if (!(symbol.flags & ts.SymbolFlags.Class)) continue;
     const classType = checker.getTypeOfSymbolAtLocation(symbol, symbol.valueDeclaration!);
