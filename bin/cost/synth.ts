@@ -1,5 +1,6 @@
 /**
- * The repository's CDK app synthesized as `cdk synth` would (bin/app.ts, default settings), into
+ * The repository's CDK app synthesized as `cdk synth` would (bin/app.ts, default settings, the
+ * price table's region), into
  * a temporary folder, without bundling the functions: only the template is read.
  */
 import { spawn } from 'node:child_process';
@@ -11,7 +12,8 @@ import type { Template } from './model.js';
 export const synthesizedTemplate = async (root: string): Promise<Template> => {
   const out = await mkdtemp(join(tmpdir(), 'cost-synth-'));
   try {
-    const env = { ...process.env, CDK_OUTDIR: out, CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [] }) };
+    // In the price table's region (bin/cost/prices.json): the app needs one for the extension's layer.
+    const env = { ...process.env, CDK_OUTDIR: out, CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [], region: 'us-east-1' }) };
     const code = await new Promise<number | null>((done, fail) => {
       const child = spawn(join(root, 'node_modules/.bin/tsx'), [join(root, 'bin/app.ts')], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
       child.once('error', fail);

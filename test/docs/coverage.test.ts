@@ -217,7 +217,7 @@ describe('context keys', () => {
     });
     const saved = process.env.CDK_CONTEXT_JSON;
     // Build without bundling: only the settings it reads matter here.
-    process.env.CDK_CONTEXT_JSON = JSON.stringify({ 'aws:cdk:bundling-stacks': [] });
+    process.env.CDK_CONTEXT_JSON = JSON.stringify({ 'aws:cdk:bundling-stacks': [], region: 'eu-north-1' });
     try {
       await import('../../bin/app.js');
     } finally {
