@@ -1,7 +1,7 @@
 /**
  * The repository's CDK app synthesized as `cdk synth` would (bin/app.ts, default settings, the
- * price table's region), into
- * a temporary folder, without bundling the functions: only the template is read.
+ * price table's region), into a temporary folder, without bundling the functions: only the
+ * template is read.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
