@@ -10,10 +10,9 @@
  */
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { tokenMatches } from '../../shared/http.js';
-import { describeError, logger } from '../../shared/log.js';
+import { describeError, lambdaContextLogging, logger } from '../../shared/log.js';
 import { countOrderStep, type OrderOutcome } from '../../shared/metrics.js';
 import { callbackTokens, prefetchCallbackTokens } from '../../shared/secrets.js';
 import { prefetchOmCredentials } from '../order-management.js';
@@ -88,7 +87,7 @@ export const orderHandler = (trigger: Exclude<Trigger, 'sweep'>, deps: () => Pro
 
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>(core, { timeoutEarlyInMillis: 0 })
     // First: every line of the invocation carries this function's name and request id.
-    .use(injectLambdaContext(logger))
+    .use(lambdaContextLogging())
     .use(httpHeaderNormalizer())
     .use({
       before: async (request) => {
