@@ -22,13 +22,12 @@ import { dirname, resolve } from 'node:path';
 
 // Before any handler module loads (they read these once): no log output in the measurements
 // (Powertools at SILENT still builds and drops each line), the production rules cache time
-// stretched so "rules already cached" holds for the whole warm run, and no Node 20 SDK notice.
+// stretched so "rules already cached" holds for the whole warm run.
 process.env.LOG_LEVEL = 'SILENT';
 // Nor the metrics' embedded-format lines (one per callback, OSM request and order step) in the
 // in-process parts; the cold part's fresh processes write theirs to a pipe, as Lambda does.
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.RULES_CACHE_SECONDS = '3600';
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 for (const name of [
   'DYNAMODB_ENDPOINT',
   'OSM_CREDENTIALS_SECRET_ARN',

@@ -10,9 +10,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
-// Node 20 locally, Node 22 in Lambda: the SDK's notice is known noise. One log line per callback
-// would drown the table: warnings and errors only, unless LOG_LEVEL says otherwise.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// One log line per callback would drown the table: warnings and errors only, unless LOG_LEVEL
+// says otherwise.
 process.env.LOG_LEVEL ??= 'WARN';
 
 // Imported after the environment is set: the logger reads LOG_LEVEL when it is created.

@@ -10,9 +10,6 @@ import type { BusEvent } from './local/fake-eventbridge.js';
 import { formatOrderEvent } from './local/print-event.js';
 import { prepareInvocations } from './local/invocation.js';
 
-// Node 20 locally, Node 22 in Lambda: the SDK's notice that it will want Node 22 is known noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 // Before the first AWS SDK request: each function's log lines keep their own name and request id.
 prepareInvocations();
 

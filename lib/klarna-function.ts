@@ -2,12 +2,25 @@
  * One Lambda function with this project's defaults. The stack creates one per entry in
  * `functions` (lib/routes.ts); nothing about runtime, bundling or logging is repeated there.
  */
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, ParamsAndSecretsLayerVersion, ParamsAndSecretsLogLevel, ParamsAndSecretsVersions, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import {
+  Architecture,
+  Code,
+  Function as LambdaFunction,
+  ParamsAndSecretsLayerVersion,
+  ParamsAndSecretsLogLevel,
+  ParamsAndSecretsVersions,
+  Runtime,
+  Tracing,
+  type ParamsAndSecretsOptions,
+} from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
 import type { BuildOptions } from 'esbuild';
 
@@ -46,8 +59,9 @@ export const lambdaUnreachableCredentialProviders = [
  */
 export const bundlingOptions = {
   format: OutputFormat.ESM,
-  // Lambda runs Node 22, but tests and the local server run Node 20: one bundle must load on both.
-  target: 'node20',
+  // Node 24 everywhere: Lambda's nodejs24.x, and the tests, benchmarks and local server (the
+  // `node` devDependency puts Node 24 first on npm scripts' PATH).
+  target: 'node24',
   // Prefer the ESM builds of dependencies (the AWS SDK ships both): esbuild tree-shakes them.
   mainFields: ['module', 'main'],
   banner: esmRequireBanner,
@@ -66,7 +80,10 @@ export const bundlingOptions = {
   forceDockerBundling: false,
 } satisfies BundlingOptions;
 
-/** The esbuild JS API options equivalent to `bundlingOptions` (what NodejsFunction passes the CLI). */
+/**
+ * The esbuild JS API options equivalent to `bundlingOptions` (what NodejsFunction passes the CLI):
+ * `npm run build` makes the packaged bundles with them. @internal (not in the package's types)
+ */
 export const esbuildOptions = (entryPoint: string, outfile: string): BuildOptions => ({
   entryPoints: [entryPoint],
   outfile,
@@ -107,11 +124,57 @@ export const callbackTimeout = Duration.seconds(3);
  * secret reaches them after SECRETS_CACHE_SECONDS and no later. Its request to Secrets Manager
  * gives up when ours does (SECRETS_REQUEST_TIMEOUT_MS).
  */
-export const secretsExtension = ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103, {
+const secretsExtensionOptions: ParamsAndSecretsOptions = {
   cacheEnabled: false,
   secretsManagerTimeout: Duration.millis(700),
   logLevel: ParamsAndSecretsLogLevel.WARN,
-});
+};
+const secretsExtensionVersion = ParamsAndSecretsVersions.V1_0_103;
+/** The functions' architecture, which the extension's layer must match. */
+const architecture = Architecture.ARM_64;
+
+/** The construct prop a merchant sets where CDK knows no ARN of the extension's layer. */
+export const secretsExtensionLayerProp = 'paramsAndSecretsLayerArn';
+
+/**
+ * The extension's layer for the stack's region: the ARN given, or the one AWS publishes for the
+ * region (CDK's table). Never a template that fails at deploy: a region without a published
+ * layer, or a region-agnostic stack (which CDK would resolve from a table of some regions only),
+ * stops the synth with a message naming the prop.
+ */
+export const secretsExtensionFor = (scope: Construct, layerArn: string | undefined): ParamsAndSecretsLayerVersion => {
+  if (layerArn !== undefined) {
+    if (!Token.isUnresolved(layerArn) && !/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$/.test(layerArn)) {
+      throw new Error(`${secretsExtensionLayerProp} must be the ARN of a Lambda layer version (arn:aws:lambda:<region>:<account>:layer:<name>:<version>); got ${layerArn}`);
+    }
+    return ParamsAndSecretsLayerVersion.fromVersionArn(layerArn, secretsExtensionOptions);
+  }
+  const region = Stack.of(scope).region;
+  if (Token.isUnresolved(region)) {
+    throw new Error(
+      `The AWS Parameters and Secrets Lambda Extension's layer differs per region, and this stack has no region (env.region): ` +
+        `give the stack a region, or set ${secretsExtensionLayerProp} to the layer's ARN (arm64) for the region you deploy to ` +
+        '(docs/deploy.md, Regions).',
+    );
+  }
+  if (RegionInfo.get(region).paramsAndSecretsLambdaLayerArn(secretsExtensionVersion, architecture.name) === undefined) {
+    throw new Error(
+      `CDK knows no ARN of the AWS Parameters and Secrets Lambda Extension (arm64) in ${region}: set ${secretsExtensionLayerProp} ` +
+        `to the ARN AWS publishes for ${region} (AWS Secrets Manager documentation, "Parameters and Secrets Lambda Extension ARNs"; docs/deploy.md, Regions).`,
+    );
+  }
+  return ParamsAndSecretsLayerVersion.fromVersion(secretsExtensionVersion, secretsExtensionOptions);
+};
+
+/**
+ * The packaged construct's prebuilt bundles: `dist/bundles/<function id>/index.mjs` (+ `.map`)
+ * next to `dist/lib/`, built by `npm run build` with `esbuildOptions` (the bundles
+ * test/infra/bundle.test.ts loads), so a merchant's synth runs no esbuild and needs no function
+ * source. Running from this repository's sources there is no such folder: each function is then
+ * bundled from its source by NodejsFunction, with the same options.
+ */
+export const prebuiltBundlesDir = fileURLToPath(new URL('../bundles/', import.meta.url));
+const projectRoot = fileURLToPath(new URL('../', import.meta.url));
 
 export type KlarnaFunctionProps = {
   /** Handler module relative to the project root (`FunctionDefinition.entry`); it exports `handler`. */
@@ -131,14 +194,16 @@ export type KlarnaFunctionProps = {
    * DescribeSecret).
    */
   readonly secretArns?: readonly string[];
+  /** The Parameters and Secrets extension's layer (`secretsExtensionFor`); required with `secretArns`. */
+  readonly secretsExtension?: ParamsAndSecretsLayerVersion;
 };
 
 /**
  * A Lambda function with its own log group and its own role. Children: `Resource` (the
- * NodejsFunction), `Logs`, `Role`.
+ * function: the prebuilt bundle when packaged, else a NodejsFunction), `Logs`, `Role`.
  */
 export class KlarnaFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   readonly logGroup: LogGroup;
   readonly role: Role;
 
@@ -155,14 +220,10 @@ export class KlarnaFunction extends Construct {
     this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     this.logGroup.grantWrite(this.role);
 
-    const root = process.cwd();
-    this.function = new NodejsFunction(this, 'Resource', {
-      entry: path.join(root, props.entry),
-      handler: 'handler',
-      projectRoot: root,
-      depsLockFilePath: path.join(root, 'package-lock.json'),
-      runtime: Runtime.NODEJS_22_X,
-      architecture: Architecture.ARM_64,
+    if (props.secretArns?.length && !props.secretsExtension) throw new Error(`${id} reads secrets but was given no secretsExtension`);
+    const common = {
+      runtime: Runtime.NODEJS_24_X,
+      architecture,
       memorySize: props.memorySize ?? callbackMemorySize,
       timeout: props.timeout ?? callbackTimeout,
       role: this.role,
@@ -174,16 +235,26 @@ export class KlarnaFunction extends Construct {
       // in functions/shared/log.ts logs an error's name and message). The .map files still ship
       // for mapping the stack of an init crash by hand; Node reads them only with the flag.
       environment: { ...props.environment },
-      bundling: bundlingOptions,
-      ...(props.secretArns?.length ? { paramsAndSecrets: secretsExtension } : {}),
-    });
+      ...(props.secretArns?.length && props.secretsExtension ? { paramsAndSecrets: props.secretsExtension } : {}),
+    };
+    const prebuilt = path.join(prebuiltBundlesDir, id);
+    this.function = existsSync(path.join(prebuilt, 'index.mjs'))
+      ? new LambdaFunction(this, 'Resource', { ...common, code: Code.fromAsset(prebuilt), handler: 'index.handler' })
+      : new NodejsFunction(this, 'Resource', {
+          ...common,
+          entry: path.join(projectRoot, props.entry),
+          handler: 'handler',
+          projectRoot,
+          depsLockFilePath: path.join(projectRoot, 'package-lock.json'),
+          bundling: bundlingOptions,
+        });
     if (props.secretArns?.length) {
       this.allow(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [...props.secretArns] }));
     }
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        'Node.js 22 on purpose: a supported LTS runtime on which this code is tested (bundled for Node 20, the version of the local toolchain); moving to a newer runtime is this one line once it has been tested.',
+        'Node.js 24, the Active LTS: the runtime this code is bundled for and tested on here (the `node` devDependency runs the tests on Node 24 as well).',
     });
   }
 

@@ -1,9 +1,22 @@
 /**
- * The whole deployment: tables, one Lambda per function definition, the REST API built from the
- * route table, the secrets, alarms and the outputs a merchant pastes into Klarna's merchant_urls.
- * Everything is derived from lib/routes.ts and lib/tables.ts; no path, key or table is named here.
+ * KlarnaCheckoutBackend, the construct a merchant adds to a stack of their own: tables, one Lambda
+ * per function definition, the REST API built from the route table, the secrets, alarms, and
+ * what the merchant pastes into Klarna's merchant_urls. Everything is derived from lib/routes.ts
+ * and lib/tables.ts; no path, key or table is named here. KlarnaStack (end of file) is this
+ * repository's own app: a Stack holding one instance, with the outputs.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps, SecretValue, Fn } from 'aws-cdk-lib';
+import {
+  Annotations,
+  CfnOutput,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  SecretValue,
+  Stack,
+  Token,
+  Validations,
+  type StackProps,
+} from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   AuthorizationType,
@@ -21,15 +34,19 @@ import {
 import { Alarm, ComparisonOperator, Metric, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
-import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { AnyPrincipal, Effect, Grant, PolicyDocument, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic, type ITopic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE_ENV } from '../functions/shared/metric-names.js';
 import { NOT_JSON_TEXT, UNAUTHORIZED_TEXT } from '../functions/shared/refusal-texts.js';
+import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { EdgeProtection } from './edge-protection.js';
-import { KlarnaFunction, callbackTimeout } from './klarna-function.js';
+import { KlarnaFunction, callbackTimeout, secretsExtensionFor } from './klarna-function.js';
 import { addDashboard, addDecisionAlarms, type AlarmSpec } from './monitoring.js';
 import {
   OrderLifecycle,
@@ -108,14 +125,35 @@ const cacheTables: ReadonlySet<TableDefinition> = new Set<TableDefinition>([plac
  */
 const osmTimeout = Duration.seconds(5);
 
+/** The id of synth's warning that the alarms reach nobody (acknowledge it with Annotations.of(scope).acknowledgeWarning). */
+export const alarmsWithoutDestinationWarning = 'klarna-serverless:alarms-without-destination';
+
 /** What stands in the merchant_urls outputs where the token goes. */
 export const tokenPlaceholder = 'TOKEN_FROM_SECRET_KcoCallbackTokens';
 
-export type KlarnaStackProps = StackProps & {
+/** The web ACL in front of the API stage: one created here, an existing one (its ARN), or none. */
+export type KlarnaWebAcl = 'create' | 'none' | { readonly arn: string };
+
+/** Secrets the merchant already has; each one not given is created (and follows `removalPolicy`). */
+export type KlarnaSecrets = {
+  /** `{"tokens": ["..."]}`: the tokens Klarna sends in ?token= of the callback URLs. */
+  readonly callbackTokens?: ISecret;
+  /** `{"client_id": "", "username": "", "password": ""}`: Klarna On-site messaging credentials. */
+  readonly osmCredentials?: ISecret;
+  /** `{"username", "password"}` or `{"api_key"}`: the Order Management API credentials. */
+  readonly orderManagementCredentials?: ISecret;
+};
+
+export type KlarnaCheckoutBackendProps = {
   /** Allow the /kco callback paths only from Klarna's callback addresses. Default 'off'. */
   readonly klarnaIpAllowlist?: KlarnaIpAllowlist;
   /** E-mail address subscribed to the alarm topic (confirm the subscription mail once). */
   readonly alarmEmail?: string;
+  /**
+   * The topic every alarm and its recovery is sent to; default a new topic. Without this and
+   * without `alarmEmail`, synth warns that the alarms reach nobody.
+   */
+  readonly alarmTopic?: ITopic;
   /** X-Ray tracing for the API stage and the functions. Default off. */
   readonly tracing?: boolean;
   /**
@@ -131,9 +169,12 @@ export type KlarnaStackProps = StackProps & {
   readonly osmThrottling?: { readonly rateLimit: number; readonly burstLimit: number };
   /**
    * AWS WAF in front of the stage: requests one source address may make in five minutes (Klarna's
-   * callback addresses never count), or 'off'. Default 2000.
+   * callback addresses never count) in the web ACL created here, or 'off' (the same as
+   * `webAcl: 'none'`). Default 2000.
    */
   readonly wafRateLimit?: number | 'off';
+  /** 'create' (default) a web ACL with the `wafRateLimit` rule, use a given one `{ arn }`, or 'none'. */
+  readonly webAcl?: KlarnaWebAcl;
   /**
    * Reserved concurrency for each of the four callback functions, so no other function (OSM) can
    * take the account's Lambda capacity from them. Default none: AWS keeps 10 unreserved, and a
@@ -149,10 +190,55 @@ export type KlarnaStackProps = StackProps & {
    * function's cache and the credentials secret holds only the v4 username and password, read on
    * a cache miss alone; unset, the secret's `client_id` is read before every cold lookup.
    */
-  readonly osm?: { readonly region?: string; readonly environment?: string; readonly allowedOrigin?: string; readonly clientId?: string };
+  readonly osm?: false | { readonly region?: string; readonly environment?: string; readonly allowedOrigin?: string; readonly clientId?: string };
+  /**
+   * The order's life after the purchase (push and notification routes, the orders table, the
+   * Order Management credentials, the event bus, publisher and sweeper). Default true.
+   */
+  readonly orderLifecycle?: boolean;
   /** Order Management API host and the orders' retention; Kustom playground and 90 days by default. */
   readonly orderManagement?: OrderManagementSettings;
+  /** The bus the order events go to; default a new bus. */
+  readonly eventBus?: IEventBus;
+  /** Secrets the merchant already has (each one not given is created). */
+  readonly secrets?: KlarnaSecrets;
+  /**
+   * What happens to the tables holding records (rules, orders) and to the secrets created here
+   * when the instance is removed: RETAIN (default) keeps them together, so a redeploy finds the
+   * tokens its live merchant_urls carry; DESTROY deletes them (test instances). The OSM cache
+   * table, logs and everything else are always deleted.
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * CloudWatch namespace of the business metrics the functions write and the alarms and
+   * dashboard read: one per instance, so two instances never see each other's traffic. Default
+   * `KlarnaServerless/<stack name>/<construct path in the stack>` (`Default` path parts left out).
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * Create the region's API Gateway CloudWatch role (AWS::ApiGateway::Account), an account-wide
+   * setting shared by every API in the region. Default false: set it once per account and
+   * region yourself (docs/deploy.md), or let this one instance own it.
+   */
+  readonly apiGatewayCloudWatchRole?: boolean;
+  /**
+   * ARN of the AWS Parameters and Secrets Lambda Extension layer (arm64) in the stack's region.
+   * Default: the one CDK knows for the region; required in regions CDK has no ARN for and in a
+   * stack without a region.
+   */
+  readonly paramsAndSecretsLayerArn?: string;
 };
+
+/** The repository's own app: a Stack holding one KlarnaCheckoutBackend, with the outputs. */
+export type KlarnaStackProps = StackProps & KlarnaCheckoutBackendProps;
+
+/** What the default metrics namespace and API name are made of: the stack name and the path in it. */
+const instanceName = (scope: Construct): string[] => {
+  const stack = Stack.of(scope);
+  const inStack = scope.node.scopes.slice(scope.node.scopes.indexOf(stack) + 1).map((c) => c.node.id);
+  return [stack.stackName, ...inStack.filter((id) => id !== 'Default')];
+};
+const namespacePattern = /^[A-Za-z0-9._/#: -]{1,255}$/;
 
 const pascal = (snake: string): string =>
   snake
@@ -163,14 +249,45 @@ const pascal = (snake: string): string =>
 const attributeType = (key: KeyAttribute): AttributeType =>
   key.type === 'S' ? AttributeType.STRING : AttributeType.NUMBER;
 
-export class KlarnaStack extends Stack {
+export class KlarnaCheckoutBackend extends Construct {
   readonly api: RestApi;
+  /** The API's base URL, without a trailing slash. */
+  readonly apiUrl: string;
+  /** Klarna's merchant_urls to paste, by callback name; `tokenPlaceholder` stands for a token of `secrets.callbackTokens`. */
+  readonly merchantUrls: Readonly<Record<string, string>>;
+  /** Base URL of the On-site messaging routes (undefined when OSM is left out). */
+  readonly osmBaseUrl?: string;
   readonly functions: ReadonlyMap<FunctionDefinition, KlarnaFunction>;
   readonly tables: ReadonlyMap<TableDefinition, Table>;
-  readonly orders: OrderLifecycle;
+  readonly rulesTable: Table;
+  readonly placementsTable?: Table;
+  readonly ordersTable?: Table;
+  /** The order lifecycle's bus, publisher, sweeper and queue (undefined when left out). */
+  readonly orders?: OrderLifecycle;
+  readonly eventBus?: IEventBus;
+  readonly alarmTopic: ITopic;
+  readonly dashboard: Dashboard;
+  readonly secrets: { readonly callbackTokens: ISecret; readonly osmCredentials?: ISecret; readonly orderManagementCredentials?: ISecret };
+  /** The CloudWatch namespace of this instance's business metrics. */
+  readonly metricsNamespace: string;
+  /** ARN of the web ACL in front of the stage (undefined with none). */
+  readonly webAclArn?: string;
 
-  constructor(scope: Construct, id: string, props: KlarnaStackProps = {}) {
-    super(scope, id, props);
+  constructor(scope: Construct, id: string, props: KlarnaCheckoutBackendProps = {}) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const withOsm = props.osm !== false;
+    const osmSettings = props.osm === false ? undefined : props.osm;
+    const withOrders = props.orderLifecycle ?? true;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.metricsNamespace = props.metricsNamespace ?? `KlarnaServerless/${instanceName(this).join('/')}`.replace(/[^A-Za-z0-9._/#: -]/g, '-').slice(0, 255);
+    if (!Token.isUnresolved(this.metricsNamespace) && (!namespacePattern.test(this.metricsNamespace) || this.metricsNamespace.startsWith('AWS/'))) {
+      throw new Error(`metricsNamespace must be 1 to 255 of A-Z a-z 0-9 . - _ / # : and space, not starting with AWS/; got ${this.metricsNamespace}`);
+    }
+    const webAcl: KlarnaWebAcl = props.wafRateLimit === 'off' ? 'none' : (props.webAcl ?? 'create');
+    const secretsExtension = secretsExtensionFor(this, props.paramsAndSecretsLayerArn);
+    /** Every function of the instance writes its metrics to the instance's namespace. */
+    const instanceEnvironment = { [METRICS_NAMESPACE_ENV]: this.metricsNamespace };
     const allowlist = props.klarnaIpAllowlist ?? 'off';
     if (!klarnaIpAllowlistModes.includes(allowlist)) {
       throw new Error(`klarnaIpAllowlist must be one of ${klarnaIpAllowlistModes.join(', ')}; got ${String(allowlist)}`);
@@ -181,7 +298,7 @@ export class KlarnaStack extends Stack {
     const wafRateLimit = props.wafRateLimit ?? 2000;
     const denialRateShare = props.denialRateAlarmShare ?? 0.25;
     if (!(denialRateShare > 0 && denialRateShare < 1)) throw new Error(`denialRateAlarmShare must be between 0 and 1; got ${denialRateShare}`);
-    if (props.osm?.clientId !== undefined && !/^[\x21-\x7e]{1,255}$/.test(props.osm.clientId)) {
+    if (osmSettings?.clientId !== undefined && !/^[\x21-\x7e]{1,255}$/.test(osmSettings.clientId)) {
       throw new Error('osm.clientId must be the OSM client id as Klarna gives it: 1 to 255 visible ASCII characters, no spaces');
     }
     if (wafRateLimit !== 'off' && !(Number.isInteger(wafRateLimit) && wafRateLimit >= 10 && wafRateLimit <= 2_000_000_000)) {
@@ -190,16 +307,17 @@ export class KlarnaStack extends Stack {
     const callbackFunctions = new Set<FunctionDefinition>(kcoCallbacks.map(({ fn }) => fn));
     const osmEnvironment: Record<string, string> = Object.fromEntries(
       Object.entries({
-        OSM_REGION: props.osm?.region,
-        OSM_ENVIRONMENT: props.osm?.environment,
-        OSM_ALLOWED_ORIGIN: props.osm?.allowedOrigin,
-        OSM_CLIENT_ID: props.osm?.clientId,
+        OSM_REGION: osmSettings?.region,
+        OSM_ENVIRONMENT: osmSettings?.environment,
+        OSM_ALLOWED_ORIGIN: osmSettings?.allowedOrigin,
+        OSM_CLIENT_ID: osmSettings?.clientId,
       }).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
     );
 
     // ---- Tables -------------------------------------------------------------------------------
     const tableMap = new Map<TableDefinition, Table>();
-    for (const def of tables) {
+    const partTables = tables.filter((def) => (def !== placementsTable || withOsm) && (def !== ordersTable || withOrders));
+    for (const def of partTables) {
       const cache = cacheTables.has(def);
       const table = new Table(this, def.id, {
         partitionKey: { name: def.partitionKey.name, type: attributeType(def.partitionKey) },
@@ -208,8 +326,9 @@ export class KlarnaStack extends Stack {
         ...(def.stream ? { stream: StreamViewType.NEW_AND_OLD_IMAGES } : {}),
         billingMode: BillingMode.PAY_PER_REQUEST,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: !cache },
-        deletionProtection: !cache,
-        removalPolicy: cache ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+        // A table DESTROY may delete cannot be protected from deletion.
+        deletionProtection: !cache && removalPolicy !== RemovalPolicy.DESTROY,
+        removalPolicy: cache ? RemovalPolicy.DESTROY : removalPolicy,
       });
       if (cache) {
         Validations.of(table).acknowledge({
@@ -233,58 +352,92 @@ export class KlarnaStack extends Stack {
       return table;
     };
     this.tables = tableMap;
+    this.rulesTable = tableFor(rulesTable);
+    if (withOsm) this.placementsTable = tableFor(placementsTable);
+    if (withOrders) this.ordersTable = tableFor(ordersTable);
 
     // ---- Secrets ------------------------------------------------------------------------------
     // Secrets Manager can generate a string but not a JSON array, so a generated seed (read by
     // nobody but CloudFormation) becomes the first token through a dynamic reference. The merchant
     // may later replace the whole value, e.g. {"tokens": ["new", "old"]} while rotating.
-    const tokenSeed = new Secret(this, 'KcoCallbackTokenSeed', {
-      description: 'Initial KCO callback token, copied into KcoCallbackTokens at creation. Not read by any function.',
-      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
-    });
-    const callbackTokens = new Secret(this, 'KcoCallbackTokens', {
-      description: 'KCO callback tokens: {"tokens": ["..."]}. Klarna sends one in ?token= of every callback URL.',
-      secretStringValue: SecretValue.unsafePlainText(
-        Fn.join('', ['{"tokens":["', tokenSeed.secretValue.unsafeUnwrap(), '"]}']),
-      ),
-    });
-    const osmCredentials = new Secret(this, 'OsmCredentials', {
-      description: 'Klarna On-site messaging credentials: {"client_id": "", "username": "", "password": ""}.',
-      secretObjectValue: {
-        client_id: SecretValue.unsafePlainText(''),
-        username: SecretValue.unsafePlainText(''),
-        password: SecretValue.unsafePlainText(''),
-      },
-    });
-    Validations.of(tokenSeed).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason: 'Used once, when the stack is created, to seed KcoCallbackTokens; nothing reads it afterwards.',
-    });
-    Validations.of(callbackTokens).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Each token is baked into the merchant_urls of checkout orders already created; automatic rotation would break in-flight checkouts. Rotation is manual: add a new token, switch new orders to it, drop the old one after the orders expire (README, Deploy to AWS: Secrets).',
-    });
-    Validations.of(osmCredentials).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Klarna issues these credentials in its merchant portal; no Lambda can rotate them. The merchant replaces the value when Klarna issues new ones.',
-    });
-    const secrets = { callbackTokens, osmCredentials } as const satisfies Record<FunctionDefinition['secret'], Secret>;
-    const orderManagementCredentials = createOrderManagementSecret(this);
+    const given = props.secrets ?? {};
+    const created: Secret[] = [];
+    let callbackTokens = given.callbackTokens;
+    if (!callbackTokens) {
+      const tokenSeed = new Secret(this, 'KcoCallbackTokenSeed', {
+        description: 'Initial KCO callback token, copied into KcoCallbackTokens at creation. Not read by any function.',
+        generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+      });
+      const tokens = new Secret(this, 'KcoCallbackTokens', {
+        description: 'KCO callback tokens: {"tokens": ["..."]}. Klarna sends one in ?token= of every callback URL.',
+        secretStringValue: SecretValue.unsafePlainText(Fn.join('', ['{"tokens":["', tokenSeed.secretValue.unsafeUnwrap(), '"]}'])),
+      });
+      Validations.of(tokenSeed).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'Used once, when the stack is created, to seed KcoCallbackTokens; nothing reads it afterwards.',
+      });
+      Validations.of(tokens).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Each token is baked into the merchant_urls of checkout orders already created; automatic rotation would break in-flight checkouts. Rotation is manual: add a new token, switch new orders to it, drop the old one after the orders expire (README, Deploy to AWS: Secrets).',
+      });
+      created.push(tokenSeed, tokens);
+      callbackTokens = tokens;
+    }
+    let osmCredentials = withOsm ? given.osmCredentials : undefined;
+    if (withOsm && !osmCredentials) {
+      const credentials = new Secret(this, 'OsmCredentials', {
+        description: 'Klarna On-site messaging credentials: {"client_id": "", "username": "", "password": ""}.',
+        secretObjectValue: {
+          client_id: SecretValue.unsafePlainText(''),
+          username: SecretValue.unsafePlainText(''),
+          password: SecretValue.unsafePlainText(''),
+        },
+      });
+      Validations.of(credentials).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Klarna issues these credentials in its merchant portal; no Lambda can rotate them. The merchant replaces the value when Klarna issues new ones.',
+      });
+      created.push(credentials);
+      osmCredentials = credentials;
+    }
+    let orderManagementCredentials = withOrders ? given.orderManagementCredentials : undefined;
+    if (withOrders && !orderManagementCredentials) {
+      const credentials = createOrderManagementSecret(this);
+      created.push(credentials);
+      orderManagementCredentials = credentials;
+    }
+    // The secrets live merchant_urls and Klarna's credentials depend on go with the tables.
+    for (const secret of created) secret.applyRemovalPolicy(removalPolicy);
+    this.secrets = { callbackTokens, osmCredentials, orderManagementCredentials };
+    const secretFor = (def: FunctionDefinition): ISecret => {
+      const secret = def.secret === 'callbackTokens' ? callbackTokens : osmCredentials;
+      if (!secret) throw new Error(`${def.id} reads ${def.secret}, which this instance does not have`);
+      return secret;
+    };
+    const orderManagementSecret = (): ISecret => {
+      if (!orderManagementCredentials) throw new Error('The order lifecycle is left out: no Order Management credentials');
+      return orderManagementCredentials;
+    };
     const orderFunctions = new Set<FunctionDefinition>(orderRoutes.map(({ fn }) => fn));
+    const partFunctions = (Object.values(functions) as FunctionDefinition[]).filter(
+      (def) => (def.secret !== 'osmCredentials' || withOsm) && (!def.orderManagement || withOrders),
+    );
+    const partRoutes = routes.filter((route) => partFunctions.includes(route.fn));
 
     // ---- Functions ----------------------------------------------------------------------------
     const functionMap = new Map<FunctionDefinition, KlarnaFunction>();
-    for (const def of Object.values(functions) as FunctionDefinition[]) {
+    for (const def of partFunctions) {
       const fn = new KlarnaFunction(this, def.id, {
         entry: def.entry,
         environment: {
+          ...instanceEnvironment,
           ...Object.fromEntries(def.tables.map(({ table }) => [table.envVar, tableFor(table).tableName])),
-          [secretEnvVars[def.secret]]: secrets[def.secret].secretArn,
+          [secretEnvVars[def.secret]]: secretFor(def).secretArn,
           ...(def.secret === 'osmCredentials' ? osmEnvironment : {}),
           ...(def.orderManagement
-            ? { [orderManagementSecretEnvVar]: orderManagementCredentials.secretArn, ...orderManagementEnvironment(props.orderManagement) }
+            ? { [orderManagementSecretEnvVar]: orderManagementSecret().secretArn, ...orderManagementEnvironment(props.orderManagement) }
             : {}),
         },
         timeout: callbackFunctions.has(def) ? callbackTimeout : orderFunctions.has(def) ? orderFunctionTimeout : osmTimeout,
@@ -292,7 +445,8 @@ export class KlarnaStack extends Stack {
         ...(callbackFunctions.has(def) && props.callbackReservedConcurrency !== undefined
           ? { reservedConcurrentExecutions: props.callbackReservedConcurrency }
           : {}),
-        secretArns: [secrets[def.secret].secretArn, ...(def.orderManagement ? [orderManagementCredentials.secretArn] : [])],
+        secretArns: [secretFor(def).secretArn, ...(def.orderManagement ? [orderManagementSecret().secretArn] : [])],
+        secretsExtension,
       });
       for (const { table, access } of def.tables) {
         fn.allow(new PolicyStatement({ actions: [...tableActions[access]], resources: [tableFor(table).tableArn] }));
@@ -342,9 +496,9 @@ export class KlarnaStack extends Stack {
     };
     // Per-method metrics (needed for the p99 latency alarms) only on the callbacks: detailed
     // metrics are billed per metric.
-    const callbackRoutes = routes.filter((route) => callbackFunctions.has(route.fn));
+    const callbackRoutes = partRoutes.filter((route) => callbackFunctions.has(route.fn));
     const methodOptions = Object.fromEntries(
-      routes.map((route) => [
+      partRoutes.map((route) => [
         `${route.path}/${route.method}`,
         callbackFunctions.has(route.fn)
           ? { ...methodDefaults, metricsEnabled: true }
@@ -381,12 +535,15 @@ export class KlarnaStack extends Stack {
           });
 
     const api = new RestApi(this, 'Api', {
-      restApiName: `${this.stackName}-api`,
+      // Unique per instance (the latency alarms find their API by name): `<stack name>-api` for the
+      // one instance of this repo's app.
+      restApiName: `${instanceName(this).join('-')}-api`,
       description: 'Klarna Checkout callbacks and On-site messaging',
       // Regional: Klarna's servers call it directly; an edge-optimized endpoint only adds a hop.
       endpointTypes: [EndpointType.REGIONAL],
-      // API Gateway needs the account-level CloudWatch role to write access and execution logs.
-      cloudWatchRole: true,
+      // API Gateway needs the account-level CloudWatch role to write access and execution logs: an
+      // account-wide setting, so only on request (docs/deploy.md says how to set it once).
+      cloudWatchRole: props.apiGatewayCloudWatchRole ?? false,
       ...(policy ? { policy } : {}),
       deployOptions: {
         stageName: 'live',
@@ -405,23 +562,33 @@ export class KlarnaStack extends Stack {
     this.api = api;
     // RestApi's own Endpoint output ends in a slash; ApiUrl below is the one to use.
     api.node.tryRemoveChild('Endpoint');
-    Validations.of(api.node.findChild('CloudWatchRole')).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-      reason:
-        'The account-wide role API Gateway uses to write access and execution logs; AWS documents this managed policy for it and API Gateway chooses the log group names, so an inline policy could not be narrower.',
-    });
-    if (wafRateLimit === 'off') {
+    const cloudWatchRole = api.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole) {
+      Validations.of(cloudWatchRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          'The account-wide role API Gateway uses to write access and execution logs; AWS documents this managed policy for it and API Gateway chooses the log group names, so an inline policy could not be narrower.',
+      });
+    }
+    if (webAcl === 'none') {
       Validations.of(api.deploymentStage).acknowledge({
         id: 'AwsSolutions-APIG3',
         reason:
           "WAF turned off by the wafRateLimit setting: callbacks are still checked by a secret token, throttled per method and can be limited to Klarna's addresses; generic WAF rule sets are a known cause of blocked Klarna callbacks.",
       });
-    } else {
-      new EdgeProtection(this, 'EdgeProtection', {
+    } else if (webAcl === 'create') {
+      const edge = new EdgeProtection(this, 'EdgeProtection', {
         stage: api.deploymentStage,
         klarnaCidrs: allowlistCidrs('both'),
-        rateLimitPer5Minutes: wafRateLimit,
+        rateLimitPer5Minutes: wafRateLimit === 'off' ? 2000 : wafRateLimit,
       });
+      this.webAclArn = edge.webAcl.attrArn;
+    } else {
+      // The merchant's own web ACL: its rules are theirs (docs/configuration.md warns about
+      // managed rule groups that block Klarna's callbacks).
+      const association = new CfnWebACLAssociation(this, 'WebAclAssociation', { resourceArn: api.deploymentStage.stageArn, webAclArn: webAcl.arn });
+      association.node.addDependency(api.deploymentStage);
+      this.webAclArn = webAcl.arn;
     }
 
     // API Gateway's own refusals of what the validator catches, in the same shapes the functions
@@ -452,7 +619,7 @@ export class KlarnaStack extends Stack {
     });
 
     const integrations = new Map<FunctionDefinition, LambdaIntegration>();
-    for (const route of routes) {
+    for (const route of partRoutes) {
       const isCallback = callbackFunctions.has(route.fn);
       // Klarna's push and notification carry the same token; the push has no body to validate.
       const needsToken = isCallback || orderFunctions.has(route.fn);
@@ -480,13 +647,24 @@ export class KlarnaStack extends Stack {
     }
 
     // ---- Alarms -------------------------------------------------------------------------------
-    const alarmTopic = new Topic(this, 'AlarmTopic', { displayName: 'Klarna backend alarms', enforceSSL: true });
-    Validations.of(alarmTopic).acknowledge({
-      id: 'AwsSolutions-SNS2',
-      reason:
-        'Alarm notifications carry alarm names and metric values only, no personal data or secrets; CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key.',
-    });
+    let alarmTopic = props.alarmTopic;
+    if (!alarmTopic) {
+      const topic = new Topic(this, 'AlarmTopic', { displayName: 'Klarna backend alarms', enforceSSL: true });
+      Validations.of(topic).acknowledge({
+        id: 'AwsSolutions-SNS2',
+        reason:
+          'Alarm notifications carry alarm names and metric values only, no personal data or secrets; CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key.',
+      });
+      alarmTopic = topic;
+    }
+    this.alarmTopic = alarmTopic;
     if (props.alarmEmail) alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
+    if (!props.alarmEmail && !props.alarmTopic) {
+      Annotations.of(this).addWarningV2(
+        alarmsWithoutDestinationWarning,
+        'The alarms (fail-closed checkouts, errors, throttles) go to a new SNS topic nobody subscribes to: set alarmEmail, or alarmTopic to a topic that reaches someone (docs/deploy.md, Alarms).',
+      );
+    }
     const alarmAction = new SnsAction(alarmTopic);
     const alarms: Alarm[] = [];
     const alarm = (alarmId: string, spec: AlarmSpec): Alarm => {
@@ -554,38 +732,98 @@ export class KlarnaStack extends Stack {
     }
 
     // ---- After the purchase: events, sweeper --------------------------------------------------
-    this.orders = new OrderLifecycle(this, {
-      ordersTable: tableFor(ordersTable),
-      ordersIndexName: ordersTable.globalIndexes[0].name,
-      rulesTable: tableFor(rulesTable),
-      orderManagementCredentials,
-      ...(props.orderManagement ? { settings: props.orderManagement } : {}),
-      tracing,
-      alarm,
-    });
+    if (withOrders) {
+      this.orders = new OrderLifecycle(this, {
+        ordersTable: tableFor(ordersTable),
+        ordersIndexName: ordersTable.globalIndexes[0].name,
+        rulesTable: tableFor(rulesTable),
+        orderManagementCredentials: orderManagementSecret(),
+        ...(props.orderManagement ? { settings: props.orderManagement } : {}),
+        ...(props.eventBus ? { eventBus: props.eventBus } : {}),
+        tracing,
+        alarm,
+        metricsNamespace: this.metricsNamespace,
+        secretsExtension,
+        environment: instanceEnvironment,
+      });
+      this.eventBus = this.orders.bus;
+    }
 
-    addDecisionAlarms(alarm, { denialRateShare });
-    const dashboard = addDashboard(this, { functions: functionMap, alarms });
+    addDecisionAlarms(alarm, { denialRateShare, namespace: this.metricsNamespace });
+    this.dashboard = addDashboard(this, { functions: functionMap, alarms, namespace: this.metricsNamespace, osm: withOsm });
 
-    // ---- Outputs ------------------------------------------------------------------------------
+    // ---- What the merchant needs ------------------------------------------------------------
     // The API's base URL without a trailing slash (api.url ends in one).
-    const baseUrl = `https://${api.restApiId}.execute-api.${this.region}.${this.urlSuffix}/${api.deploymentStage.stageName}`;
-    new CfnOutput(this, 'ApiUrl', { value: baseUrl, description: 'Base URL of the API' });
-    for (const [callback, url] of Object.entries(merchantUrls(baseUrl, tokenPlaceholder))) {
+    this.apiUrl = `https://${api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${api.deploymentStage.stageName}`;
+    const partUrls = new Set(partRoutes.map((route) => route.path.split('/').at(-1)));
+    this.merchantUrls = Object.fromEntries(Object.entries(merchantUrls(this.apiUrl, tokenPlaceholder)).filter(([callback]) => partUrls.has(callback)));
+    if (withOsm) this.osmBaseUrl = `${this.apiUrl}/osm`;
+  }
+
+  /**
+   * Lets the shop's backend write the rules of single orders (scopes `order#<order_id>`): get,
+   * put and delete those items, and only those (IAM `dynamodb:LeadingKeys`). With
+   * `{ allScopes: true }` also the `default` scope, for a tool that manages the shop-wide rules.
+   */
+  grantRulesWrite(grantee: IGrantable, options: { readonly allScopes?: boolean } = {}): Grant {
+    const actions = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'];
+    if (options.allScopes) return this.rulesTable.grant(grantee, ...actions);
+    return Grant.addToPrincipal({
+      grantee,
+      actions,
+      resourceArns: [this.rulesTable.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['order#*'] } },
+    });
+  }
+}
+
+/**
+ * This repository's own app (bin/app.ts): one KlarnaCheckoutBackend with the id `Default`, which
+ * CloudFormation logical ids leave out, so a stack deployed before the construct existed keeps
+ * every resource; and the outputs a merchant reads after `cdk deploy`.
+ */
+export class KlarnaStack extends Stack {
+  readonly backend: KlarnaCheckoutBackend;
+
+  constructor(scope: Construct, id: string, props: KlarnaStackProps = {}) {
+    super(scope, id, props);
+    const backend = new KlarnaCheckoutBackend(this, 'Default', props);
+    this.backend = backend;
+    new CfnOutput(this, 'ApiUrl', { value: backend.apiUrl, description: 'Base URL of the API' });
+    for (const [callback, url] of Object.entries(backend.merchantUrls)) {
       new CfnOutput(this, `MerchantUrl${pascal(callback)}`, {
         value: url,
         description: `merchant_urls.${callback}: replace ${tokenPlaceholder} with a token from the KcoCallbackTokens secret`,
       });
     }
-    new CfnOutput(this, 'OsmBaseUrl', { value: `${baseUrl}/osm`, description: 'Base URL of the On-site messaging routes' });
-    for (const [def, table] of tableMap) {
+    if (backend.osmBaseUrl) new CfnOutput(this, 'OsmBaseUrl', { value: backend.osmBaseUrl, description: 'Base URL of the On-site messaging routes' });
+    for (const [def, table] of backend.tables) {
       new CfnOutput(this, `${def.id}Name`, { value: table.tableName, description: `${def.id} (env ${def.envVar})` });
     }
-    new CfnOutput(this, 'KcoCallbackTokensSecretArn', { value: callbackTokens.secretArn });
-    new CfnOutput(this, 'OsmCredentialsSecretArn', { value: osmCredentials.secretArn });
-    new CfnOutput(this, 'OrderManagementCredentialsSecretArn', { value: orderManagementCredentials.secretArn });
-    new CfnOutput(this, 'OrderEventBusName', { value: this.orders.bus.eventBusName, description: 'EventBridge bus of the order events (source klarna-serverless)' });
-    new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topicArn });
-    new CfnOutput(this, 'DashboardName', { value: dashboard.dashboardName });
+    new CfnOutput(this, 'KcoCallbackTokensSecretArn', { value: backend.secrets.callbackTokens.secretArn });
+    if (backend.secrets.osmCredentials) new CfnOutput(this, 'OsmCredentialsSecretArn', { value: backend.secrets.osmCredentials.secretArn });
+    if (backend.secrets.orderManagementCredentials) {
+      new CfnOutput(this, 'OrderManagementCredentialsSecretArn', { value: backend.secrets.orderManagementCredentials.secretArn });
+    }
+    if (backend.eventBus) {
+      new CfnOutput(this, 'OrderEventBusName', { value: backend.eventBus.eventBusName, description: 'EventBridge bus of the order events (source klarna-serverless)' });
+    }
+    new CfnOutput(this, 'AlarmTopicArn', { value: backend.alarmTopic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: backend.dashboard.dashboardName });
+  }
+
+  /** The construct's functions, tables and order lifecycle, as the tests read them. */
+  get functions(): ReadonlyMap<FunctionDefinition, KlarnaFunction> {
+    return this.backend.functions;
+  }
+  get tables(): ReadonlyMap<TableDefinition, Table> {
+    return this.backend.tables;
+  }
+  get api(): RestApi {
+    return this.backend.api;
+  }
+  get orders(): OrderLifecycle {
+    if (!this.backend.orders) throw new Error('the order lifecycle is left out of this stack');
+    return this.backend.orders;
   }
 }

@@ -7,12 +7,12 @@
 import { Duration, SecretValue, Validations } from 'aws-cdk-lib';
 import { ComparisonOperator, Metric, Stats, type Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { EventBus, Rule, Schedule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { StartingPosition, type ParamsAndSecretsLayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { KlarnaFunction } from './klarna-function.js';
@@ -69,9 +69,17 @@ export type OrderLifecycleProps = {
   readonly ordersTable: Table;
   readonly ordersIndexName: string;
   readonly rulesTable: Table;
-  readonly orderManagementCredentials: Secret;
+  readonly orderManagementCredentials: ISecret;
   readonly settings?: OrderManagementSettings;
   readonly tracing: boolean;
+  /** The bus for the order events; a new one when not given. */
+  readonly eventBus?: IEventBus;
+  /** The namespace the instance's functions write their metrics to. */
+  readonly metricsNamespace: string;
+  /** The construct's Parameters and Secrets extension layer (for the sweeper). */
+  readonly secretsExtension: ParamsAndSecretsLayerVersion;
+  /** Environment every function of the instance gets (the metrics namespace). */
+  readonly environment: Readonly<Record<string, string>>;
   /** The stack's alarm factory (actions on the alarm topic). */
   readonly alarm: (id: string, spec: AlarmSpec) => Alarm;
 };
@@ -91,19 +99,20 @@ export const sweepSchedule = Duration.minutes(15);
  * logical ids do not depend on this class.
  */
 export class OrderLifecycle {
-  readonly bus: EventBus;
+  readonly bus: IEventBus;
   readonly publisher: KlarnaFunction;
   readonly sweeper: KlarnaFunction;
   readonly failedEvents: Queue;
 
   constructor(scope: Construct, props: OrderLifecycleProps) {
     const { ordersTable, rulesTable, alarm } = props;
-    this.bus = new EventBus(scope, 'OrderEventBus', { description: 'Order events for the shop: source klarna-serverless (docs/orders-and-events.md: Events for the shop).' });
+    this.bus =
+      props.eventBus ?? new EventBus(scope, 'OrderEventBus', { description: 'Order events for the shop: source klarna-serverless (docs/orders-and-events.md: Events for the shop).' });
 
     // ---- Publisher: stream → bus --------------------------------------------------------------
     this.publisher = new KlarnaFunction(scope, lifecycleFunctions.publisher.id, {
       entry: lifecycleFunctions.publisher.entry,
-      environment: { EVENT_BUS_NAME: this.bus.eventBusName },
+      environment: { ...props.environment, EVENT_BUS_NAME: this.bus.eventBusName },
       timeout: Duration.seconds(30),
       memorySize: 512,
       tracing: props.tracing,
@@ -140,6 +149,7 @@ export class OrderLifecycle {
     this.sweeper = new KlarnaFunction(scope, lifecycleFunctions.sweeper.id, {
       entry: lifecycleFunctions.sweeper.entry,
       environment: {
+        ...props.environment,
         ORDERS_TABLE: ordersTable.tableName,
         RULES_TABLE: rulesTable.tableName,
         [orderManagementSecretEnvVar]: props.orderManagementCredentials.secretArn,
@@ -148,6 +158,7 @@ export class OrderLifecycle {
       timeout: Duration.minutes(2),
       tracing: props.tracing,
       secretArns: [props.orderManagementCredentials.secretArn],
+      secretsExtension: props.secretsExtension,
     });
     this.sweeper.allow(
       new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [ordersTable.tableArn] }),
@@ -170,7 +181,7 @@ export class OrderLifecycle {
     // ---- Alarms -----------------------------------------------------------------------------
     const fiveMinutes = Duration.minutes(5);
     alarm('OrdersAwaitingAcknowledgementAlarm', {
-      metric: new Metric({ namespace: 'KlarnaServerless', metricName: 'OrdersAwaitingAcknowledgement', statistic: Stats.MAXIMUM, period: sweepSchedule }),
+      metric: new Metric({ namespace: props.metricsNamespace, metricName: 'OrdersAwaitingAcknowledgement', statistic: Stats.MAXIMUM, period: sweepSchedule }),
       threshold: 1,
       comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       description: 'An order is still not acknowledged after the sweeper retried it (docs/operations.md: alarms).',

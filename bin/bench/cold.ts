@@ -150,7 +150,6 @@ export const lambdaEnvironment = (env: BenchEnvironment, id: string, dynamoDbEnd
   AWS_LAMBDA_FUNCTION_NAME: id,
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
   AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   DYNAMODB_ENDPOINT: dynamoDbEndpoint,
   RULES_TABLE: env.rulesTable,
   PLACEMENTS_TABLE: env.placementsTable,

@@ -8,48 +8,22 @@
  * of metrics stays bounded whatever a caller sends.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import {
+  METRICS_SERVICE,
+  callbackDecisions,
+  callbackNames,
+  failClosedReasons,
+  metricNames,
+  metricsNamespace,
+  orderOutcomes,
+  orderSteps,
+  osmOutcomes,
+  type OrderOutcome,
+  type OrderStep,
+  type OsmOutcome,
+} from './metric-names.js';
 
-export const METRICS_NAMESPACE = 'KlarnaServerless';
-/** Powertools adds `service` to every dimension set; fixed so the alarms can name it. */
-export const METRICS_SERVICE = 'klarna-serverless';
-
-export const metricNames = {
-  /** One per KCO callback answered. */
-  callbackDecision: 'CallbackDecision',
-  /** One per OSM request, by outcome. */
-  osmRequest: 'OsmRequest',
-  /** One per order lifecycle step (push, acknowledge, capture, …) once the order module counts. */
-  orderStep: 'OrderStep',
-} as const;
-
-export const callbackNames = ['address_update', 'country_change', 'shipping_option_update', 'validation'] as const;
-export const callbackDecisions = ['update', 'approve', 'deny', 'refuse', 'reject', 'unauthorized', 'error'] as const;
-/** Decisions where we could not decide and failed closed; each is alarmed on its own. */
-export const failClosedReasons = ['rules_missing', 'rules_invalid', 'rules_unavailable', 'internal_error', 'tokens_unavailable'] as const;
-/**
- * How an OSM request ended: served from the cache (`hit`, `stale`), fetched from Klarna (`miss`),
- * Klarna failed (`error`, `impression_failed`), or refused before Klarna was asked.
- */
-export const osmOutcomes = [
-  'hit',
-  'miss',
-  'stale',
-  'error',
-  'invalid',
-  'not_configured',
-  'impression_registered',
-  'impression_refused',
-  'impression_failed',
-  'bot',
-  'fault',
-] as const;
-export const orderSteps = ['push', 'acknowledge', 'capture', 'cancel', 'refund', 'notification', 'sweep'] as const;
-export const orderOutcomes = ['ok', 'retry', 'error', 'skipped'] as const;
-
-export type CallbackDecision = (typeof callbackDecisions)[number];
-export type OsmOutcome = (typeof osmOutcomes)[number];
-export type OrderStep = (typeof orderSteps)[number];
-export type OrderOutcome = (typeof orderOutcomes)[number];
+export * from './metric-names.js';
 
 /** A decision without a reason (an approval, an update) is counted with reason `none`. */
 export const NO_REASON = 'none';
@@ -78,7 +52,7 @@ const metricsLogger = {
   error: console.error,
 };
 
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE, logger: metricsLogger });
+const metrics = new Metrics({ namespace: metricsNamespace(), serviceName: METRICS_SERVICE, logger: metricsLogger });
 
 /** One count, written at once under each dimension set given (one EMF line). */
 const count = (name: string, dimensionSets: readonly Record<string, string>[]): void => {

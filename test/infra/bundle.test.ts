@@ -28,7 +28,7 @@ const root = process.cwd();
  * Every Lambda of the stack: the routed functions of lib/routes.ts, and the order lifecycle's
  * stream publisher and sweeper (lib/order-lifecycle.ts), which no route serves.
  */
-const stack = new KlarnaStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'BundleTest');
+const stack = new KlarnaStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'BundleTest', { env: { region: 'eu-north-1' } });
 type LambdaUnderTest = { readonly id: string; readonly entry: string; readonly readsDynamoDb: boolean; readonly fn: KlarnaFunction | undefined };
 const definitions: readonly LambdaUnderTest[] = [
   ...Object.values(functions).map((def) => ({ id: def.id, entry: def.entry, readsDynamoDb: def.tables.length > 0, fn: stack.functions.get(def) })),
@@ -89,10 +89,10 @@ afterAll(() => {
 });
 
 describe('bundling options', () => {
-  it('are the options the Lambda functions are built with: ESM, Node 20 syntax, minified, source maps, only Lambda-unreachable credential providers external', () => {
+  it('are the options the Lambda functions are built with: ESM, Node 24 syntax, minified, source maps, only Lambda-unreachable credential providers external', () => {
     expect(bundlingOptions).toMatchObject({
       format: 'esm',
-      target: 'node20',
+      target: 'node24',
       minify: true,
       sourceMap: true,
       bundleAwsSDK: true,
@@ -104,7 +104,7 @@ describe('bundling options', () => {
       bundle: true,
       platform: 'node',
       format: 'esm',
-      target: 'node20',
+      target: 'node24',
       minify: true,
       sourcemap: true,
       external: [...lambdaUnreachableCredentialProviders],

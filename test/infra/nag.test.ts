@@ -5,18 +5,19 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { App, Stack, Validations, type PolicyViolation } from 'aws-cdk-lib';
+import { Annotations, App, Stack, Validations, type PolicyViolation } from 'aws-cdk-lib';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { KlarnaStack, type KlarnaStackProps } from '../../lib/klarna-stack.js';
+import { KlarnaStack, alarmsWithoutDestinationWarning, type KlarnaStackProps } from '../../lib/klarna-stack.js';
 
 const cdkContext = (): Record<string, unknown> =>
   (JSON.parse(readFileSync(path.join(process.cwd(), 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
 
 const build = (props: KlarnaStackProps = {}): { app: App; stack: KlarnaStack } => {
   const app = new App({ context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] } });
-  const stack = new KlarnaStack(app, 'NagTest', props);
+  const stack = new KlarnaStack(app, 'NagTest', { env: { region: 'eu-north-1' }, ...props });
+  Annotations.of(stack.backend).acknowledgeWarning(alarmsWithoutDestinationWarning, 'a test stack alerts nobody');
   return { app, stack };
 };
 
@@ -62,7 +63,19 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     const otherReport = new AwsSolutionsChecks().validateScope(other.stack);
     expect(describeViolations(otherReport.violations)).toEqual([]);
     const onApig3 = acknowledgementsIn(other.app).filter(({ id }) => id === 'AwsSolutions-APIG3');
-    expect(onApig3.map(({ path }) => path)).toEqual([`${other.stack.node.path}/Api/DeploymentStage.live`]);
+    expect(onApig3.map(({ path }) => path)).toEqual([`${other.stack.backend.node.path}/Api/DeploymentStage.live`]);
+  });
+
+  it('finds none with parts left out, the merchant\'s own web ACL, or the API Gateway CloudWatch role, acknowledging no missing web ACL', () => {
+    for (const props of [
+      { osm: false as const, orderLifecycle: false },
+      { webAcl: { arn: 'arn:aws:wafv2:eu-north-1:123456789012:regional/webacl/shop/0f0e0d0c-0b0a-0908-0706-050403020100' } },
+      { apiGatewayCloudWatchRole: true },
+    ]) {
+      const other = build(props);
+      expect(describeViolations(new AwsSolutionsChecks().validateScope(other.stack).violations)).toEqual([]);
+      if ('webAcl' in props) expect(acknowledgementsIn(other.app).filter(({ id }) => id === 'AwsSolutions-APIG3')).toEqual([]);
+    }
   });
 
   it('acknowledges rules only on resources inside the stack, never on the app or the stack itself', () => {
@@ -83,7 +96,8 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     const outdir = mkdtempSync(path.join(tmpdir(), 'klarna-nag-'));
     try {
       const synthApp = new App({ outdir, context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] } });
-      new KlarnaStack(synthApp, 'NagSynth');
+      const synthStack = new KlarnaStack(synthApp, 'NagSynth', { env: { region: 'eu-north-1' } });
+      Annotations.of(synthStack.backend).acknowledgeWarning(alarmsWithoutDestinationWarning, 'a test stack alerts nobody');
       Validations.of(synthApp).addPlugins(new AwsSolutionsChecks(synthApp));
       // Any unacknowledged finding, warning or error, fails synthesis.
       expect(() => synthApp.synth()).not.toThrow();
@@ -102,7 +116,7 @@ describe('cdk-nag AwsSolutionsChecks', () => {
   it('acknowledges exactly the rules that cannot be met here, and where', () => {
     const byRule = new Map<string, string[]>();
     for (const { path: constructPath, id } of acknowledgementsIn(app)) {
-      const relative = constructPath.slice(stack.node.path.length + 1);
+      const relative = constructPath.slice(stack.backend.node.path.length + 1);
       byRule.set(id, [...(byRule.get(id) ?? []), relative].sort());
     }
     const methods = [
@@ -121,9 +135,6 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       'AwsSolutions-DDB3': ['PlacementsTable'],
       'AwsSolutions-SMG4': ['KcoCallbackTokenSeed', 'KcoCallbackTokens', 'OrderManagementCredentials', 'OsmCredentials'],
       'AwsSolutions-SNS2': ['AlarmTopic'],
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]': [
-        'Api/CloudWatchRole',
-      ],
       'AwsSolutions-IAM5[Resource::*]': ['OrderEventsPublisherFunction/Role'],
       'AwsSolutions-SQS3': ['OrderEventsFailedQueue'],
       'AwsSolutions-L1': [

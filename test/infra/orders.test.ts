@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { App, type CfnElement } from 'aws-cdk-lib';
+import { Annotations, App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { KlarnaStack } from '../../lib/klarna-stack.js';
+import { KlarnaStack, alarmsWithoutDestinationWarning } from '../../lib/klarna-stack.js';
 import { functions } from '../../lib/routes.js';
 import { ordersTable, rulesTable } from '../../lib/tables.js';
 import type { KlarnaFunction } from '../../lib/klarna-function.js';
@@ -16,9 +16,12 @@ import type { KlarnaFunction } from '../../lib/klarna-function.js';
 type Json = Record<string, unknown>;
 
 const context = (JSON.parse(readFileSync(path.join(process.cwd(), 'cdk.json'), 'utf8')) as { context: Json }).context;
-const stack = new KlarnaStack(new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } }), 'OrdersTestStack', {
+const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
+const stack = new KlarnaStack(app, 'OrdersTestStack', {
+  env: { region: 'eu-north-1' },
   orderManagement: { provider: 'klarna', region: 'na', environment: 'production', retentionDays: 60 },
 });
+Annotations.of(stack.backend).acknowledgeWarning(alarmsWithoutDestinationWarning, 'a test stack alerts nobody');
 const template = Template.fromStack(stack);
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties?: Json; DeletionPolicy?: string }>;
 
@@ -41,7 +44,7 @@ const statementsOf = (fn: KlarnaFunction): Json[] => {
   expect(policies).toHaveLength(1);
   return ((policies[0]?.Properties?.PolicyDocument as Json).Statement as Json[]).map((s) => ({ ...s, Action: [s.Action].flat().sort() }));
 };
-const secretRef = (): Json => ({ Ref: logicalId(stack.node.findChild('OrderManagementCredentials')) });
+const secretRef = (): Json => ({ Ref: logicalId(stack.backend.node.findChild('OrderManagementCredentials')) });
 const ordersArn = (): Json => ({ 'Fn::GetAtt': [tableId(ordersTable), 'Arn'] });
 const rulesArn = (): Json => ({ 'Fn::GetAtt': [tableId(rulesTable), 'Arn'] });
 
@@ -79,7 +82,7 @@ describe('push and notification functions', () => {
         {
           Effect: 'Allow',
           Action: ['secretsmanager:GetSecretValue'],
-          Resource: [{ Ref: logicalId(stack.node.findChild('KcoCallbackTokens')) }, secretRef()],
+          Resource: [{ Ref: logicalId(stack.backend.node.findChild('KcoCallbackTokens')) }, secretRef()],
         },
         { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: ordersArn() },
         { Effect: 'Allow', Action: ['dynamodb:BatchGetItem'], Resource: rulesArn() },
@@ -109,6 +112,7 @@ describe('events', () => {
     });
     expect((resources[logicalId(stack.orders.publisher.function)]?.Properties?.Environment as { Variables: Json }).Variables).toEqual({
       EVENT_BUS_NAME: { Ref: logicalId(stack.orders.bus) },
+      POWERTOOLS_METRICS_NAMESPACE: 'KlarnaServerless/OrdersTestStack',
     });
   });
 
@@ -150,7 +154,7 @@ describe('sweeper', () => {
 
 describe('alarms', () => {
   it.each([
-    ['orders still awaiting acknowledgement after a sweep', { Namespace: 'KlarnaServerless', MetricName: 'OrdersAwaitingAcknowledgement', Threshold: 1 }],
+    ['orders still awaiting acknowledgement after a sweep', { Namespace: 'KlarnaServerless/OrdersTestStack', MetricName: 'OrdersAwaitingAcknowledgement', Threshold: 1 }],
     ['failed event batches in the dead-letter queue', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 }],
     ['events more than 5 minutes behind', { Namespace: 'AWS/Lambda', MetricName: 'IteratorAge', Threshold: 300_000 }],
   ])('alarms on %s', (_name, properties) => {

@@ -4,11 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { App, Stack, type CfnElement } from 'aws-cdk-lib';
+import { Annotations, App, Stack, type CfnElement } from 'aws-cdk-lib';
 import { CfnRestApi } from 'aws-cdk-lib/aws-apigateway';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { KlarnaStack, klarnaCallbackIps, type KlarnaStackProps } from '../../lib/klarna-stack.js';
+import { KlarnaStack, alarmsWithoutDestinationWarning, klarnaCallbackIps, type KlarnaStackProps } from '../../lib/klarna-stack.js';
 import { failClosedReasons } from '../../functions/shared/metrics.js';
 import { functions, kcoCallbacks, routes, type FunctionDefinition } from '../../lib/routes.js';
 import { placementsTable, rulesTable, tables } from '../../lib/tables.js';
@@ -19,8 +19,16 @@ type CfnResource = { Type: string; Properties?: Json; DeletionPolicy?: string; U
 const cdkContext = (): Json =>
   (JSON.parse(readFileSync(path.join(process.cwd(), 'cdk.json'), 'utf8')) as { context: Json }).context;
 
-const buildStack = (props: KlarnaStackProps = {}): KlarnaStack =>
-  new KlarnaStack(new App({ context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] } }), 'TestStack', props);
+/** The extension's layer as a merchant gives it for a region-agnostic stack (the default test stack). */
+const givenLayerArn = 'arn:aws:lambda:eu-north-1:427196147048:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:1';
+
+const buildStack = (props: KlarnaStackProps = {}): KlarnaStack => {
+  const app = new App({ context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] } });
+  // Alarms without a destination are test/infra/construct.test.ts's subject; here they are expected.
+  const stack = new KlarnaStack(app, 'TestStack', { paramsAndSecretsLayerArn: givenLayerArn, ...props });
+  Annotations.of(stack.backend).acknowledgeWarning(alarmsWithoutDestinationWarning, 'a test stack alerts nobody');
+  return stack;
+};
 
 const allFunctions: readonly FunctionDefinition[] = Object.values(functions);
 const callbackFunctions: ReadonlySet<FunctionDefinition> = new Set(kcoCallbacks.map(({ fn }) => fn));
@@ -48,7 +56,7 @@ const tableLogicalId = (id: string): string => {
   if (!table) throw new Error(`no table ${id}`);
   return logicalId(table);
 };
-const secretLogicalId = (id: string): string => logicalId(stack.node.findChild(id));
+const secretLogicalId = (id: string): string => logicalId(stack.backend.node.findChild(id));
 const ofType = (type: string): [string, CfnResource][] =>
   Object.entries(resources).filter(([, resource]) => resource.Type === type);
 const props = (id: string): Json => {
@@ -69,6 +77,35 @@ const integrationTarget = (method: Json): string | undefined => {
   const getAtt = uri.find((part): part is { 'Fn::GetAtt': [string, string] } => typeof part === 'object' && part !== null && 'Fn::GetAtt' in part);
   return getAtt?.['Fn::GetAtt'][0];
 };
+
+describe('upgrade from the stack before the construct', () => {
+  it('keeps the logical ids (and the bus name) of what holds data or is wired to Klarna, so a deployed stack updates in place', () => {
+    // Read from a synth of the commit before KlarnaCheckoutBackend: KlarnaStack holds the
+    // construct as `Default`, which logical ids leave out.
+    const app = new App({ context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] } });
+    const upgraded = new KlarnaStack(app, 'KlarnaServerless', { env: { region: 'eu-north-1' }, apiGatewayCloudWatchRole: true });
+    Annotations.of(upgraded.backend).acknowledgeWarning(alarmsWithoutDestinationWarning, 'a test stack alerts nobody');
+    const found = Template.fromStack(upgraded).toJSON().Resources as Record<string, CfnResource>;
+    for (const id of [
+      'RulesTable75E600CF',
+      'OrdersTable315BB997',
+      'PlacementsTableFB2E1A46',
+      'KcoCallbackTokenSeed83EED9C5',
+      'KcoCallbackTokensA4405498',
+      'OsmCredentials0AD1FEC3',
+      'OrderManagementCredentialsC0F75296',
+      'OrderEventBus8DA2948A',
+      'AlarmTopicD01E77F9',
+      'Dashboard9E4231ED',
+      'ApiF70053CD',
+      'EdgeProtectionWebAcl31BCF916',
+    ]) {
+      expect({ id, exists: found[id] !== undefined }).toEqual({ id, exists: true });
+    }
+    expect(found.OrderEventBus8DA2948A?.Properties?.Name).toBe('KlarnaServerlessOrderEventBusE9A364C3');
+    expect(Object.values(found).filter((resource) => resource.Type === 'AWS::ApiGateway::Account')).toHaveLength(1);
+  });
+});
 
 describe('routes', () => {
   it('creates exactly one API method per route in lib/routes.ts', () => {
@@ -183,7 +220,7 @@ describe('functions', () => {
         ? { KCO_CALLBACK_TOKENS_SECRET_ARN: { Ref: secretLogicalId('KcoCallbackTokens') } }
         : { OSM_CREDENTIALS_SECRET_ARN: { Ref: secretLogicalId('OsmCredentials') } };
     expect(properties).toMatchObject({
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
       MemorySize: 1024,
@@ -197,19 +234,16 @@ describe('functions', () => {
       ...Object.fromEntries(def.tables.map(({ table }) => [table.envVar, { Ref: tableLogicalId(table.id) }])),
       ...secretEnv,
       ...secretsExtensionEnvironment,
+      // The instance's own metrics namespace, derived from the stack name and the construct path.
+      POWERTOOLS_METRICS_NAMESPACE: 'KlarnaServerless/TestStack',
       ...(def.orderManagement ? { KCO_API_CREDENTIALS_SECRET_ARN: { Ref: secretLogicalId('OrderManagementCredentials') } } : {}),
     });
   });
 
   it.each(allFunctions.map((def) => [def.id, def] as const))(
-    '%s has the AWS Parameters and Secrets Lambda Extension (arm64) of its region as its one layer',
+    '%s has the AWS Parameters and Secrets Lambda Extension layer given (paramsAndSecretsLayerArn) as its one layer',
     (_id, def) => {
-      const [layer, ...others] = props(fnLogicalId(def)).Layers as Json[];
-      expect(others).toEqual([]);
-      const [mapName, region, key] = (layer as { 'Fn::FindInMap': [string, Json, string] })['Fn::FindInMap'];
-      expect(region).toEqual({ Ref: 'AWS::Region' });
-      const byRegion = (template.toJSON() as { Mappings: Record<string, Record<string, Record<string, string>>> }).Mappings[mapName] ?? {};
-      expect(byRegion['eu-north-1']?.[key]).toMatch(/^arn:aws:lambda:eu-north-1:\d{12}:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:\d+$/);
+      expect(props(fnLogicalId(def)).Layers).toEqual([givenLayerArn]);
     },
   );
 
@@ -290,8 +324,12 @@ describe('least privilege', () => {
     }
   });
 
-  it('uses an AWS managed policy only for the API Gateway CloudWatch role', () => {
-    const withManaged = ofType('AWS::IAM::Role').filter(([, role]) => role.Properties?.ManagedPolicyArns !== undefined);
+  it('creates no account-wide API Gateway CloudWatch role unless asked, and then uses an AWS managed policy only for it', () => {
+    expect(ofType('AWS::ApiGateway::Account')).toEqual([]);
+    expect(ofType('AWS::IAM::Role').filter(([, role]) => role.Properties?.ManagedPolicyArns !== undefined)).toEqual([]);
+    const withRole = Template.fromStack(buildStack({ apiGatewayCloudWatchRole: true })).toJSON().Resources as Record<string, CfnResource>;
+    expect(Object.values(withRole).filter((resource) => resource.Type === 'AWS::ApiGateway::Account')).toHaveLength(1);
+    const withManaged = Object.entries(withRole).filter(([, role]) => role.Type === 'AWS::IAM::Role' && role.Properties?.ManagedPolicyArns !== undefined);
     expect(withManaged).toHaveLength(1);
     expect(JSON.stringify(withManaged[0]?.[1].Properties?.ManagedPolicyArns)).toContain('AmazonAPIGatewayPushToCloudWatchLogs');
     expect(withManaged[0]?.[1].Properties?.AssumeRolePolicyDocument).toMatchObject({
@@ -418,7 +456,7 @@ describe('API stage', () => {
     for (const forbidden of ['$context.path', '$context.identity', 'querystring', '$input', '$context.authorizer']) {
       expect(values).not.toContain(forbidden);
     }
-    expect(JSON.stringify(accessLog.DestinationArn)).toContain(logicalId(stack.node.findChild('ApiAccessLogs')));
+    expect(JSON.stringify(accessLog.DestinationArn)).toContain(logicalId(stack.backend.node.findChild('ApiAccessLogs')));
   });
 });
 
@@ -459,7 +497,7 @@ describe('Klarna IP allowlist', () => {
 
 describe('alarms', () => {
   const alarms = (): Json[] => ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties ?? {});
-  const topicId = (): string => logicalId(stack.node.findChild('AlarmTopic'));
+  const topicId = (): string => logicalId(stack.backend.node.findChild('AlarmTopic'));
 
   it('sends every alarm and its recovery to the SNS topic', () => {
     // 5xx rate, p99 per callback, errors and throttles per function, five fail-closed reasons, denial
@@ -514,7 +552,7 @@ describe('alarms', () => {
 
   it.each(failClosedReasons.map((reason) => [reason]))('alarms within a minute of any callback that failed closed with %s', (reason) => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'KlarnaServerless',
+      Namespace: 'KlarnaServerless/TestStack',
       MetricName: 'CallbackDecision',
       Dimensions: [
         { Name: 'reason', Value: reason },
@@ -585,7 +623,7 @@ describe('dashboard', () => {
   it('is one dashboard: decisions by reason, p50/p99 per function, the OSM hit ratio, Klarna’s errors, the alarms', () => {
     expect(ofType('AWS::CloudWatch::Dashboard')).toHaveLength(1);
     const found = strings();
-    expect(found).toContain(`SEARCH('{KlarnaServerless,service,callback,decision,reason} MetricName="CallbackDecision"', 'Sum', 300)`);
+    expect(found).toContain(`SEARCH('{"KlarnaServerless/TestStack",service,callback,decision,reason} MetricName="CallbackDecision"', 'Sum', 300)`);
     const titles = [
       'KCO callback decisions by callback, decision and reason (per 5 minutes)',
       'Duration p50 per function (ms)',

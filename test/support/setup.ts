@@ -8,8 +8,6 @@ if (process.env.TEST_LOGS !== '1') {
   // The metric lines (CloudWatch embedded metric format) too; test/unit/metrics.test.ts reads them.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 }
-// Node 20 here, Node 22 in Lambda: the SDK's notice that it will want 22 is known (TOOLCHAIN.md).
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 // Property tests explore new inputs on every local run; CI replays one fixed seed so that a red
 // build is reproducible and never a coin toss. FC_SEED=<n> replays any run (fast-check prints it).

@@ -11,7 +11,6 @@ import { rulesJsonSchema } from '../../../functions/kco/rules.js';
 import { startLocal } from '../start.js';
 import { launchChromium } from './browser.js';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.LOG_LEVEL ??= 'INFO'; // the reason codes come from the callbacks' INFO lines
 process.env.DYNAMODB_REQUEST_TIMEOUT_MS ??= '10000'; // a cold DynamoDB Local on a busy machine
 const out = resolve(process.argv[2] ?? '.github/assets/playground.png');

@@ -3,22 +3,21 @@
  * acknowledged for ORDERS_SWEEP_AFTER_MINUTES (default 30) get another pass. Klarna's own pushes
  * retry too; this covers the gaps (pushes that stopped after 48 hours, a function that died, a
  * Klarna outage). The count still waiting is published as the CloudWatch metric
- * `KlarnaServerless/OrdersAwaitingAcknowledgement` (embedded metric format), which is alarmed.
+ * `OrdersAwaitingAcknowledgement` in the instance's namespace (embedded metric format), which is alarmed.
  */
 import type { Context } from 'aws-lambda';
 import { intEnv } from '../../shared/config.js';
 import { logger } from '../../shared/log.js';
-import { countOrderStep } from '../../shared/metrics.js';
+import { countOrderStep, metricsNamespace } from '../../shared/metrics.js';
 import { sweep } from '../sweep.js';
 import { defaultDeps } from './deps.js';
 
-export const METRIC_NAMESPACE = 'KlarnaServerless';
 export const AWAITING_METRIC = 'OrdersAwaitingAcknowledgement';
 
 /** One CloudWatch embedded-metric-format line: CloudWatch turns it into the metric, no API call. */
 export const awaitingMetricLine = (count: number, now: number): string =>
   JSON.stringify({
-    _aws: { Timestamp: now, CloudWatchMetrics: [{ Namespace: METRIC_NAMESPACE, Dimensions: [[]], Metrics: [{ Name: AWAITING_METRIC, Unit: 'Count' }] }] },
+    _aws: { Timestamp: now, CloudWatchMetrics: [{ Namespace: metricsNamespace(), Dimensions: [[]], Metrics: [{ Name: AWAITING_METRIC, Unit: 'Count' }] }] },
     [AWAITING_METRIC]: count,
     step: 'sweep_metric',
   });
