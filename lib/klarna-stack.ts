@@ -106,8 +106,8 @@ const tableActions = {
   readWrite: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
   /** Exactly what functions/osm/store.ts sends: GetItem, PutItem and the conditional DeleteItem. */
   osmCache: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-  /** Exactly what functions/orders/orders-store.ts sends to the orders table: never a delete. */
-  record: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+  /** Exactly what functions/orders/orders-store.ts sends to the orders table (a TransactWriteItems is its PutItems; BatchGetItem reads lines kept apart): never a delete. */
+  record: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
 } as const satisfies Record<TableAccess, readonly string[]>;
 
 /**

@@ -17,6 +17,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { KlarnaFunction } from './klarna-function.js';
 import type { AlarmSpec } from './monitoring.js';
+import { METRICS_SERVICE, metricNames } from '../functions/shared/metric-names.js';
 
 /**
  * The push and notification functions read the order from Klarna and acknowledge it within the
@@ -103,6 +104,7 @@ export class OrderLifecycle {
   readonly publisher: KlarnaFunction;
   readonly sweeper: KlarnaFunction;
   readonly failedEvents: Queue;
+  readonly refusedEvents: Queue;
 
   constructor(scope: Construct, props: OrderLifecycleProps) {
     const { ordersTable, rulesTable, alarm } = props;
@@ -129,6 +131,19 @@ export class OrderLifecycle {
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself the dead-letter destination of the orders stream trigger; it is alarmed, not redriven.',
     });
+    // Entries EventBridge refuses for good (never taken, whatever the retries): the publisher puts
+    // each here and goes on, so one bad entry never holds back the orders after it.
+    this.refusedEvents = new Queue(scope, 'OrderEventsRefusedQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.refusedEvents).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself a dead-letter queue (order events EventBridge refused); it is alarmed, not redriven.',
+    });
+    this.refusedEvents.grantSendMessages(this.publisher.role);
+    this.publisher.function.addEnvironment('REFUSED_EVENTS_QUEUE_URL', this.refusedEvents.queueUrl);
     this.publisher.function.addEventSource(
       new DynamoEventSource(ordersTable, {
         startingPosition: StartingPosition.TRIM_HORIZON,
@@ -161,7 +176,7 @@ export class OrderLifecycle {
       secretsExtension: props.secretsExtension,
     });
     this.sweeper.allow(
-      new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [ordersTable.tableArn] }),
+      new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [ordersTable.tableArn] }),
     );
     this.sweeper.allow(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${ordersTable.tableArn}/index/${props.ordersIndexName}`] }));
     // The rules are read with one BatchGetItem (functions/shared/rules-store.ts).
@@ -186,11 +201,35 @@ export class OrderLifecycle {
       comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       description: 'An order is still not acknowledged after the sweeper retried it (docs/operations.md: alarms).',
     });
+    alarm('OrderManagementCredentialsMissingAlarm', {
+      metric: new Metric({
+        namespace: props.metricsNamespace,
+        metricName: metricNames.credentialsMissing,
+        dimensionsMap: { service: METRICS_SERVICE },
+        statistic: Stats.SUM,
+        period: fiveMinutes,
+      }),
+      threshold: 1,
+      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      description: 'The Order Management credentials secret has empty fields: no order can be read or acknowledged (docs/operations.md: OrderManagementCredentialsMissingAlarm).',
+    });
+    alarm('OrdersSweepGaveUpAlarm', {
+      metric: new Metric({ namespace: props.metricsNamespace, metricName: 'OrdersSweepGaveUp', statistic: Stats.SUM, period: sweepSchedule }),
+      threshold: 1,
+      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      description: 'The sweeper gave up on an order (too many tries or too old): it is needs_review with sweep_gave_up (docs/operations.md: OrdersSweepGaveUpAlarm).',
+    });
     alarm('OrderEventsFailedAlarm', {
       metric: this.failedEvents.metricApproximateNumberOfMessagesVisible({ statistic: Stats.MAXIMUM, period: fiveMinutes }),
       threshold: 1,
       comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       description: 'Order events could not be published for a day: their batches are in OrderEventsFailedQueue.',
+    });
+    alarm('OrderEventsRefusedAlarm', {
+      metric: this.refusedEvents.metricApproximateNumberOfMessagesVisible({ statistic: Stats.MAXIMUM, period: fiveMinutes }),
+      threshold: 1,
+      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      description: 'EventBridge refused an order event for good: it is in OrderEventsRefusedQueue (docs/operations.md: OrderEventsRefusedAlarm).',
     });
     alarm('OrderEventsIteratorAgeAlarm', {
       metric: this.publisher.function.metric('IteratorAge', { statistic: Stats.MAXIMUM, period: fiveMinutes }),

@@ -3,7 +3,8 @@
  * "Orders: the work is done within the push"). Through the local server (the push handler, warm), against
  * DynamoDB Local behind the counting proxy and the Order Management stand-in: requests per push to
  * Klarna and to DynamoDB, and the push's latency, for a first push of a new order (read, record,
- * check, acknowledge) and a repeated one (already acknowledged). Bounded by PUSH_ORDERS orders.
+ * check, acknowledge), a repeated one (already acknowledged), and a fraud notification for the
+ * acknowledged order (re-read from Klarna, nothing to change). Bounded by PUSH_ORDERS orders.
  */
 import { performance } from 'node:perf_hooks';
 import { BENCH_TOKEN, type BenchEnvironment } from './environment.js';
@@ -11,7 +12,7 @@ import { benchOmOrder } from './orders.js';
 import { summarize, type Summary } from './stats.js';
 
 export type PushRow = {
-  readonly kind: 'first' | 'repeated';
+  readonly kind: 'first' | 'repeated' | 'notification';
   readonly orders: number;
   /** Requests per push, averaged over the orders. */
   readonly klarnaRequests: number;
@@ -27,9 +28,10 @@ const ORDER_LINES = 10;
 export const runPush = async (env: BenchEnvironment, options: { orders?: number; progress?: (line: string) => void } = {}): Promise<PushRow[]> => {
   const orders = options.orders ?? PUSH_ORDERS;
   const om = env.orderManagement;
-  const push = async (orderId: string): Promise<{ ms: number; status: number }> => {
+  const push = async (orderId: string, route: 'push' | 'notification' = 'push'): Promise<{ ms: number; status: number }> => {
     const started = performance.now();
-    const response = await fetch(`${env.local.url}/kco/orders/${orderId}/push?token=${encodeURIComponent(BENCH_TOKEN)}`, { method: 'POST' });
+    const body = route === 'notification' ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ order_id: orderId, event_type: 'FRAUD_RISK_ACCEPTED' }) } : {};
+    const response = await fetch(`${env.local.url}/kco/orders/${orderId}/${route}?token=${encodeURIComponent(BENCH_TOKEN)}`, { method: 'POST', ...body });
     await response.arrayBuffer();
     return { ms: performance.now() - started, status: response.status };
   };
@@ -41,15 +43,16 @@ export const runPush = async (env: BenchEnvironment, options: { orders?: number;
   const collected = {
     first: { latencies: [] as number[], klarna: 0, dynamoDb: {} as Record<string, number>, failures: 0 },
     repeated: { latencies: [] as number[], klarna: 0, dynamoDb: {} as Record<string, number>, failures: 0 },
+    notification: { latencies: [] as number[], klarna: 0, dynamoDb: {} as Record<string, number>, failures: 0 },
   };
   for (let i = 0; i < orders; i += 1) {
     const orderId = `bench-push-${i}`;
     om.putOrder(benchOmOrder(orderId, ORDER_LINES));
-    for (const kind of ['first', 'repeated'] as const) {
+    for (const kind of ['first', 'repeated', 'notification'] as const) {
       const into = collected[kind];
       env.proxy.reset();
       const before = om.requests.length;
-      const { ms, status } = await push(orderId);
+      const { ms, status } = await push(orderId, kind === 'notification' ? 'notification' : 'push');
       into.latencies.push(ms);
       if (status !== 200) into.failures += 1;
       into.klarna += om.requests.length - before;
@@ -57,7 +60,7 @@ export const runPush = async (env: BenchEnvironment, options: { orders?: number;
     }
     if ((i + 1) % 25 === 0) options.progress?.(`  push: ${i + 1}/${orders} orders`);
   }
-  return (['first', 'repeated'] as const).map((kind) => {
+  return (['first', 'repeated', 'notification'] as const).map((kind) => {
     const { latencies, klarna, dynamoDb, failures } = collected[kind];
     return {
       kind,

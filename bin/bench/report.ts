@@ -175,7 +175,11 @@ const pushTable = (rows: readonly PushRow[]): string =>
   table(
     ['push', 'orders', 'Klarna requests per push', 'DynamoDB requests per push', 'median', 'p99', 'not 200'],
     rows.map((row) => [
-      row.kind === 'first' ? 'first (read, record, check, acknowledge)' : 'repeated (already acknowledged)',
+      row.kind === 'first'
+        ? 'first (read, record, check, acknowledge)'
+        : row.kind === 'repeated'
+          ? 'repeated (already acknowledged)'
+          : 'notification (acknowledged order re-read, nothing to change)',
       String(row.orders),
       String(row.klarnaRequests),
       requests(row.dynamoDbRequests),

@@ -16,6 +16,12 @@ export type FakeEventBridge = {
   readonly refusals: number;
   /** Fail the next `count` entries (FailedEntryCount, as EventBridge does when throttled). */
   failNextEntries(count: number): void;
+  /**
+   * Refuse every entry `match` picks with `code` (as EventBridge refuses an entry it will never
+   * take, e.g. MalformedDetail), until `match` is set back to undefined.
+   */
+  refuseEntries: ((event: BusEvent) => boolean) | undefined;
+  refusalCode: string;
   /** Answer the next `count` PutEvents requests with a 500. */
   failNextRequests(count: number): void;
   onEvent: ((event: BusEvent) => void) | undefined;
@@ -24,6 +30,9 @@ export type FakeEventBridge = {
 };
 
 type Entry = { Source?: string; DetailType?: string; Detail?: string; EventBusName?: string; Time?: number | string };
+
+/** PutEvents' limit on the entries of one request (each entry's source, detail-type, detail and time). */
+export const MAX_REQUEST_BYTES = 256 * 1024;
 
 export const startFakeEventBridge = async (): Promise<FakeEventBridge> => {
   let failEntries = 0;
@@ -45,6 +54,8 @@ export const startFakeEventBridge = async (): Promise<FakeEventBridge> => {
       failRequests += count;
     },
     onEvent: undefined,
+    refuseEntries: undefined,
+    refusalCode: 'MalformedDetail',
     reset() {
       fake.events.length = 0;
       failEntries = 0;
@@ -76,6 +87,12 @@ export const startFakeEventBridge = async (): Promise<FakeEventBridge> => {
       } catch {
         return reply(400, { __type: 'SerializationException' });
       }
+      // As EventBridge: entries over 256 KB together refuse the whole request.
+      const size = entries.reduce((sum, e) => sum + Buffer.byteLength(`${e.Source ?? ''}${e.DetailType ?? ''}${e.Detail ?? ''}`, 'utf8') + 14, 0);
+      if (size > MAX_REQUEST_BYTES) {
+        refusals += 1;
+        return reply(400, { __type: 'ValidationException', message: 'Total size of the entries in the request is over the limit.' });
+      }
       let failed = 0;
       const results = entries.map((entry) => {
         if (failEntries > 0) {
@@ -91,6 +108,11 @@ export const startFakeEventBridge = async (): Promise<FakeEventBridge> => {
           eventBusName: entry.EventBusName ?? 'default',
           ...(entry.Time === undefined ? {} : { time: new Date(typeof entry.Time === 'number' ? entry.Time * 1000 : entry.Time).toISOString() }),
         };
+        if (fake.refuseEntries?.(event)) {
+          refusals += 1;
+          failed += 1;
+          return { ErrorCode: fake.refusalCode, ErrorMessage: 'fake refusal' };
+        }
         fake.events.push(event);
         fake.onEvent?.(event);
         return { EventId: randomUUID() };

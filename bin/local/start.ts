@@ -20,6 +20,7 @@ import { startFakeOsm } from './fake-osm.js';
 import { createPlayground } from './playground/serve.js';
 import { exampleOmOrder, startFakeOrderManagement } from './fake-order-management.js';
 import { startFakeEventBridge, type BusEvent } from './fake-eventbridge.js';
+import { startFakeSqs } from './fake-sqs.js';
 import { startOrderStream } from './order-stream.js';
 import exampleRules from './example-rules.json';
 import exampleOrderRules from './example-order-rules.json';
@@ -181,11 +182,16 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
     const eventBus = await startFakeEventBridge();
     cleanups.push(() => eventBus.close());
     eventBus.onEvent = options.onOrderEvent;
+    // Events EventBridge refuses for good go to a dead-letter queue: a loopback SQS here.
+    const deadLetters = await startFakeSqs();
+    cleanups.push(() => deadLetters.close());
 
     const tokenFromDefault = !process.env.KCO_CALLBACK_TOKENS?.trim();
     const settings: Record<string, string> = {
       EVENTBRIDGE_ENDPOINT: eventBus.url,
       EVENT_BUS_NAME: `${prefix}-orders-bus`,
+      SQS_ENDPOINT: deadLetters.url,
+      REFUSED_EVENTS_QUEUE_URL: `${deadLetters.url}/000000000000/${prefix}-refused-order-events`,
       DYNAMODB_ENDPOINT: dynamoDb.endpoint,
       ...Object.fromEntries(tables.map((definition) => [definition.envVar, nameOf(definition)])),
       ...(tokenFromDefault ? { KCO_CALLBACK_TOKENS: DEFAULT_CALLBACK_TOKEN } : {}),

@@ -15,6 +15,9 @@ export const eventTypes = {
   acknowledged: 'Order Acknowledged',
   needsReview: 'Order Needs Review',
   fraudStatusChanged: 'Order Fraud Status Changed',
+  klarnaStatusChanged: 'Order Klarna Status Changed',
+  /** may_ship went from true to false: whatever the cause, do not ship (or stop the parcel). */
+  shippingWithdrawn: 'Order Shipping Withdrawn',
 } as const;
 export type EventType = (typeof eventTypes)[keyof typeof eventTypes];
 
@@ -32,14 +35,34 @@ export type OrderEventDetail = {
   /** Acknowledged, accepted by Klarna's fraud check and not cancelled: ship. */
   may_ship: boolean;
   klarna_status?: string;
+  /** Only in `Order Klarna Status Changed` (and `Order Shipping Withdrawn` when that caused it). */
+  previous_klarna_status?: string | null;
+  /** Only in `Order Shipping Withdrawn`: what took shipping away. */
+  withdrawn_by?: 'fraud_status' | 'klarna_status' | 'status';
   order_amount: number;
   purchase_currency: string;
   merchant_reference1?: string;
   merchant_reference2?: string;
   review_reason?: string;
   /** Only in `Order Recorded`: what the shop needs to fulfil the order. */
-  order?: Pick<OrderRecord, 'order_lines' | 'shipping_address' | 'original_order_amount' | 'klarna_created_at' | 'klarna_expires_at'>;
+  order?: Partial<Pick<OrderRecord, 'order_lines' | 'shipping_address' | 'original_order_amount' | 'klarna_created_at' | 'klarna_expires_at'>> & {
+    /** Instead of `order_lines` when they would not fit in an event: how many, and where to read them. */
+    order_lines_omitted?: LinesOmitted;
+  };
 };
+
+export type LinesOmitted = {
+  reason: 'event_size';
+  line_count: number | null;
+  /** Klarna's Order Management read of the order (the shop's own credentials), which holds every line. */
+  read_from: string;
+};
+
+/**
+ * EventBridge refuses an entry over 256 KB (detail, detail-type, source, time and the JSON around
+ * them). A detail over this is sent without its lines; the rest of the entry is far below 6 KB.
+ */
+export const MAX_DETAIL_BYTES = 250_000;
 
 export type OrderEvent = { detailType: EventType; detail: OrderEventDetail };
 
@@ -76,13 +99,26 @@ export const eventsForChange = (oldImage: unknown, newImage: unknown): OrderEven
   if (!isRecord(newImage)) return [];
   if (!isRecord(oldImage)) {
     const detail = base(newImage, undefined);
-    detail.order = {
-      order_lines: newImage.order_lines,
+    const rest = {
       ...(newImage.shipping_address ? { shipping_address: newImage.shipping_address } : {}),
       ...(newImage.original_order_amount !== undefined ? { original_order_amount: newImage.original_order_amount } : {}),
       ...(newImage.klarna_created_at ? { klarna_created_at: newImage.klarna_created_at } : {}),
       ...(newImage.klarna_expires_at ? { klarna_expires_at: newImage.klarna_expires_at } : {}),
     };
+    // Lines kept apart from the order item (orders-store.ts) are not in the image at all.
+    const lines = Array.isArray(newImage.order_lines) ? newImage.order_lines : undefined;
+    detail.order = { ...(lines ? { order_lines: lines } : {}), ...rest };
+    if (!lines || Buffer.byteLength(JSON.stringify(detail), 'utf8') > MAX_DETAIL_BYTES) {
+      const counted = (newImage as { line_count?: unknown }).line_count;
+      detail.order = {
+        ...rest,
+        order_lines_omitted: {
+          reason: 'event_size',
+          line_count: lines ? lines.length : typeof counted === 'number' ? counted : null,
+          read_from: `GET /ordermanagement/v1/orders/${newImage.order_id}`,
+        },
+      };
+    }
     return [{ detailType: eventTypes.recorded, detail }];
   }
   if (newImage.version <= oldImage.version) return [];
@@ -93,6 +129,16 @@ export const eventsForChange = (oldImage: unknown, newImage: unknown): OrderEven
   }
   if (newImage.fraud_status !== oldImage.fraud_status) {
     events.push({ detailType: eventTypes.fraudStatusChanged, detail: base(newImage, oldImage) });
+  }
+  const klarnaChanged = newImage.klarna_status !== oldImage.klarna_status;
+  if (klarnaChanged) {
+    events.push({ detailType: eventTypes.klarnaStatusChanged, detail: { ...base(newImage, oldImage), previous_klarna_status: oldImage.klarna_status ?? null } });
+  }
+  if (mayShip(oldImage) && !mayShip(newImage)) {
+    const withdrawnBy = newImage.fraud_status !== oldImage.fraud_status ? 'fraud_status' : klarnaChanged ? 'klarna_status' : 'status';
+    const detail: OrderEventDetail = { ...base(newImage, oldImage), withdrawn_by: withdrawnBy };
+    if (klarnaChanged) detail.previous_klarna_status = oldImage.klarna_status ?? null;
+    events.push({ detailType: eventTypes.shippingWithdrawn, detail });
   }
   return events;
 };

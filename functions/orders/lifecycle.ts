@@ -19,6 +19,13 @@ const statusSteps: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   acknowledged: [],
 };
 
+/**
+ * The one status a pass (push, notification, sweeper) moves an order from, and only while it holds
+ * the acknowledge lease. `needs_review` → `acknowledged` is the operator's step alone: no pass,
+ * however it interleaves with another and with a rules change, turns a held order into a shipped one.
+ */
+export const PASS_MOVES_FROM: OrderStatus = 'recorded';
+
 export const canMoveStatus = (from: OrderStatus, to: OrderStatus): boolean => statusSteps[from].includes(to);
 
 /** The statuses from which `to` may be reached: the condition of the update that sets it. */
@@ -56,8 +63,26 @@ export const fraudStatusesBefore = (to: FraudStatus): FraudStatus[] => fraudStat
  */
 export const fraudStatusFrom = (value: unknown): FraudStatus => (isFraudStatus(value) ? value : 'PENDING');
 
-/** Klarna order statuses after which nothing may be shipped. */
-const CLOSED_KLARNA_STATUSES: ReadonlySet<string> = new Set(['CANCELLED', 'EXPIRED', 'CLOSED']);
+/** Klarna order statuses after which nothing may be shipped; Klarna never leaves them. */
+export const CLOSED_KLARNA_STATUSES: ReadonlySet<string> = new Set(['CANCELLED', 'EXPIRED', 'CLOSED']);
+
+/**
+ * The klarna_status to store after a read: what Klarna says, unless it is what we hold already or
+ * we hold a closed status (a late, stale read must not reopen a cancelled order). undefined: keep.
+ */
+export const nextKlarnaStatus = (stored: string | undefined, fromKlarna: string | undefined): string | undefined => {
+  if (fromKlarna === undefined || fromKlarna === stored) return undefined;
+  if (stored !== undefined && CLOSED_KLARNA_STATUSES.has(stored)) return undefined;
+  return fromKlarna;
+};
+
+/**
+ * The fraud_status a notification claims, for the claims that take shipping away. A notification
+ * is authenticated by the callback token but its body is Klarna's word only for a stop or a
+ * rejection: it may take shipping away, never grant it (ACCEPTED comes only from Klarna's read).
+ */
+export const fraudStatusClaimedBy = (eventType: string | undefined): FraudStatus | undefined =>
+  eventType === 'FRAUD_RISK_STOPPED' ? 'STOPPED' : eventType === 'FRAUD_RISK_REJECTED' ? 'REJECTED' : undefined;
 
 /**
  * May the shop ship? Only an acknowledged order that Klarna's fraud check has accepted and that

@@ -66,13 +66,18 @@ export const resolveOmBaseUrl = (settings: {
  * The Authorization header: Basic base64(username:password), or a Kustom API key
  * (`kco_live_api_…`), which Kustom takes as `Basic <key>` as it stands.
  */
+/** The credentials are there but empty (a fresh stack's secret): no call can succeed until filled in. */
+export class CredentialsMissing extends Error {
+  override name = 'CredentialsMissing';
+}
+
 export const authorizationFrom = (values: { username?: unknown; password?: unknown; api_key?: unknown }): string => {
   const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
   const apiKey = text(values.api_key);
   if (apiKey !== undefined) return `Basic ${apiKey}`;
   const username = text(values.username);
   const password = typeof values.password === 'string' && values.password !== '' ? values.password : undefined;
-  if (username === undefined || password === undefined) throw new Error('Order Management credentials need an api_key, or a username and a password');
+  if (username === undefined || password === undefined) throw new CredentialsMissing('Order Management credentials need an api_key, or a username and a password');
   return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
 };
 
@@ -99,7 +104,7 @@ export const idempotencyKey = (orderId: string, operation: string): string => {
 export type OmFailure = {
   kind: 'failed';
   /** `status`: Klarna answered an error; `invalid_response`: a 2xx we cannot read. */
-  reason: 'timeout' | 'network' | 'status' | 'invalid_response' | 'deadline';
+  reason: 'timeout' | 'network' | 'status' | 'invalid_response' | 'deadline' | 'credentials_missing';
   status?: number;
   error_code?: string;
   attempts: number;
@@ -136,7 +141,7 @@ const retryAfterMs = (header: string | null): number | undefined => {
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
 };
 
-type Attempt = { kind: 'answer'; status: number; body: string; retryAfter?: number } | { kind: 'error'; reason: 'timeout' | 'network' };
+type Attempt = { kind: 'answer'; status: number; body: string; retryAfter?: number } | { kind: 'error'; reason: 'timeout' | 'network' | 'credentials_missing' };
 
 const errorCodeOf = (body: string): string | undefined => {
   try {
@@ -154,10 +159,17 @@ export const createOrderManagementClient = (options: OmClientOptions): OrderMana
 
   const attempt = async (method: 'GET' | 'POST', path: string, headers: Record<string, string>, timeoutMs: number): Promise<Attempt> => {
     const signal = AbortSignal.timeout(timeoutMs);
+    let authorization: string;
+    try {
+      authorization = await options.authorization();
+    } catch (error) {
+      // Empty credentials are not a network failure: no retry helps, an operator must fill them in.
+      return { kind: 'error', reason: error instanceof CredentialsMissing ? 'credentials_missing' : 'network' };
+    }
     try {
       const response = await fetch(`${options.baseUrl}${path}`, {
         method,
-        headers: { authorization: await options.authorization(), 'user-agent': USER_AGENT, accept: 'application/json', ...headers },
+        headers: { authorization, 'user-agent': USER_AGENT, accept: 'application/json', ...headers },
         signal,
       });
       const body = await response.text();
@@ -185,6 +197,7 @@ export const createOrderManagementClient = (options: OmClientOptions): OrderMana
       let retryAfter: number | undefined;
       if (result.kind === 'error') {
         last = { kind: 'failed', reason: result.reason, attempts };
+        if (result.reason === 'credentials_missing') return last;
       } else if (result.status === 404) {
         return { kind: 'not_found', attempts };
       } else if (result.status >= 200 && result.status < 300) {

@@ -7,8 +7,8 @@
  * acknowledgement; a holder that dies leaves a lease that simply runs out.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { fraudStatusesBefore, statusesBefore, type FraudStatus, type OrderStatus } from './lifecycle.js';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CLOSED_KLARNA_STATUSES, PASS_MOVES_FROM, fraudStatusesBefore, statusesBefore, type FraudStatus, type OrderStatus } from './lifecycle.js';
 import type { OrderRecord } from './order.js';
 
 /** The index of orders recorded but not acknowledged (lib/tables.ts). */
@@ -17,30 +17,61 @@ const AWAITING = 'recorded';
 
 export type Moved = 'moved' | 'not_allowed';
 
+export type AwaitingOrder = { readonly order_id: string; readonly recorded_at: string; readonly sweep_tries: number };
+
+export type StatusDetail = { review_reason?: string; lease_owner?: string };
+
 /** The port the lifecycle depends on. Times are epoch milliseconds. */
 export interface OrdersStore {
+  /**
+   * The same store with every call bounded by `deadline` (epoch ms by `now`): a call still running
+   * then is aborted (and throws), so a slow DynamoDB counts against the same deadline as Klarna.
+   */
+  withDeadline(deadline: number, now?: () => number): OrdersStore;
   get(orderId: string): Promise<OrderRecord | undefined>;
   /** 'exists' when another writer created it first (nothing is overwritten). */
   create(record: OrderRecord, purgeAtMs: number): Promise<'created' | 'exists'>;
-  moveStatus(orderId: string, to: OrderStatus, nowIso: string, detail?: { review_reason?: string }): Promise<Moved>;
-  moveFraudStatus(orderId: string, to: FraudStatus, nowIso: string, klarnaStatus?: string): Promise<Moved>;
+  /**
+   * With `lease_owner` (a pass): only from `recorded` and only while that owner holds the
+   * acknowledge lease. Without (the operator): any step the state machine allows.
+   */
+  moveStatus(orderId: string, to: OrderStatus, nowIso: string, detail?: StatusDetail): Promise<Moved>;
+  moveFraudStatus(orderId: string, to: FraudStatus, nowIso: string): Promise<Moved>;
+  /**
+   * Store Klarna's order status as last read. Never over a closed one (CANCELLED, EXPIRED,
+   * CLOSED): Klarna never leaves those, so only a stale read could.
+   */
+  refreshKlarnaStatus(orderId: string, klarnaStatus: string, nowIso: string): Promise<Moved>;
   /**
    * Take the acknowledge lease for `owner` until `untilMs`; false while another owner's lease
    * runs. Taking it again as the same owner succeeds (a retried request must not lock us out).
    */
   claimAcknowledgement(orderId: string, owner: string, nowMs: number, untilMs: number): Promise<boolean>;
   releaseAcknowledgement(orderId: string, owner: string): Promise<void>;
-  /** Orders still `recorded` that were recorded before `beforeIso`, oldest first. */
-  awaitingAcknowledgement(beforeIso: string, limit: number): Promise<string[]>;
+  /**
+   * Every order still `recorded` that was recorded before `beforeIso` (all pages of the index,
+   * up to `max`), with the sweeper's tries so far.
+   */
+  awaitingAcknowledgement(beforeIso: string, max?: number): Promise<AwaitingOrder[]>;
+  /** One more sweeper try of an order still `recorded` (bookkeeping: no version, no event). */
+  countSweepTry(orderId: string): Promise<void>;
 }
 
 type Client = Pick<DynamoDBDocumentClient, 'send'>;
+
+/** A DynamoDB call not started, or aborted, because the pass's deadline had passed. */
+export class DeadlineExceeded extends Error {
+  override name = 'DeadlineExceeded';
+  constructor() {
+    super('the deadline passed before DynamoDB answered');
+  }
+}
 
 const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException || (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
 
 /** Bookkeeping attributes that are ours, not the order's. */
-const internalAttributes = ['purge_at', 'awaiting', 'ack_lease_until', 'ack_lease_owner'] as const;
+const internalAttributes = ['purge_at', 'awaiting', 'ack_lease_until', 'ack_lease_owner', 'line_parts', 'line_count', 'sweep_tries'] as const;
 
 const toRecord = (item: Record<string, unknown>): OrderRecord => {
   const record = { ...item };
@@ -48,25 +79,103 @@ const toRecord = (item: Record<string, unknown>): OrderRecord => {
   return record as OrderRecord;
 };
 
+/**
+ * DynamoDB takes an item of at most 400 KB; Klarna takes an order of 1000 lines with 255-character
+ * names and references (up to 4 bytes a character). A record whose JSON stays under
+ * INLINE_RECORD_BYTES keeps its lines inline (nearly every order); a larger one keeps them apart,
+ * in parts of at most LINE_PART_BYTES each (`<order_id>#lines#<n>`, same table, same TTL),
+ * written in one transaction with the order item and put back together by `get`. JSON bytes
+ * overstate DynamoDB's own size by little; the margins below 400 KB cover the difference.
+ */
+export const INLINE_RECORD_BYTES = 300_000;
+export const LINE_PART_BYTES = 300_000;
+
+const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8');
+
+/** The key of an order's n-th part of lines. A `#` never occurs in an order id (handlers/deps.ts ORDER_ID). */
+export const linePartKey = (orderId: string, part: number): string => `${orderId}#lines#${part}`;
+
+/** Lines split into parts of at most `maxBytes` of JSON each, in order. */
+export const splitLines = <T>(lines: readonly T[], maxBytes: number): T[][] => {
+  const parts: T[][] = [];
+  let current: T[] = [];
+  let bytes = 2;
+  for (const line of lines) {
+    const size = jsonBytes(line) + 1;
+    if (current.length > 0 && bytes + size > maxBytes) {
+      parts.push(current);
+      current = [];
+      bytes = 2;
+    }
+    current.push(line);
+    bytes += size;
+  }
+  if (current.length > 0) parts.push(current);
+  return parts;
+};
+
+const isTransactionConditionFailure = (error: unknown): boolean => {
+  const reasons = (error as { name?: string; CancellationReasons?: { Code?: string }[] } | undefined) ?? {};
+  return reasons.name === 'TransactionCanceledException' && (reasons.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed');
+};
+
+/** The deadline a store's calls are bounded by, and the clock it is read with. */
+type Bound = { readonly deadline: number; readonly now: () => number };
+
 export class DynamoDbOrdersStore implements OrdersStore {
   constructor(
     private readonly client: Client,
     private readonly tableName: string,
+    private readonly bound?: Bound,
   ) {}
 
+  withDeadline(deadline: number, now: () => number = Date.now): OrdersStore {
+    return new DynamoDbOrdersStore(this.client, this.tableName, { deadline, now });
+  }
+
+  /** Options for one call to DynamoDB: aborted (with its retries) when the deadline passes. */
+  private callOptions(): { abortSignal?: AbortSignal } {
+    if (this.bound === undefined) return {};
+    const left = this.bound.deadline - this.bound.now();
+    return { abortSignal: left > 0 ? AbortSignal.timeout(left) : AbortSignal.abort(new DeadlineExceeded()) };
+  }
+
   async get(orderId: string): Promise<OrderRecord | undefined> {
-    const output = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { order_id: orderId }, ConsistentRead: true }));
-    return output.Item ? toRecord(output.Item) : undefined;
+    const output = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { order_id: orderId }, ConsistentRead: true }), this.callOptions());
+    if (!output.Item) return undefined;
+    const parts = output.Item.line_parts;
+    if (typeof parts !== 'number' || parts < 1) return toRecord(output.Item);
+    return { ...toRecord(output.Item), order_lines: await this.linesOf(orderId, parts) };
+  }
+
+  /** The lines kept apart, in their order: one BatchGetItem (and its unprocessed keys again). */
+  private async linesOf(orderId: string, parts: number): Promise<OrderRecord['order_lines']> {
+    const found = new Map<string, OrderRecord['order_lines']>();
+    let keys: Record<string, unknown>[] = Array.from({ length: parts }, (_, i) => ({ order_id: linePartKey(orderId, i) }));
+    for (let round = 0; keys.length > 0; round += 1) {
+      if (round >= 5) throw new Error('order lines could not be read: DynamoDB left keys unprocessed');
+      const output = await this.client.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }), this.callOptions());
+      for (const item of output.Responses?.[this.tableName] ?? []) found.set(String(item.order_id), item.lines as OrderRecord['order_lines']);
+      keys = output.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return Array.from({ length: parts }, (_, i) => {
+      const lines = found.get(linePartKey(orderId, i));
+      if (!lines) throw new Error('order lines missing: a part of them was not found');
+      return lines;
+    }).flat();
   }
 
   async create(record: OrderRecord, purgeAtMs: number): Promise<'created' | 'exists'> {
+    const purgeAt = Math.floor(purgeAtMs / 1000);
+    if (jsonBytes(record) > INLINE_RECORD_BYTES) return this.createWithLinesApart(record, purgeAt);
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...record, awaiting: AWAITING, purge_at: Math.floor(purgeAtMs / 1000) },
+          Item: { ...record, awaiting: AWAITING, purge_at: purgeAt },
           ConditionExpression: 'attribute_not_exists(order_id)',
         }),
+        this.callOptions(),
       );
       return 'created';
     } catch (error) {
@@ -75,9 +184,36 @@ export class DynamoDbOrdersStore implements OrdersStore {
     }
   }
 
+  /** The order item without its lines and the parts of lines, in one transaction: all or nothing. */
+  private async createWithLinesApart(record: OrderRecord, purgeAt: number): Promise<'created' | 'exists'> {
+    const { order_lines: lines, ...rest } = record;
+    const parts = splitLines(lines, LINE_PART_BYTES);
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...rest, awaiting: AWAITING, purge_at: purgeAt, line_parts: parts.length, line_count: lines.length },
+                ConditionExpression: 'attribute_not_exists(order_id)',
+              },
+            },
+            ...parts.map((part, i) => ({ Put: { TableName: this.tableName, Item: { order_id: linePartKey(record.order_id, i), lines: part, purge_at: purgeAt } } })),
+          ],
+        }),
+        this.callOptions(),
+      );
+      return 'created';
+    } catch (error) {
+      if (isTransactionConditionFailure(error)) return 'exists';
+      throw error;
+    }
+  }
+
   private async update(input: ConstructorParameters<typeof UpdateCommand>[0]): Promise<Moved> {
     try {
-      await this.client.send(new UpdateCommand(input));
+      await this.client.send(new UpdateCommand(input), this.callOptions());
       return 'moved';
     } catch (error) {
       if (isConditionFailure(error)) return 'not_allowed';
@@ -85,11 +221,13 @@ export class DynamoDbOrdersStore implements OrdersStore {
     }
   }
 
-  moveStatus(orderId: string, to: OrderStatus, nowIso: string, detail: { review_reason?: string } = {}): Promise<Moved> {
-    const from = statusesBefore(to);
+  moveStatus(orderId: string, to: OrderStatus, nowIso: string, detail: StatusDetail = {}): Promise<Moved> {
+    const byPass = detail.lease_owner !== undefined;
+    const from = byPass ? statusesBefore(to).filter((status) => status === PASS_MOVES_FROM) : statusesBefore(to);
     if (from.length === 0) return Promise.resolve('not_allowed');
     const values: Record<string, unknown> = { ':to': to, ':now': nowIso, ':one': 1 };
     from.forEach((status, i) => (values[`:from${i}`] = status));
+    if (byPass) values[':owner'] = detail.lease_owner;
     const sets = ['#status = :to', 'updated_at = :now', 'version = version + :one'];
     if (to === 'acknowledged') sets.push('acknowledged_at = :now');
     if (detail.review_reason !== undefined) {
@@ -101,27 +239,36 @@ export class DynamoDbOrdersStore implements OrdersStore {
       Key: { order_id: orderId },
       // Leaving `recorded` takes the order out of the sweeper's index.
       UpdateExpression: `SET ${sets.join(', ')} REMOVE awaiting, ack_lease_until, ack_lease_owner`,
-      ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+      ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})${byPass ? ' AND ack_lease_owner = :owner' : ''}`,
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: values,
     });
   }
 
-  moveFraudStatus(orderId: string, to: FraudStatus, nowIso: string, klarnaStatus?: string): Promise<Moved> {
+  moveFraudStatus(orderId: string, to: FraudStatus, nowIso: string): Promise<Moved> {
     const from = fraudStatusesBefore(to);
     if (from.length === 0) return Promise.resolve('not_allowed');
     const values: Record<string, unknown> = { ':to': to, ':now': nowIso, ':one': 1 };
     from.forEach((status, i) => (values[`:from${i}`] = status));
     const sets = ['fraud_status = :to', 'updated_at = :now', 'version = version + :one'];
-    if (klarnaStatus !== undefined) {
-      sets.push('klarna_status = :klarna');
-      values[':klarna'] = klarnaStatus;
-    }
     return this.update({
       TableName: this.tableName,
       Key: { order_id: orderId },
       UpdateExpression: `SET ${sets.join(', ')}`,
       ConditionExpression: `fraud_status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  refreshKlarnaStatus(orderId: string, klarnaStatus: string, nowIso: string): Promise<Moved> {
+    const closed = [...CLOSED_KLARNA_STATUSES];
+    const values: Record<string, unknown> = { ':klarna': klarnaStatus, ':now': nowIso, ':one': 1 };
+    closed.forEach((status, i) => (values[`:closed${i}`] = status));
+    return this.update({
+      TableName: this.tableName,
+      Key: { order_id: orderId },
+      UpdateExpression: 'SET klarna_status = :klarna, updated_at = :now, version = version + :one',
+      ConditionExpression: `attribute_exists(order_id) AND (attribute_not_exists(klarna_status) OR (klarna_status <> :klarna AND NOT klarna_status IN (${closed.map((_, i) => `:closed${i}`).join(', ')})))`,
       ExpressionAttributeValues: values,
     });
   }
@@ -150,17 +297,37 @@ export class DynamoDbOrdersStore implements OrdersStore {
     });
   }
 
-  async awaitingAcknowledgement(beforeIso: string, limit: number): Promise<string[]> {
-    const output = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: AWAITING_INDEX,
-        KeyConditionExpression: 'awaiting = :recorded AND recorded_at < :before',
-        ExpressionAttributeValues: { ':recorded': AWAITING, ':before': beforeIso },
-        ProjectionExpression: 'order_id',
-        Limit: limit,
-      }),
-    );
-    return (output.Items ?? []).map((item) => String(item.order_id));
+  async awaitingAcknowledgement(beforeIso: string, max = 100_000): Promise<AwaitingOrder[]> {
+    const found: AwaitingOrder[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const output = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: AWAITING_INDEX,
+          KeyConditionExpression: 'awaiting = :recorded AND recorded_at < :before',
+          ExpressionAttributeValues: { ':recorded': AWAITING, ':before': beforeIso },
+          ProjectionExpression: 'order_id, recorded_at, sweep_tries',
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+        this.callOptions(),
+      );
+      for (const item of output.Items ?? []) {
+        found.push({ order_id: String(item.order_id), recorded_at: String(item.recorded_at), sweep_tries: typeof item.sweep_tries === 'number' ? item.sweep_tries : 0 });
+      }
+      start = output.LastEvaluatedKey;
+    } while (start !== undefined && found.length < max);
+    return found;
+  }
+
+  async countSweepTry(orderId: string): Promise<void> {
+    await this.update({
+      TableName: this.tableName,
+      Key: { order_id: orderId },
+      UpdateExpression: 'ADD sweep_tries :one',
+      ConditionExpression: '#status = :recorded',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':one': 1, ':recorded': AWAITING },
+    });
   }
 }

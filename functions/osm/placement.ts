@@ -53,6 +53,12 @@ export const readOsmConfig = (): OsmConfig => ({
 
 export const FORBIDDEN_MESSAGE = 'OSM API access is not enabled for this client id';
 /** An impression body is four short fields; anything much larger is refused before parsing. */
+/**
+ * A known crawler, or a request without a User-Agent (every browser sends one; a script need not):
+ * either sees the content but gets no impression token and registers no impression.
+ */
+const notABrowser = (userAgent: string | undefined): boolean => userAgent === undefined || userAgent.trim() === '' || isbot(userAgent);
+
 const MAX_IMPRESSION_BODY_BYTES = 4096;
 const BODY_SHAPE = '{"impression_token", "placement_key", "locale", "purchase_amount"}';
 
@@ -235,7 +241,7 @@ export const createOsmHandler = (deps: OsmHandlerDeps = {}): OsmHandler => {
     if (!checked.ok) return { result: error(400, checked.message), outcome: 'invalid' };
     const request = checked.value;
     const wantsHtml = htmlBySuffix || prefersHtml(headerOf(event, 'accept'));
-    const bot = isbot(headerOf(event, 'user-agent'));
+    const bot = notABrowser(headerOf(event, 'user-agent'));
 
     const key = await cacheKeyFor(request);
     const lookup = await cache.get(key, () => fetchFromKlarna(request));
@@ -283,7 +289,7 @@ export const createOsmHandler = (deps: OsmHandlerDeps = {}): OsmHandler => {
       return { result: error(413, `The body is larger than ${MAX_IMPRESSION_BODY_BYTES} bytes`), outcome: 'invalid' };
     }
     // Known crawlers see no ad, so they register no impression: nothing is looked up or called.
-    if (isbot(headerOf(event, 'user-agent'))) return { result: error(403, CRAWLER_MESSAGE), outcome: 'bot' };
+    if (notABrowser(headerOf(event, 'user-agent'))) return { result: error(403, CRAWLER_MESSAGE), outcome: 'bot' };
     const raw = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : (event.body ?? '');
     let body: unknown;
     try {

@@ -22,6 +22,8 @@ export const metricNames = {
   osmRequest: 'OsmRequest',
   /** One per order lifecycle step (push, acknowledge, capture, …) once the order module counts. */
   orderStep: 'OrderStep',
+  /** One per Order Management call refused before it was sent: the credentials are empty. */
+  credentialsMissing: 'OrderManagementCredentialsMissing',
 } as const;
 
 export const callbackNames = ['address_update', 'country_change', 'shipping_option_update', 'validation'] as const;

@@ -88,3 +88,8 @@ export const countOsmOutcome = (outcome: OsmOutcome): void => {
 export const countOrderStep = (step: OrderStep, outcome: OrderOutcome): void => {
   count(metricNames.orderStep, [{ step: bounded(stepSet, step), outcome: bounded(orderOutcomeSet, outcome) }]);
 };
+
+/** An Order Management call that could not be made: the credentials are empty (alarmed on its own). */
+export const countCredentialsMissing = (): void => {
+  count(metricNames.credentialsMissing, [{}]);
+};

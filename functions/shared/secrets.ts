@@ -29,8 +29,11 @@ class NotTheExpectedJson extends Error {
   override name = 'NotTheExpectedJson';
 }
 
-/** Fetches one secret's SecretString; rejects on any failure, timeouts included. */
-export type SecretFetcher = (secretArn: string) => Promise<string | undefined>;
+/**
+ * Fetches one secret's SecretString; rejects on any failure, timeouts included. `deadlineAt`
+ * (epoch ms), when given, ends the fetch earlier than its own deadline would.
+ */
+export type SecretFetcher = (secretArn: string, deadlineAt?: number) => Promise<string | undefined>;
 
 export type SecretCacheOptions = {
   readonly fetch: SecretFetcher;
@@ -40,6 +43,12 @@ export type SecretCacheOptions = {
   readonly maxAgeMs: number;
   /** Milliseconds since the epoch; injectable for tests. */
   readonly now: () => number;
+  /**
+   * One bound on a call's wait for the secret: a first call that waited on the load-time read
+   * (prefetch) and found it failed reads again only within what is left of it, so the two reads
+   * never take twice the bound back to back. Unset: each read has the fetcher's own deadline.
+   */
+  readonly callBoundMs?: number;
 };
 
 /** The value's shape check: the value when it is as expected, else undefined. */
@@ -69,8 +78,8 @@ export const cachedSecret = <T>(secretArn: string, parse: SecretParser<T>, optio
   let inFlight: Promise<T> | undefined;
 
   // One request and the shape check; the callers log (or, for a prefetch, do not).
-  const read = async (): Promise<T> => {
-    const text = await options.fetch(secretArn);
+  const read = async (deadlineAt?: number): Promise<T> => {
+    const text = await options.fetch(secretArn, deadlineAt);
     let value: T | undefined;
     try {
       value = parse(JSON.parse(text ?? ''));
@@ -81,8 +90,8 @@ export const cachedSecret = <T>(secretArn: string, parse: SecretParser<T>, optio
     return value;
   };
 
-  const refresh = (): Promise<T> =>
-    (inFlight ??= read()
+  const refresh = (deadlineAt?: number): Promise<T> =>
+    (inFlight ??= read(deadlineAt)
       .then(
         (value) => {
           good = { value, readAt: options.now() };
@@ -120,14 +129,16 @@ export const cachedSecret = <T>(secretArn: string, parse: SecretParser<T>, optio
 
   const servable = (now: number): boolean => good !== undefined && now - good.readAt < options.maxAgeMs;
   const reader = async (): Promise<T> => {
-    if (good === undefined && early !== undefined) await early;
+    const called = options.now();
+    const waitedOnEarly = good === undefined && early !== undefined;
+    if (waitedOnEarly) await early;
     const now = options.now();
     if (good !== undefined && servable(now)) {
       // Failures are logged by refresh(); the last good value serves meanwhile.
       if (now - good.readAt >= options.refreshAfterMs) refresh().catch(() => undefined);
       return good.value;
     }
-    return refresh();
+    return refresh(waitedOnEarly && options.callBoundMs !== undefined ? called + options.callBoundMs : undefined);
   };
   return Object.assign(reader, { ready: () => servable(options.now()), prefetch });
 };
@@ -198,8 +209,10 @@ export const extensionFetcher = (options: ExtensionFetcherOptions): SecretFetche
       req.end();
     });
   const mayPass = (error: unknown): boolean => !(error instanceof ExtensionRefused) || error.status >= 500;
-  return async (secretArn) => {
-    const signal = AbortSignal.timeout(options.deadlineMs);
+  return async (secretArn, deadlineAt) => {
+    const left = deadlineAt === undefined ? options.deadlineMs : Math.min(options.deadlineMs, deadlineAt - Date.now());
+    if (left <= 0) throw new Error('no time left to read the secret');
+    const signal = AbortSignal.timeout(left);
     try {
       return await attempt(secretArn, signal);
     } catch (error) {
@@ -212,13 +225,16 @@ export const extensionFetcher = (options: ExtensionFetcherOptions): SecretFetche
 // ---- The container's secrets, configured from the environment at cold start. ----
 
 const refreshSeconds = intEnv('SECRETS_CACHE_SECONDS', 300, { min: 1, max: 86_400 });
+const secretsDeadlineMs = intEnv('SECRETS_DEADLINE_MS', 1000, { min: 10, max: 2500 });
 const containerOptions: SecretCacheOptions = {
   fetch: extensionFetcher({
     port: intEnv('PARAMETERS_SECRETS_EXTENSION_HTTP_PORT', EXTENSION_DEFAULT_PORT, { min: 1, max: 65_535 }),
     requestTimeoutMs: intEnv('SECRETS_REQUEST_TIMEOUT_MS', 700, { min: 10, max: 2500 }),
-    deadlineMs: intEnv('SECRETS_DEADLINE_MS', 1000, { min: 10, max: 2500 }),
+    deadlineMs: secretsDeadlineMs,
     sessionToken: () => optionalEnv('AWS_SESSION_TOKEN'),
   }),
+  // The load-time read and the first call's share SECRETS_DEADLINE_MS (1 s), not 1 s each.
+  callBoundMs: secretsDeadlineMs,
   refreshAfterMs: refreshSeconds * 1000,
   maxAgeMs: intEnv('SECRETS_MAX_AGE_SECONDS', Math.max(3600, refreshSeconds), { min: refreshSeconds, max: 7 * 86_400 }) * 1000,
   now: Date.now,

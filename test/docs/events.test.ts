@@ -55,7 +55,8 @@ const declaredDetailTypes = (): string[] => {
   return [...found];
 };
 
-const ajv = new Ajv2020({ allErrors: true, strict: true });
+// strictRequired off: `anyOf: [{ required: [a] }, { required: [b] }]` names properties defined beside it.
+const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
 // The formats the schemas use, checked as RFC 3339 / 4122 write them (no second package for five patterns).
 ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
 ajv.addFormat('date', /^\d{4}-\d{2}-\d{2}$/);

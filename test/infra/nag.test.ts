@@ -136,7 +136,7 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       'AwsSolutions-SMG4': ['KcoCallbackTokenSeed', 'KcoCallbackTokens', 'OrderManagementCredentials', 'OsmCredentials'],
       'AwsSolutions-SNS2': ['AlarmTopic'],
       'AwsSolutions-IAM5[Resource::*]': ['OrderEventsPublisherFunction/Role'],
-      'AwsSolutions-SQS3': ['OrderEventsFailedQueue'],
+      'AwsSolutions-SQS3': ['OrderEventsFailedQueue', 'OrderEventsRefusedQueue'],
       'AwsSolutions-L1': [
         'AddressUpdateFunction/Resource',
         'CountryChangeFunction/Resource',

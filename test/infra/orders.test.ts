@@ -84,7 +84,7 @@ describe('push and notification functions', () => {
           Action: ['secretsmanager:GetSecretValue'],
           Resource: [{ Ref: logicalId(stack.backend.node.findChild('KcoCallbackTokens')) }, secretRef()],
         },
-        { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: ordersArn() },
+        { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: ordersArn() },
         { Effect: 'Allow', Action: ['dynamodb:BatchGetItem'], Resource: rulesArn() },
       ]);
       const properties = resources[logicalId(fnOf(def).function)]?.Properties ?? {};
@@ -112,7 +112,19 @@ describe('events', () => {
     });
     expect((resources[logicalId(stack.orders.publisher.function)]?.Properties?.Environment as { Variables: Json }).Variables).toEqual({
       EVENT_BUS_NAME: { Ref: logicalId(stack.orders.bus) },
+      REFUSED_EVENTS_QUEUE_URL: { Ref: logicalId(stack.orders.refusedEvents) },
       POWERTOOLS_METRICS_NAMESPACE: 'KlarnaServerless/OrdersTestStack',
+    });
+  });
+
+  it('an event EventBridge refuses for good goes to its own queue, which the publisher may send to and which is alarmed', () => {
+    const statements = statementsOf(stack.orders.publisher);
+    const send = statements.find((s) => JSON.stringify(s.Resource).includes(logicalId(stack.orders.refusedEvents)));
+    expect(send?.Action).toEqual(expect.arrayContaining(['sqs:SendMessage']));
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.orders.refusedEvents), 'QueueName'] } }],
+      Threshold: 1,
     });
   });
 
@@ -141,7 +153,7 @@ describe('sweeper', () => {
     });
     expect(statementsOf(stack.orders.sweeper).slice(1)).toEqual([
       { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretRef() },
-      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: ordersArn() },
+      { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: ordersArn() },
       {
         Effect: 'Allow',
         Action: ['dynamodb:Query'],
@@ -159,6 +171,19 @@ describe('alarms', () => {
     ['events more than 5 minutes behind', { Namespace: 'AWS/Lambda', MetricName: 'IteratorAge', Threshold: 300_000 }],
   ])('alarms on %s', (_name, properties) => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', properties);
+  });
+
+  it('alarms on empty Order Management credentials', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'KlarnaServerless/OrdersTestStack',
+      MetricName: 'OrderManagementCredentialsMissing',
+      Dimensions: [{ Name: 'service', Value: 'klarna-serverless' }],
+      Threshold: 1,
+    });
+  });
+
+  it('alarms when the sweeper gives up on an order', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'KlarnaServerless/OrdersTestStack', MetricName: 'OrdersSweepGaveUp', Statistic: 'Sum', Threshold: 1 });
   });
 
   it('alarms on errors of the publisher and the sweeper', () => {

@@ -501,8 +501,8 @@ describe('alarms', () => {
 
   it('sends every alarm and its recovery to the SNS topic', () => {
     // 5xx rate, p99 per callback, errors and throttles per function, five fail-closed reasons, denial
-    // rate, and the order lifecycle's five (test/infra/orders.test.ts).
-    expect(alarms()).toHaveLength(1 + callbackRoutes.length + 2 * allFunctions.length + failClosedReasons.length + 1 + 5);
+    // rate, and the order lifecycle's eight (test/infra/orders.test.ts).
+    expect(alarms()).toHaveLength(1 + callbackRoutes.length + 2 * allFunctions.length + failClosedReasons.length + 1 + 8);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);

@@ -209,3 +209,24 @@ describe('what clients really send', () => {
     expect(answer).toMatchObject({ status: 400, json: { error_type: 'address_error' } });
   });
 });
+
+describe('a body nested deeper than the parser can go', () => {
+  it.each([
+    ['arrays', `{"order_lines":${'['.repeat(200_000)}${']'.repeat(200_000)}}`],
+    ['objects with nulls', `{"a":${'{"a":'.repeat(200_000)}null${'}'.repeat(200_000)}}`],
+    ['objects', `{"order_lines":[${'{"a":'.repeat(200_000)}1${'}'.repeat(200_000)}]}`],
+    ['arrays in a line', `{"order_lines":[{"name":${'['.repeat(200_000)}${']'.repeat(200_000)}}]}`],
+    ['arrays with an escape (the reviver path)', `{"x":"\\u0041","order_lines":${'['.repeat(200_000)}${']'.repeat(200_000)}}`],
+  ])('%s: 400 invalid_request, logged as a warning, never internal_error', async (_kind, text) => {
+    await put('default', storeRules);
+    for (const callback of ['address_update', 'validation']) {
+      logs.clear();
+      const answer = await call(callback, `deep-${randomUUID()}`, text);
+    expect(answer.status).toBe(400);
+    const entries = logged() as { level?: string; reason?: string }[];
+    expect(entries.some((e) => e.level === 'ERROR')).toBe(false);
+    expect(entries.some((e) => e.reason === 'internal_error')).toBe(false);
+    expect(entries.some((e) => e.reason === 'invalid_request')).toBe(true);
+    }
+  });
+});

@@ -84,6 +84,20 @@ describe('getOrder', () => {
     expect(fake.requests[0]?.userAgent).toMatch(/^klarna-serverless\//);
   });
 
+  it('empty credentials (a fresh stack\'s secret) are credentials_missing at once: no request, no retry', async () => {
+    fake.putOrder(exampleOmOrder('o-empty'));
+    const empty = createOrderManagementClient({
+      baseUrl: fake.url,
+      authorization: async () => authorizationFrom({ username: '', password: '' }),
+      timeoutMs: 200,
+      maxAttempts: 3,
+      backoffMs: 100,
+    });
+    expect(await empty.getOrder('o-empty', far())).toEqual({ kind: 'failed', reason: 'credentials_missing', attempts: 1 });
+    expect(await empty.acknowledge('o-empty', far())).toEqual({ kind: 'failed', reason: 'credentials_missing', attempts: 1 });
+    expect(fake.requests).toHaveLength(0);
+  });
+
   it('answers not_found for NO_SUCH_ORDER after one request', async () => {
     expect(await client.getOrder('nobody', far())).toEqual({ kind: 'not_found', attempts: 1 });
     expect(fake.requests).toHaveLength(1);

@@ -10,12 +10,14 @@ import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createTables, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
 import { exampleOmOrder, startFakeOrderManagement, type FakeOrderManagement } from '../../bin/local/fake-order-management.js';
 import { startFakeEventBridge, type FakeEventBridge } from '../../bin/local/fake-eventbridge.js';
+import { startFakeSqs, type FakeSqs } from '../../bin/local/fake-sqs.js';
 import { startOrderStream, type OrderStream } from '../../bin/local/order-stream.js';
 import { lambdaContext, startLocalServer, type LocalServer } from '../../bin/local/server.js';
 import { ordersTable, rulesTable } from '../../lib/tables.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
 import { orderScope } from '../../functions/kco/rules.js';
+import { waitFor } from '../support/wait-for.js';
 
 jest.setTimeout(60_000);
 
@@ -30,6 +32,7 @@ let server: LocalServer;
 let client: ReturnType<typeof createDocumentClient>;
 let bus: FakeEventBridge;
 let stream: OrderStream;
+let sqs: FakeSqs;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
@@ -37,7 +40,10 @@ beforeAll(async () => {
   await createTables(db.endpoint, [ordersTable, rulesTable], (def) => (def === ordersTable ? ORDERS : RULES));
   fake = await startFakeOrderManagement();
   bus = await startFakeEventBridge();
+  sqs = await startFakeSqs();
   Object.assign(process.env, {
+    SQS_ENDPOINT: sqs.url,
+    REFUSED_EVENTS_QUEUE_URL: `${sqs.url}/000000000000/refused-order-events`,
     EVENTBRIDGE_ENDPOINT: bus.url,
     EVENT_BUS_NAME: 'orders-test-bus',
     DYNAMODB_ENDPOINT: db.endpoint,
@@ -66,6 +72,7 @@ afterAll(async () => {
   await server?.close();
   await stream?.stop();
   await bus?.close();
+  await sqs?.close();
   await fake?.close();
   client?.destroy();
   (await import('../../functions/shared/dynamodb.js')).documentClient().destroy();
@@ -208,6 +215,17 @@ describe('push', () => {
     expect(fake.requests.filter((r) => r.orderId === id)).toEqual([]);
   });
 
+  it.each(['.', '..', '...'])('refuses the order id %j with 400 at the API Gateway event, before any call', async (orderId) => {
+    const { handler } = await import('../../functions/orders/handlers/push.js');
+    const { apiGatewayEvent } = await import('../../bin/local/server.js');
+    const before = fake.requests.length;
+    const event = apiGatewayEvent({ method: 'POST', resource: '/kco/orders/{order_id}/push', path: `/kco/orders/${orderId}/push`, pathParameters: { order_id: orderId }, query: { token: TOKEN } });
+    const answer = await handler(event, lambdaContext('OrderPushFunction'));
+    expect(answer.statusCode).toBe(400);
+    expect(fake.requests.length).toBe(before);
+    expect(await item(orderId)).toBeUndefined();
+  });
+
   it('a function dying between the write and the acknowledgement: the next attempt acknowledges', async () => {
     const id = newOrderId();
     fake.putOrder(exampleOmOrder(id));
@@ -239,6 +257,72 @@ describe('push', () => {
     expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged']);
   });
 
+  it('a rules change while an acknowledge is in flight: the lease holder decides, never Needs Review then Acknowledged', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    fake.failNext('acknowledge', { delayMs: 1500 });
+    const first = push(id);
+    await fake.waitForRequest('acknowledge', id);
+    expect((await putRules(client, RULES, orderScope(id), { expected_order_amount: 19900 }, { updatedBy: 'orders test' })).ok).toBe(true);
+    // The second pass's check fails, but it does not hold the lease: it moves nothing.
+    expect(await push(id)).toEqual({ status: 202, body: { order_id: id, status: 'recorded' } });
+    expect((await first).body).toEqual({ order_id: id, status: 'acknowledged' });
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged']);
+  });
+
+  it('a pass whose lease ran out while Klarna answered leaves the review of the pass after it standing', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    fake.failNext('acknowledge', { delayMs: 1500 });
+    const first = push(id);
+    await fake.waitForRequest('acknowledge', id);
+    expect((await putRules(client, RULES, orderScope(id), { expected_order_amount: 19900 }, { updatedBy: 'orders test' })).ok).toBe(true);
+    // A pass a minute later (the first one's lease has run out by its clock) holds the order for review.
+    const { orderHandler } = await import('../../functions/orders/handlers/order-handler.js');
+    const { defaultDeps } = await import('../../functions/orders/handlers/deps.js');
+    const { apiGatewayEvent } = await import('../../bin/local/server.js');
+    const later = orderHandler('push', () => ({ ...defaultDeps(), now: () => Date.now() + 60_000 }));
+    const event = apiGatewayEvent({ method: 'POST', resource: '/kco/orders/{order_id}/push', path: `/kco/orders/${id}/push`, pathParameters: { order_id: id }, query: { token: TOKEN } });
+    expect(JSON.parse((await later(event, lambdaContext('OrderPushFunction'))).body)).toEqual({ order_id: id, status: 'needs_review' });
+    // The first pass's acknowledgement comes back: the order stays held for the operator.
+    expect((await first).body).toEqual({ order_id: id, status: 'needs_review' });
+    expect(await item(id)).toMatchObject({ status: 'needs_review', review_reason: 'expected_amount_mismatch' });
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Needs Review']);
+  });
+
+  it('an order at Klarna\'s limits (1000 lines, 255-character names and references) is recorded, acknowledged and published', async () => {
+    const id = newOrderId();
+    // 255 characters of 3 bytes each: 765 bytes per text, about 1.6 MB of lines.
+    const text = (n: number): string => `${n}-`.padEnd(255, '€');
+    const lines = Array.from({ length: 1000 }, (_, i) => ({
+      type: 'physical', reference: text(i), name: text(i + 1000), quantity: 1, quantity_unit: 'pcs', unit_price: 100, tax_rate: 2500, total_amount: 100, total_discount_amount: 0, total_tax_amount: 20,
+    }));
+    fake.putOrder(exampleOmOrder(id, { order_lines: lines, order_amount: 100_000, original_order_amount: 100_000, merchant_reference1: text(1), merchant_reference2: text(2), merchant_data: '€'.repeat(6000) }));
+    expect(await push(id)).toEqual({ status: 200, body: { order_id: id, status: 'acknowledged' } });
+    const stored = await item(id);
+    expect(stored).toMatchObject({ status: 'acknowledged', line_count: 1000 });
+    expect(Buffer.byteLength(JSON.stringify(stored))).toBeLessThan(400_000);
+    const { DynamoDbOrdersStore } = await import('../../functions/orders/orders-store.js');
+    const record = await new DynamoDbOrdersStore(client, ORDERS).get(id);
+    expect(record?.order_lines).toEqual(lines);
+    expect(record).not.toHaveProperty('line_parts');
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged']);
+    const recorded = bus.events.find((e) => e.detail.order_id === id && e.detailType === 'Order Recorded');
+    expect(recorded?.detail.order).toMatchObject({ order_lines_omitted: { reason: 'event_size', line_count: 1000, read_from: `GET /ordermanagement/v1/orders/${id}` } });
+    expect(recorded?.detail.order).not.toHaveProperty('order_lines');
+  });
+
+  it('an order whose lines fit the record but not an event: the event leaves them out and says where they are', async () => {
+    const id = newOrderId();
+    const lines = Array.from({ length: 1000 }, (_, i) => ({ type: 'physical', reference: `R${i}`.padEnd(75, 'x'), name: `N${i}`.padEnd(75, 'y'), quantity: 1, unit_price: 100, tax_rate: 2500, total_amount: 100, total_tax_amount: 20 }));
+    fake.putOrder(exampleOmOrder(id, { order_lines: lines, order_amount: 100_000, original_order_amount: 100_000 }));
+    expect((await push(id)).status).toBe(200);
+    expect((await item(id))?.order_lines).toHaveLength(1000);
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged']);
+    const recorded = bus.events.find((e) => e.detail.order_id === id && e.detailType === 'Order Recorded');
+    expect(recorded?.detail.order).toMatchObject({ order_lines_omitted: { line_count: 1000 } });
+  });
+
   it('an event EventBridge refuses is retried from its record: none lost, none out of order', async () => {
     const id = newOrderId();
     fake.putOrder(exampleOmOrder(id));
@@ -247,8 +331,45 @@ describe('push', () => {
     bus.failNextEntries(1);
     bus.failNextRequests(3);
     expect((await push(id)).status).toBe(200);
+    // Each refusal sends the stream back to the record: read on until both events are out.
+    await waitFor(async () => (await eventsFor(id)).length === 2, 50);
     expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged']);
     expect(bus.refusals - refusedBefore).toBe(4);
+  });
+  it('an event EventBridge refuses for good goes to the dead-letter queue and holds back nothing after it', async () => {
+    const refused = newOrderId();
+    const later = newOrderId();
+    fake.putOrder(exampleOmOrder(refused));
+    fake.putOrder(exampleOmOrder(later));
+    await stream.drain();
+    bus.refuseEntries = (event) => event.detail.order_id === refused && event.detailType === 'Order Recorded';
+    try {
+      expect((await push(refused)).status).toBe(200);
+      expect((await push(later)).status).toBe(200);
+      expect(await eventsFor(later)).toEqual(['1 Order Recorded', '2 Order Acknowledged']);
+      expect(await eventsFor(refused)).toEqual(['2 Order Acknowledged']);
+      const letters = sqs.messages.map((m) => JSON.parse(m.body) as Record<string, unknown>).filter((l) => l.order_id === refused);
+      expect(letters).toEqual([expect.objectContaining({ reason: 'MalformedDetail', detail_type: 'Order Recorded', sequence: 1 })]);
+      expect(sqs.messages.find((m) => m.body.includes(refused))?.queueUrl).toBe(process.env.REFUSED_EVENTS_QUEUE_URL);
+    } finally {
+      bus.refuseEntries = undefined;
+    }
+  });
+
+  it('a dead-letter queue that cannot take the letter: the record is retried, nothing is lost', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    await stream.drain();
+    bus.refuseEntries = (event) => event.detail.order_id === id && event.detailType === 'Order Recorded';
+    sqs.failNextRequests(3);
+    try {
+      expect((await push(id)).status).toBe(200);
+      await stream.drain();
+      expect(sqs.messages.filter((m) => m.body.includes(id))).toHaveLength(1);
+      expect(await eventsFor(id)).toEqual(['2 Order Acknowledged']);
+    } finally {
+      bus.refuseEntries = undefined;
+    }
   });
 });
 
@@ -263,12 +384,75 @@ describe('notification', () => {
     expect(await item(id)).toMatchObject({ fraud_status: 'PENDING', version: 2 });
     fake.updateOrder(id, { fraud_status: 'REJECTED', status: 'CANCELLED' });
     expect((await notify(id, 'FRAUD_RISK_REJECTED')).status).toBe(200);
-    expect(await item(id)).toMatchObject({ fraud_status: 'REJECTED', klarna_status: 'CANCELLED', version: 3 });
+    expect(await item(id)).toMatchObject({ fraud_status: 'REJECTED', klarna_status: 'CANCELLED', version: 4 });
     // A late, stale read cannot bring it back.
     fake.updateOrder(id, { fraud_status: 'ACCEPTED' });
     expect((await notify(id, 'FRAUD_RISK_ACCEPTED')).status).toBe(200);
-    expect(await item(id)).toMatchObject({ fraud_status: 'REJECTED', version: 3 });
-    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged', '3 Order Fraud Status Changed']);
+    expect(await item(id)).toMatchObject({ fraud_status: 'REJECTED', klarna_status: 'CANCELLED', version: 4 });
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged', '3 Order Fraud Status Changed', '4 Order Klarna Status Changed']);
+  });
+
+  it('a stop wins while Klarna still says ACCEPTED: the record is STOPPED, may_ship false, and an event says so', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    expect((await push(id)).body).toEqual({ order_id: id, status: 'acknowledged' });
+    // Order Management's fraud_status has no STOPPED: it still answers ACCEPTED.
+    expect((await notify(id, 'FRAUD_RISK_STOPPED')).status).toBe(200);
+    expect(await item(id)).toMatchObject({ status: 'acknowledged', fraud_status: 'STOPPED', version: 3 });
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged', '3 Order Fraud Status Changed', '3 Order Shipping Withdrawn']);
+    const withdrawn = bus.events.find((e) => e.detail.order_id === id && e.detailType === 'Order Shipping Withdrawn');
+    expect(withdrawn?.detail).toMatchObject({ may_ship: false, fraud_status: 'STOPPED', previous_fraud_status: 'ACCEPTED', withdrawn_by: 'fraud_status' });
+    // A later acceptance (Klarna's read or a notification's body) cannot undo it.
+    expect((await notify(id, 'FRAUD_RISK_ACCEPTED')).status).toBe(200);
+    expect(await item(id)).toMatchObject({ fraud_status: 'STOPPED', version: 3 });
+  });
+
+  it('a stop reaches the record even when Order Management cannot be read', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    expect((await push(id)).status).toBe(200);
+    fake.failAlways('get', { status: 503 });
+    expect((await notify(id, 'FRAUD_RISK_STOPPED')).status).toBe(503);
+    expect(await item(id)).toMatchObject({ fraud_status: 'STOPPED' });
+  });
+
+  it('a rejection wins while Klarna still says PENDING, also for an order the notification records first', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id, { fraud_status: 'PENDING' }));
+    expect((await notify(id, 'FRAUD_RISK_REJECTED')).body).toEqual({ order_id: id, status: 'acknowledged' });
+    expect(await item(id)).toMatchObject({ status: 'acknowledged', fraud_status: 'REJECTED' });
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Fraud Status Changed', '3 Order Acknowledged']);
+    const other = newOrderId();
+    fake.putOrder(exampleOmOrder(other, { fraud_status: 'PENDING' }));
+    expect((await push(other)).status).toBe(200);
+    expect((await notify(other, 'FRAUD_RISK_REJECTED')).status).toBe(200);
+    expect(await item(other)).toMatchObject({ fraud_status: 'REJECTED', version: 3 });
+  });
+
+  it('a notification after Klarna cancelled the order refreshes klarna_status and withdraws shipping', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    expect((await push(id)).status).toBe(200);
+    fake.updateOrder(id, { status: 'CANCELLED' });
+    expect((await notify(id, 'FRAUD_RISK_ACCEPTED')).status).toBe(200);
+    expect(await item(id)).toMatchObject({ fraud_status: 'ACCEPTED', klarna_status: 'CANCELLED', version: 3 });
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged', '3 Order Klarna Status Changed', '3 Order Shipping Withdrawn']);
+    const withdrawn = bus.events.find((e) => e.detail.order_id === id && e.detailType === 'Order Shipping Withdrawn');
+    expect(withdrawn?.detail).toMatchObject({ may_ship: false, klarna_status: 'CANCELLED', previous_klarna_status: 'AUTHORIZED', withdrawn_by: 'klarna_status' });
+    // A stale read cannot reopen it.
+    fake.updateOrder(id, { status: 'AUTHORIZED' });
+    expect((await notify(id, 'FRAUD_RISK_ACCEPTED')).status).toBe(200);
+    expect(await item(id)).toMatchObject({ klarna_status: 'CANCELLED', version: 3 });
+  });
+
+  it('every read refreshes klarna_status (a capture is recorded, shipping stays allowed)', async () => {
+    const id = newOrderId();
+    fake.putOrder(exampleOmOrder(id));
+    expect((await push(id)).status).toBe(200);
+    fake.updateOrder(id, { status: 'PART_CAPTURED' });
+    expect((await notify(id, 'FRAUD_RISK_ACCEPTED')).status).toBe(200);
+    expect(await item(id)).toMatchObject({ klarna_status: 'PART_CAPTURED', version: 3 });
+    expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged', '3 Order Klarna Status Changed']);
   });
 
   it('records and acknowledges an order whose notification arrives before any push', async () => {
@@ -290,7 +474,7 @@ describe('sweeper', () => {
     expect(await item(id)).toMatchObject({ status: 'recorded', awaiting: 'recorded' });
 
     const later = { ...defaultDeps(), now: () => Date.now() + 31 * 60_000 };
-    const options = { afterMs: 30 * 60_000, limit: 100, deadline: later.now() + 20_000, perOrderMs: 4000 };
+    const options = { afterMs: 30 * 60_000, limit: 100, deadline: later.now() + 20_000, perOrderMs: 4000, maxTries: 100, maxAgeMs: 48 * 3_600_000 };
     // Too young to sweep: nothing happens to it.
     const young = await sweep({ ...later, now: Date.now }, { ...options, deadline: Date.now() + 20_000 });
     expect(young.found).toBe(0);

@@ -44,12 +44,15 @@ const expectWellFormed = (result: APIGatewayProxyResult): void => {
   }
 };
 
+/** A shopper's browser: a request without a User-Agent gets no token and registers no impression. */
+const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36';
+
 const getEvent = (placementKey: string, query: Record<string, string> | null, accept?: string) =>
   ({
     httpMethod: 'GET',
     resource: '/osm/placements/{placement_key}',
     path: `/osm/placements/${placementKey}`,
-    headers: accept === undefined ? {} : { Accept: accept },
+    headers: accept === undefined ? { 'User-Agent': BROWSER } : { Accept: accept, 'User-Agent': BROWSER },
     multiValueHeaders: {},
     queryStringParameters: query,
     multiValueQueryStringParameters: null,
@@ -67,7 +70,7 @@ const postEvent = (body: string | null, isBase64Encoded = false) =>
     resource: '/osm/impressions',
     path: '/osm/impressions',
     pathParameters: null,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', 'user-agent': BROWSER },
     body,
     isBase64Encoded,
   }) as APIGatewayProxyEvent;

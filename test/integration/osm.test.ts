@@ -8,7 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createTables, localClient, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
-import { startLocalServer, type LocalServer } from '../../bin/local/server.js';
+import { lambdaContext, startLocalServer, type LocalServer } from '../../bin/local/server.js';
 import { placementsTable } from '../../lib/tables.js';
 import { klarnaContent, startFakeOsm, type FakeOsm } from '../../bin/local/fake-osm.js';
 import { startFakeSecretsExtension, type FakeSecretsExtension } from '../../bin/local/fake-secrets-extension.js';
@@ -427,6 +427,27 @@ describe('POST /osm/impressions through the local server', () => {
     expect(fake.impressionHits()).toBe(0);
     expect((await httpPostImpression(post)).status).toBe(204);
     expect(fake.impressionHits()).toBe(1);
+  });
+
+  it('gives a request without a User-Agent no token and refuses its impression, as a crawler\'s', async () => {
+    const amount = nextAmount();
+    const { apiGatewayEvent } = await import('../../bin/local/server.js');
+    const { handler } = await import('../../functions/osm/placement.js');
+    const event = apiGatewayEvent({
+      method: 'GET',
+      resource: '/osm/placements/{placement_key}',
+      path: `/osm/placements/${KEY}`,
+      pathParameters: { placement_key: KEY },
+      query: { locale: LOCALE, purchase_amount: String(amount) },
+      headers: { accept: 'application/json' },
+    });
+    const answer = await handler(event, lambdaContext('OsmPlacementFunction'));
+    expect(answer.statusCode).toBe(200);
+    expect((JSON.parse(answer.body) as PlacementJson).impression_token).toBeNull();
+    const placed = await getJson(amount);
+    const post = { impression_token: placed.impression_token, placement_key: KEY, locale: LOCALE, purchase_amount: amount };
+    expect((await httpPostImpression(post, '')).status).toBe(403);
+    expect(fake.impressionHits()).toBe(0);
   });
 
   it('keeps the HTML and its beacon as they are, without a token', async () => {

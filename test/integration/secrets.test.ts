@@ -71,6 +71,29 @@ const logsOf = async (run: () => Promise<unknown>): Promise<string> => {
 };
 
 describe('reading and caching', () => {
+  it('a first call that waited on a failed load-time read reads again only within the one bound both share', async () => {
+    const arn = newSecret({ tokens: ['a-token'] });
+    fake.setBehaviour('hang');
+    const deadlines: (number | undefined)[] = [];
+    const read = cachedSecret(arn, parseCallbackTokens, {
+      ...options(Date.now),
+      fetch: (secretArn, deadlineAt) => {
+        deadlines.push(deadlineAt);
+        return fetchSecret(secretArn, deadlineAt);
+      },
+      callBoundMs: 400,
+    });
+    read.prefetch();
+    const called = Date.now();
+    await expect(read()).rejects.toThrow(SecretUnavailable);
+    // The load-time read had the fetcher's own deadline; the call's read only what was left of
+    // the 400 ms since the call began (not 400 ms more).
+    expect(deadlines).toHaveLength(2);
+    expect(deadlines[0]).toBeUndefined();
+    expect(deadlines[1]).toBeGreaterThanOrEqual(called + 400);
+    expect(deadlines[1]).toBeLessThanOrEqual(called + 400 + 50);
+  });
+
   it('reads a secret once and serves it from memory until the refresh time', async () => {
     const arn = newSecret({ tokens: ['first-token', 'second-token'] });
     const { state, now } = clock();

@@ -139,6 +139,16 @@ describe('OSM and order steps', () => {
     ]);
   });
 
+  it('counts missing Order Management credentials under the service alone (their alarm)', () => {
+    const [line] = emitted(() => metrics.countCredentialsMissing());
+    expect(line && shape(line)).toMatchObject({
+      namespace: 'KlarnaServerless',
+      dimensions: [['service']],
+      metrics: [{ Name: 'OrderManagementCredentialsMissing', Unit: 'Count' }],
+      values: { service: 'klarna-serverless', OrderManagementCredentialsMissing: 1 },
+    });
+  });
+
   it('counts an order step with its outcome', () => {
     const [line] = emitted(() => metrics.countOrderStep('capture', 'retry'));
     expect([line?.step, line?.outcome, line?.OrderStep]).toEqual(['capture', 'retry', 1]);

@@ -1,4 +1,5 @@
-import { eventsForChange, eventTypes } from '../../functions/orders/events.js';
+import { MAX_DETAIL_BYTES, eventsForChange, eventTypes } from '../../functions/orders/events.js';
+import { splitLines } from '../../functions/orders/orders-store.js';
 import type { OrderRecord } from '../../functions/orders/order.js';
 
 const record = (overrides: Partial<OrderRecord> = {}): OrderRecord => ({
@@ -72,9 +73,58 @@ describe('eventsForChange', () => {
     ]);
   });
 
+  it('a stop of an order that may ship is a fraud event and an Order Shipping Withdrawn', () => {
+    const shipping = record({ status: 'acknowledged', fraud_status: 'ACCEPTED', version: 2 });
+    const events = eventsForChange(shipping, { ...shipping, fraud_status: 'STOPPED', version: 3 });
+    expect(events.map((e) => [e.detailType, e.detail.may_ship, e.detail.withdrawn_by])).toEqual([
+      ['Order Fraud Status Changed', false, undefined],
+      ['Order Shipping Withdrawn', false, 'fraud_status'],
+    ]);
+  });
+
+  it('a change of klarna_status is its own event; a cancellation of an order that may ship withdraws shipping', () => {
+    const shipping = record({ status: 'acknowledged', fraud_status: 'ACCEPTED', version: 2 });
+    const captured = eventsForChange(shipping, { ...shipping, klarna_status: 'CAPTURED', version: 3 });
+    expect(captured.map((e) => [e.detailType, e.detail.previous_klarna_status, e.detail.klarna_status, e.detail.may_ship])).toEqual([
+      ['Order Klarna Status Changed', 'AUTHORIZED', 'CAPTURED', true],
+    ]);
+    const cancelled = eventsForChange(shipping, { ...shipping, klarna_status: 'CANCELLED', version: 3 });
+    expect(cancelled.map((e) => [e.detailType, e.detail.withdrawn_by ?? null, e.detail.may_ship])).toEqual([
+      ['Order Klarna Status Changed', null, false],
+      ['Order Shipping Withdrawn', 'klarna_status', false],
+    ]);
+    // An order that could not ship before has nothing withdrawn.
+    expect(eventsForChange(record(), record({ klarna_status: 'CANCELLED', version: 2 })).map((e) => e.detailType)).toEqual(['Order Klarna Status Changed']);
+  });
+
+  it('an Order Recorded that would pass EventBridge\'s 256 KB leaves the lines out and says where to read them', () => {
+    const lines = Array.from({ length: 1000 }, (_, i) => ({ type: 'physical', name: `N${i}`.padEnd(255, 'n'), quantity: 1, total_amount: 100 }));
+    const [event] = eventsForChange(undefined, record({ order_lines: lines }));
+    expect(Buffer.byteLength(JSON.stringify(event?.detail))).toBeLessThan(MAX_DETAIL_BYTES);
+    expect(event?.detail.order).toEqual({
+      shipping_address: record().shipping_address,
+      original_order_amount: 29900,
+      order_lines_omitted: { reason: 'event_size', line_count: 1000, read_from: 'GET /ordermanagement/v1/orders/o-1' },
+    });
+    // Lines kept apart from the item (not in the stream image): the count the store kept.
+    const apart = { ...record(), order_lines: undefined, line_parts: 2, line_count: 1000 };
+    expect(eventsForChange(undefined, apart)[0]?.detail.order?.order_lines_omitted).toMatchObject({ line_count: 1000 });
+  });
+
   it('bookkeeping (lease, no version change) and deletions say nothing', () => {
     expect(eventsForChange(record(), { ...record(), ack_lease_until: 1 })).toEqual([]);
     expect(eventsForChange(record(), undefined)).toEqual([]);
     expect(eventsForChange(undefined, { order_id: 'x' })).toEqual([]);
+  });
+});
+
+describe('splitLines', () => {
+  it('keeps every line, in order, in parts under the bound', () => {
+    const lines = Array.from({ length: 100 }, (_, i) => ({ i, name: 'x'.repeat(i * 10) }));
+    const parts = splitLines(lines, 5000);
+    expect(parts.flat()).toEqual(lines);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const part of parts) expect(part.length === 1 || Buffer.byteLength(JSON.stringify(part)) <= 5000).toBe(true);
+    expect(splitLines([], 5000)).toEqual([]);
   });
 });

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import {
   canMoveFraudStatus,
+  fraudStatusClaimedBy,
+  nextKlarnaStatus,
   canMoveStatus,
   fraudStatusFrom,
   fraudStatuses,
@@ -105,5 +107,23 @@ describe('nextStep', () => {
       kind: 'review',
       reason: 'expected_amount_mismatch',
     });
+  });
+});
+
+describe('what a notification and a read may change', () => {
+  it('a notification claims only a stop or a rejection, never an acceptance', () => {
+    expect(fraudStatusClaimedBy('FRAUD_RISK_STOPPED')).toBe('STOPPED');
+    expect(fraudStatusClaimedBy('FRAUD_RISK_REJECTED')).toBe('REJECTED');
+    expect(fraudStatusClaimedBy('FRAUD_RISK_ACCEPTED')).toBeUndefined();
+    expect(fraudStatusClaimedBy('unknown')).toBeUndefined();
+    expect(fraudStatusClaimedBy(undefined)).toBeUndefined();
+  });
+
+  it('klarna_status follows every read, except out of a closed status', () => {
+    expect(nextKlarnaStatus('AUTHORIZED', 'CAPTURED')).toBe('CAPTURED');
+    expect(nextKlarnaStatus(undefined, 'AUTHORIZED')).toBe('AUTHORIZED');
+    expect(nextKlarnaStatus('AUTHORIZED', 'AUTHORIZED')).toBeUndefined();
+    expect(nextKlarnaStatus('AUTHORIZED', undefined)).toBeUndefined();
+    for (const closed of ['CANCELLED', 'EXPIRED', 'CLOSED']) expect(nextKlarnaStatus(closed, 'AUTHORIZED')).toBeUndefined();
   });
 });

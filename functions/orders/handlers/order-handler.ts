@@ -15,6 +15,7 @@ import { tokenMatches } from '../../shared/http.js';
 import { describeError, lambdaContextLogging, logger } from '../../shared/log.js';
 import { countOrderStep, type OrderOutcome } from '../../shared/metrics.js';
 import { callbackTokens, prefetchCallbackTokens } from '../../shared/secrets.js';
+import { fraudStatusClaimedBy } from '../lifecycle.js';
 import { prefetchOmCredentials } from '../order-management.js';
 import { processOrder, type ProcessDeps, type ProcessOutcome, type Trigger } from '../process.js';
 import { ORDER_ID, deadlineFor, defaultDeps } from './deps.js';
@@ -50,6 +51,12 @@ const metricOutcome: Readonly<Record<ProcessOutcome['kind'], OrderOutcome>> = {
   retry: 'retry',
 };
 
+/** An abort by the pass's deadline (orders-store.ts), in any of the names the SDK gives it. */
+const ranOutOfTime = (error: unknown): boolean => {
+  const name = (error as { name?: unknown } | undefined)?.name;
+  return name === 'AbortError' || name === 'DeadlineExceeded' || name === 'TimeoutError';
+};
+
 const NOTIFICATION_EVENTS = new Set(['FRAUD_RISK_ACCEPTED', 'FRAUD_RISK_REJECTED', 'FRAUD_RISK_STOPPED']);
 
 /** The notification's event_type, for the log only: a known value or `unknown`. */
@@ -78,10 +85,12 @@ export const orderHandler = (trigger: Exclude<Trigger, 'sweep'>, deps: () => Pro
     const orderId = event.pathParameters?.order_id ?? '';
     resolved ??= deps();
     const stepDeps: ProcessDeps = { ...resolved, log: (step, fields) => resolved?.log(step, { order_id: orderId, ...fields }) };
-    const outcome = await processOrder(orderId, trigger, deadlineFor(context, resolved.now()), stepDeps);
+    const eventType = trigger === 'notification' ? eventTypeOf(event.body) : undefined;
+    // The token authenticates the notification: its stop or rejection is applied (never an acceptance).
+    const outcome = await processOrder(orderId, trigger, deadlineFor(context, resolved.now()), stepDeps, { claimedFraudStatus: fraudStatusClaimedBy(eventType) });
     const answer = answerFor(orderId, outcome);
     countOrderStep(trigger, metricOutcome[outcome.kind]);
-    log(orderId, answer.statusCode, { outcome: outcome.kind, ...(trigger === 'notification' ? { event_type: eventTypeOf(event.body) } : {}) }, started);
+    log(orderId, answer.statusCode, { outcome: outcome.kind, ...(eventType === undefined ? {} : { event_type: eventType }) }, started);
     return answer;
   };
 
@@ -109,8 +118,15 @@ export const orderHandler = (trigger: Exclude<Trigger, 'sweep'>, deps: () => Pro
       },
       onError: (request) => {
         const orderId = request.event.pathParameters?.order_id;
-        logger.error('order request failed', { trigger, order_id: orderId && ORDER_ID.test(orderId) ? orderId : undefined, ...describeError(request.error) });
-        countOrderStep(trigger, 'error');
+        const fields = { trigger, order_id: orderId && ORDER_ID.test(orderId) ? orderId : undefined, ...describeError(request.error) };
+        if (ranOutOfTime(request.error)) {
+          // A DynamoDB call the pass's deadline aborted: the next attempt goes on, as after Klarna failing.
+          logger.warn('order request ran out of time', { ...fields, outcome: 'retry', reason: 'deadline' });
+          countOrderStep(trigger, 'retry');
+        } else {
+          logger.error('order request failed', fields);
+          countOrderStep(trigger, 'error');
+        }
         request.response = answerFor(orderId ?? '', { kind: 'retry', step: 'read', reason: 'internal_error' });
       },
     });
