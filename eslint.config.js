@@ -51,8 +51,8 @@ export default tseslint.config(
     },
   },
   {
-    // The order lifecycle's pure modules: no AWS, no middy, no adapters.
-    files: ['functions/orders/lifecycle.ts', 'functions/orders/order.ts', 'functions/orders/events.ts', 'functions/orders/order-check.ts', 'functions/orders/process.ts', 'functions/orders/sweep.ts'],
+    // The order lifecycle's and the rules history's pure modules: no AWS, no middy, no adapters.
+    files: ['functions/rules/change.ts', 'functions/rules/diff.ts', 'functions/orders/lifecycle.ts', 'functions/orders/order.ts', 'functions/orders/events.ts', 'functions/orders/order-check.ts', 'functions/orders/process.ts', 'functions/orders/sweep.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*', '@middy/*', 'aws-cdk-lib', 'aws-cdk-lib/*', '**/shared/*'] }],
     },

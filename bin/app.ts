@@ -86,6 +86,7 @@ new KlarnaStack(app, text('stackName') ?? 'KlarnaServerless', {
   // A stack deployed before the construct existed owns the region's API Gateway CloudWatch role;
   // this app keeps it unless told otherwise (a library instance leaves it alone by default).
   apiGatewayCloudWatchRole: flag('apiGatewayCloudWatchRole', true),
+  ...(number('rulesHistoryDays') !== undefined ? { rulesHistoryDays: number('rulesHistoryDays') } : {}),
 });
 
 // cdk-nag v3 runs as a policy validation plugin: synth fails on any unacknowledged error.

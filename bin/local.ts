@@ -32,8 +32,33 @@ const stateFile = localStatePath(process.cwd());
 const external = optionalEnv('DYNAMODB_ENDPOINT') !== undefined;
 process.stdout.write(external ? 'Starting the local service (DynamoDB from DYNAMODB_ENDPOINT)…\n' : 'Starting DynamoDB Local and the local service…\n');
 
+// Rules events (the rules checker read a write from the rules table's stream): which scope,
+// which version, and for a rejection each field and what is wrong with it.
+const printRulesEvent = (event: BusEvent): void => {
+  const { scope, version, change, changed_fields, problem, issues, issue_count } = event.detail as {
+    scope?: string;
+    version?: number;
+    change?: string;
+    changed_fields?: string[];
+    problem?: string;
+    issues?: { path: string; message: string }[];
+    issue_count?: number;
+  };
+  const head = `event ${event.source} "${event.detailType}" scope ${String(scope)} version ${String(version)}`;
+  const lines =
+    event.detailType === 'Rules Rejected'
+      ? [
+          `${head}: ${String(problem)}, ${String(issue_count)} problem(s): callbacks for this scope fail closed until it is fixed`,
+          ...(issues ?? []).map((issue) => `  ${issue.path}: ${issue.message}`),
+          `  Undo: npm run rules -- rollback ${String(scope)}   (history: npm run rules -- history ${String(scope)})`,
+        ]
+      : [`${head}: ${String(change)}${changed_fields?.length ? `, fields ${changed_fields.join(', ')}` : ''}`];
+  process.stdout.write(`${lines.join('\n')}\n`);
+};
+
 // Order events as the shop's EventBridge rule would receive them, personal data masked.
 const printEvent = (event: BusEvent): void => {
+  if (event.detailType.startsWith('Rules ')) return printRulesEvent(event);
   process.stdout.write(formatOrderEvent(event));
 };
 
@@ -88,6 +113,8 @@ const lines = [
   '  npm run rules -- get default > my-rules.json',
   '  npm run rules -- put my-rules.json [--scope "order#<order_id>"]',
   '  npm run rules -- schema',
+  '  npm run rules -- history default   |   diff default [VERSION]   |   rollback default [--to VERSION]',
+  'Every write to the rules table (the tool, the playground, any direct write) is checked as it lands; a rejection is printed here.',
   'To try a US sales-tax store instead (replaces "default"): npm run rules -- put bin/local/example-us-rules.json',
   '',
   service.osmStandIn

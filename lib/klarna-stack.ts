@@ -35,7 +35,7 @@ import { Alarm, ComparisonOperator, Metric, Stats, TreatMissingData } from 'aws-
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
-import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { AnyPrincipal, Effect, Grant, PolicyDocument, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -56,8 +56,9 @@ import {
   orderManagementSecretEnvVar,
   type OrderManagementSettings,
 } from './order-lifecycle.js';
+import { RulesChecker } from './rules-checker.js';
 import { functions, kcoCallbacks, merchantUrls, orderRoutes, routes, type FunctionDefinition, type TableAccess } from './routes.js';
-import { ordersTable, placementsTable, rulesTable, tables, type KeyAttribute, type TableDefinition } from './tables.js';
+import { ordersTable, placementsTable, rulesHistoryTable, rulesTable, tables, type KeyAttribute, type TableDefinition } from './tables.js';
 
 /**
  * The source addresses Klarna has published for KCO callbacks. Not confirmed to still hold since
@@ -198,7 +199,12 @@ export type KlarnaCheckoutBackendProps = {
   readonly orderLifecycle?: boolean;
   /** Order Management API host and the orders' retention; Kustom playground and 90 days by default. */
   readonly orderManagement?: OrderManagementSettings;
-  /** The bus the order events go to; default a new bus. */
+  /** Days a replaced version of the rules is kept in the rules history (TTL). Default 90. */
+  readonly rulesHistoryDays?: number;
+  /**
+   * The bus the order events and the rules checker's events go to; default the order lifecycle's
+   * new bus, or (with the lifecycle left out) a new bus for the rules events.
+   */
   readonly eventBus?: IEventBus;
   /** Secrets the merchant already has (each one not given is created). */
   readonly secrets?: KlarnaSecrets;
@@ -264,6 +270,7 @@ export class KlarnaCheckoutBackend extends Construct {
   readonly ordersTable?: Table;
   /** The order lifecycle's bus, publisher, sweeper and queue (undefined when left out). */
   readonly orders?: OrderLifecycle;
+  /** The bus the order and rules events go to. */
   readonly eventBus?: IEventBus;
   readonly alarmTopic: ITopic;
   readonly dashboard: Dashboard;
@@ -272,6 +279,8 @@ export class KlarnaCheckoutBackend extends Construct {
   readonly metricsNamespace: string;
   /** ARN of the web ACL in front of the stage (undefined with none). */
   readonly webAclArn?: string;
+  /** Rules checked on write: the checker on the rules table's stream, its alarms, the history. */
+  readonly rulesChecker: RulesChecker;
 
   constructor(scope: Construct, id: string, props: KlarnaCheckoutBackendProps = {}) {
     super(scope, id);
@@ -676,7 +685,7 @@ export class KlarnaCheckoutBackend extends Construct {
         evaluationPeriods: spec.evaluationPeriods ?? (datapoints === 1 ? 1 : 3),
         datapointsToAlarm: datapoints,
         // Quiet periods (no callbacks at night) are not failures.
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+        treatMissingData: spec.treatMissingData ?? TreatMissingData.NOT_BREACHING,
         alarmDescription: spec.description,
       });
       created.addAlarmAction(alarmAction);
@@ -749,8 +758,23 @@ export class KlarnaCheckoutBackend extends Construct {
       this.eventBus = this.orders.bus;
     }
 
+    // ---- Rules checked on write (the rules table's stream), with their history ----------------
+    // Their events go to the order events' bus; with the lifecycle left out, to the bus given or one of their own.
+    this.eventBus ??= props.eventBus ?? new EventBus(this, 'RulesEventBus', { description: 'Rules events for the shop: source klarna-serverless (docs/rules.md).' });
+    this.rulesChecker = new RulesChecker(this, 'RulesChecker', {
+      rulesTable: tableFor(rulesTable),
+      historyTable: tableFor(rulesHistoryTable),
+      eventBus: this.eventBus,
+      alarm,
+      tracing,
+      metricsNamespace: this.metricsNamespace,
+      environment: instanceEnvironment,
+      ...(props.rulesHistoryDays === undefined ? {} : { historyRetentionDays: props.rulesHistoryDays }),
+    });
+
     addDecisionAlarms(alarm, { denialRateShare, namespace: this.metricsNamespace });
     this.dashboard = addDashboard(this, { functions: functionMap, alarms, namespace: this.metricsNamespace, osm: withOsm });
+    this.rulesChecker.addDashboardWidgets(this.dashboard);
 
     // ---- What the merchant needs ------------------------------------------------------------
     // The API's base URL without a trailing slash (api.url ends in one).
@@ -806,7 +830,7 @@ export class KlarnaStack extends Stack {
       new CfnOutput(this, 'OrderManagementCredentialsSecretArn', { value: backend.secrets.orderManagementCredentials.secretArn });
     }
     if (backend.eventBus) {
-      new CfnOutput(this, 'OrderEventBusName', { value: backend.eventBus.eventBusName, description: 'EventBridge bus of the order events (source klarna-serverless)' });
+      new CfnOutput(this, 'OrderEventBusName', { value: backend.eventBus.eventBusName, description: 'EventBridge bus of the order and rules events (source klarna-serverless)' });
     }
     new CfnOutput(this, 'AlarmTopicArn', { value: backend.alarmTopic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: backend.dashboard.dashboardName });
@@ -825,5 +849,8 @@ export class KlarnaStack extends Stack {
   get orders(): OrderLifecycle {
     if (!this.backend.orders) throw new Error('the order lifecycle is left out of this stack');
     return this.backend.orders;
+  }
+  get rulesChecker(): RulesChecker {
+    return this.backend.rulesChecker;
   }
 }

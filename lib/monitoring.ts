@@ -11,6 +11,7 @@ import {
   MathExpression,
   Metric,
   Stats,
+  type TreatMissingData,
   type Alarm,
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
@@ -26,6 +27,8 @@ export type AlarmSpec = {
   /** Breaching periods out of the last `evaluationPeriods` (default: 1 of 1, or of 3 when more than 1). */
   readonly datapoints?: 1 | 2 | 3;
   readonly evaluationPeriods?: number;
+  /** Default NOT_BREACHING: quiet periods (no callbacks at night) are not failures. */
+  readonly treatMissingData?: TreatMissingData;
 };
 export type AlarmFactory = (id: string, spec: AlarmSpec) => Alarm;
 

@@ -19,11 +19,30 @@ export type TableDefinition = {
   readonly stream?: boolean;
 };
 
-/** Merchant rules: one item per scope (`default`, `order#<order_id>`), edited by merchants. */
+/**
+ * Merchant rules: one item per scope (`default`, `order#<order_id>`), edited by merchants. Its
+ * stream feeds the rules checker (lib/rules-checker.ts), which checks every write and keeps the
+ * history.
+ */
 export const rulesTable = {
   id: 'RulesTable',
   envVar: 'RULES_TABLE',
   partitionKey: { name: 'scope', type: 'S' },
+  stream: true,
+} as const satisfies TableDefinition;
+
+/**
+ * The rules' earlier versions, written by the rules checker from the rules table's stream: one
+ * item per replaced version (`version` ≥ 1, the old image and when it was replaced, expiring
+ * `expires_at`), and per scope one item at `version` 0 that holds the scope's current version
+ * number and never expires (functions/rules/history-store.ts).
+ */
+export const rulesHistoryTable = {
+  id: 'RulesHistoryTable',
+  envVar: 'RULES_HISTORY_TABLE',
+  partitionKey: { name: 'scope', type: 'S' },
+  sortKey: { name: 'version', type: 'N' },
+  timeToLiveAttribute: 'expires_at',
 } as const satisfies TableDefinition;
 
 /** Cached OSM placements: identity (environment, region, client, placement, locale) × amount. */
@@ -52,4 +71,4 @@ export const ordersTable = {
   ],
 } as const satisfies TableDefinition;
 
-export const tables: readonly TableDefinition[] = [rulesTable, placementsTable, ordersTable];
+export const tables: readonly TableDefinition[] = [rulesTable, placementsTable, ordersTable, rulesHistoryTable];

@@ -1,9 +1,9 @@
 /**
- * Lambda's DynamoDB stream trigger, locally: reads the orders table's stream from DynamoDB Local
- * (which keeps streams as DynamoDB does), hands each batch to the same publisher handler the
- * stack triggers, and on a reported failure reads again from the failed record, as Lambda does
- * with ReportBatchItemFailures. `npm start` runs it so the events reach the EventBridge stand-in;
- * the tests `drain()` it.
+ * Lambda's DynamoDB stream trigger, locally: reads a table's stream from DynamoDB Local (which
+ * keeps streams as DynamoDB does), hands each batch to the same handler the stack triggers (the
+ * orders table's publisher, the rules table's checker), and on a reported failure reads again from
+ * the failed record, as Lambda does with ReportBatchItemFailures. `npm start` runs one per stream
+ * so the events reach the EventBridge stand-in; the tests `drain()` them.
  */
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import {
@@ -36,6 +36,8 @@ export const startOrderStream = async (options: {
   handle: StreamHandler;
   /** Pause between polls when running on its own; 0: only `drain()` reads. */
   pollMs?: number;
+  /** What the stream is called in errors (default "the orders stream"). */
+  label?: string;
   onError?: (error: unknown) => void;
 }): Promise<OrderStream> => {
   const dynamodb = localClient(options.endpoint);
@@ -132,7 +134,7 @@ export const startOrderStream = async (options: {
       for (let i = 0; i < maxPasses; i += 1) {
         if ((await serial(pass)) === 0) return;
       }
-      throw new Error(`the orders stream still had records after ${maxPasses} passes`);
+      throw new Error(`${options.label ?? 'the orders stream'} still had records after ${maxPasses} passes`);
     },
     stop: async () => {
       stopped = true;
@@ -142,3 +144,7 @@ export const startOrderStream = async (options: {
     },
   };
 };
+
+/** The same reader for any table with a stream (the rules table's, in `npm start` and its tests). */
+export const startTableStream = startOrderStream;
+export type TableStream = OrderStream;

@@ -16,7 +16,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseRulesDocument, rulesJsonSchema, type RulesIssue } from '../../functions/kco/rules.js';
 import { deleteRules, getRules, isRulesScope, listScopes, putRules } from '../../functions/shared/rules-store.js';
-import { rulesTable } from '../../lib/tables.js';
+import { rulesHistoryTable, rulesTable } from '../../lib/tables.js';
+import { runHistoryCommand, type HistoryCommand } from './rules-history.js';
 import { isProcessAlive, localStatePath, localTableName, readLocalState } from './start.js';
 
 export type RulesCliIo = {
@@ -30,6 +31,7 @@ export type RulesCliIo = {
 
 export const STACK_NAME = 'KlarnaServerless';
 export const RULES_TABLE_OUTPUT = 'RulesTableName';
+export const RULES_HISTORY_TABLE_OUTPUT = 'RulesHistoryTableName';
 
 const USAGE = `Usage: npm run rules -- <command>
 
@@ -38,10 +40,15 @@ const USAGE = `Usage: npm run rules -- <command>
   list                            list the stored scopes
   delete SCOPE                    delete the rules of SCOPE
   schema                          print the JSON Schema of a rules document
+  history SCOPE                   list SCOPE's versions: the current one and those it replaced
+  diff SCOPE [VERSION]            what changed from VERSION (default: the previous one) to the current
+  rollback SCOPE [--to VERSION]   store VERSION again (default: the newest earlier valid one), checked
+                                  as by put, as a new version: the history is never rewritten
 
 Scopes: "default" (store-wide) and "order#<order_id>" (one order; its fields win).
 DynamoDB: DYNAMODB_ENDPOINT if set; else the one of a running \`npm start\`; else AWS
-(AWS_REGION / AWS_PROFILE, table from RULES_TABLE or the stack output RulesTableName).
+(AWS_REGION / AWS_PROFILE, table from RULES_TABLE or the stack output RulesTableName; the
+history from RULES_HISTORY_TABLE or the stack output RulesHistoryTableName).
 `;
 
 /** Exit codes: 0 done, 1 failed (bad input, not found, DynamoDB error), 2 usage error. */
@@ -51,11 +58,15 @@ type Target = {
   description: string;
   table: string;
   client: DynamoDBDocumentClient;
+  /** The rules history (history, diff, rollback); undefined where it could not be found. */
+  historyTable?: string;
+  /** The same connection without the document client's conversions (the history keeps raw images). */
+  plain: DynamoDBClient;
 };
 
 const formatIssue = (issue: RulesIssue): string => `${issue.scope}: ${issue.path}: ${issue.message}`;
 
-const documentClientFor = (endpoint: string | undefined, env: NodeJS.ProcessEnv): DynamoDBDocumentClient => {
+const clientsFor = (endpoint: string | undefined, env: NodeJS.ProcessEnv): { client: DynamoDBDocumentClient; plain: DynamoDBClient } => {
   // A person is waiting, not Klarna: more patience than the Lambda's client, still bounded.
   const base = {
     maxAttempts: 3,
@@ -71,16 +82,16 @@ const documentClientFor = (endpoint: string | undefined, env: NodeJS.ProcessEnv)
           credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
           maxAttempts: 1,
         });
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return { client: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }), plain: client };
 };
 
 const stackName = (env: NodeJS.ProcessEnv): string => env.KLARNA_STACK_NAME?.trim() || STACK_NAME;
 
 /**
- * The rules table's name from the deployed stack's outputs, when an AWS region is configured;
- * undefined (with a line saying why) when it cannot be read.
+ * The rules and history tables' names from the deployed stack's outputs, when an AWS region is
+ * configured; undefined (with a line saying why) when they cannot be read.
  */
-const tableFromStack = async (env: NodeJS.ProcessEnv, stderr: (text: string) => void): Promise<string | undefined> => {
+const tablesFromStack = async (env: NodeJS.ProcessEnv, stderr: (text: string) => void): Promise<{ table?: string; history?: string } | undefined> => {
   // Loaded only here: the local paths never need the CloudFormation client.
   const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
   const cloudFormation = new CloudFormationClient({ maxAttempts: 2 });
@@ -93,9 +104,11 @@ const tableFromStack = async (env: NodeJS.ProcessEnv, stderr: (text: string) => 
   const name = stackName(env);
   try {
     const out = await cloudFormation.send(new DescribeStacksCommand({ StackName: name }), { abortSignal: AbortSignal.timeout(10_000) });
-    const table = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === RULES_TABLE_OUTPUT)?.OutputValue;
+    const outputs = out.Stacks?.[0]?.Outputs ?? [];
+    const table = outputs.find((o) => o.OutputKey === RULES_TABLE_OUTPUT)?.OutputValue;
+    const history = outputs.find((o) => o.OutputKey === RULES_HISTORY_TABLE_OUTPUT)?.OutputValue;
     if (table) stderr(`Rules table ${table} from the "${RULES_TABLE_OUTPUT}" output of stack ${name}.\n`);
-    return table;
+    return { ...(table ? { table } : {}), ...(history ? { history } : {}) };
   } catch (error) {
     stderr(`Could not read stack ${name}: ${error instanceof Error ? error.name : 'error'}.\n`);
     return undefined;
@@ -104,13 +117,17 @@ const tableFromStack = async (env: NodeJS.ProcessEnv, stderr: (text: string) => 
   }
 };
 
-const resolveTarget = async (io: Required<Pick<RulesCliIo, 'stderr'>> & { env: NodeJS.ProcessEnv; cwd: string }): Promise<Target | undefined> => {
+const resolveTarget = async (
+  io: Required<Pick<RulesCliIo, 'stderr'>> & { env: NodeJS.ProcessEnv; cwd: string; needsHistory: boolean },
+): Promise<Target | undefined> => {
   const { env } = io;
   const endpoint = env.DYNAMODB_ENDPOINT?.trim();
   const tableFromEnv = env.RULES_TABLE?.trim();
+  const historyFromEnv = env.RULES_HISTORY_TABLE?.trim();
   if (endpoint) {
     const table = tableFromEnv || localTableName(rulesTable);
-    return { description: `DynamoDB at ${endpoint} (DYNAMODB_ENDPOINT)`, table, client: documentClientFor(endpoint, env) };
+    const historyTable = historyFromEnv || localTableName(rulesHistoryTable);
+    return { description: `DynamoDB at ${endpoint} (DYNAMODB_ENDPOINT)`, table, historyTable, ...clientsFor(endpoint, env) };
   }
 
   const stateFile = localStatePath(io.cwd);
@@ -119,12 +136,16 @@ const resolveTarget = async (io: Required<Pick<RulesCliIo, 'stderr'>> & { env: N
     return {
       description: `local DynamoDB at ${state.endpoint} (from npm start, pid ${state.pid}, ${stateFile})`,
       table: state.rulesTable,
-      client: documentClientFor(state.endpoint, env),
+      historyTable: state.rulesHistoryTable ?? localTableName(rulesHistoryTable),
+      ...clientsFor(state.endpoint, env),
     };
   }
   if (state) io.stderr(`Ignoring ${stateFile}: the npm start that wrote it (pid ${state.pid}) is not running.\n`);
 
-  const table = tableFromEnv || (await tableFromStack(env, io.stderr));
+  // The stack's outputs only for what the environment does not say (put/get/list/delete need no history).
+  const fromStack = tableFromEnv && (historyFromEnv || !io.needsHistory) ? undefined : await tablesFromStack(env, io.stderr);
+  const table = tableFromEnv || fromStack?.table;
+  const historyTable = historyFromEnv || fromStack?.history;
   if (!table) {
     io.stderr(
       'No local DynamoDB found (npm start is not running and DYNAMODB_ENDPOINT is not set), RULES_TABLE is not set,\n' +
@@ -136,7 +157,7 @@ const resolveTarget = async (io: Required<Pick<RulesCliIo, 'stderr'>> & { env: N
     );
     return undefined;
   }
-  const client = documentClientFor(undefined, env);
+  const { client, plain } = clientsFor(undefined, env);
   let region: string;
   try {
     region = await client.config.region();
@@ -146,29 +167,29 @@ const resolveTarget = async (io: Required<Pick<RulesCliIo, 'stderr'>> & { env: N
     return undefined;
   }
   const profile = env.AWS_PROFILE ? `, profile ${env.AWS_PROFILE}` : '';
-  return { description: `AWS DynamoDB in ${region}${profile}`, table, client };
+  return { description: `AWS DynamoDB in ${region}${profile}`, table, client, plain, ...(historyTable ? { historyTable } : {}) };
 };
 
-/** `--scope S` or `--scope=S` anywhere after the command; the rest are positional. */
-const parseArgs = (args: string[]): { positional: string[]; scope?: string; error?: string } => {
+/** `--scope S` / `--scope=S` and `--to V` / `--to=V` anywhere after the command; the rest are positional. */
+const parseArgs = (args: string[]): { positional: string[]; scope?: string; to?: string; error?: string } => {
   const positional: string[] = [];
-  let scope: string | undefined;
+  const options: { scope?: string; to?: string } = {};
   for (let i = 0; i < args.length; i += 1) {
     const arg = args[i] as string;
-    if (arg === '--scope') {
-      const value = args[i + 1];
-      if (value === undefined) return { positional, error: '--scope needs a value' };
-      scope = value;
-      i += 1;
-    } else if (arg.startsWith('--scope=')) {
-      scope = arg.slice('--scope='.length);
+    const option = (['scope', 'to'] as const).find((name) => arg === `--${name}` || arg.startsWith(`--${name}=`));
+    if (option) {
+      const inline = arg.startsWith(`--${option}=`) ? arg.slice(option.length + 3) : undefined;
+      const value = inline ?? args[i + 1];
+      if (value === undefined) return { positional, error: `--${option} needs a value` };
+      options[option] = value;
+      if (inline === undefined) i += 1;
     } else if (arg.startsWith('--')) {
       return { positional, error: `unknown option ${arg}` };
     } else {
       positional.push(arg);
     }
   }
-  return { positional, ...(scope === undefined ? {} : { scope }) };
+  return { positional, ...options };
 };
 
 const whoAmI = (env: NodeJS.ProcessEnv): string => {
@@ -214,16 +235,25 @@ export const runRulesCli = async (argv: readonly string[], io: RulesCliIo): Prom
     case 'get':
     case 'list':
     case 'delete':
+    case 'history':
+    case 'diff':
+    case 'rollback':
       break;
     default:
       return usageError(io, `unknown command "${command}"`);
   }
 
-  const expected = command === 'list' ? 0 : 1;
-  if (positional.length !== expected) {
-    return usageError(io, command === 'list' ? 'list takes no arguments' : command === 'put' ? 'put needs one FILE.json' : `${command} needs one SCOPE`);
+  const expected = command === 'list' ? [0] : command === 'diff' ? [1, 2] : [1];
+  if (!expected.includes(positional.length)) {
+    return usageError(
+      io,
+      command === 'list' ? 'list takes no arguments' : command === 'put' ? 'put needs one FILE.json' : command === 'diff' ? 'diff needs a SCOPE and at most one VERSION' : `${command} needs one SCOPE`,
+    );
   }
   if (args.scope !== undefined && command !== 'put') return usageError(io, `--scope is for put; ${command} takes the scope as its argument`);
+  if (args.to !== undefined && command !== 'rollback') return usageError(io, `--to is for rollback`);
+  const versionArg = command === 'diff' ? positional[1] : args.to;
+  if (versionArg !== undefined && !/^[1-9]\d{0,9}$/.test(versionArg)) return usageError(io, `a VERSION is a number from 1, as history lists them; got "${versionArg}"`);
 
   // Check the input before talking to any DynamoDB: a bad file fails the same everywhere, offline too.
   let document: unknown;
@@ -257,12 +287,32 @@ export const runRulesCli = async (argv: readonly string[], io: RulesCliIo): Prom
     if (!parsed.ok) return reportInvalid(io, parsed.issues);
   }
 
-  const target = await resolveTarget({ stderr: io.stderr, env, cwd });
+  const needsHistory = command === 'history' || command === 'diff' || command === 'rollback';
+  const target = await resolveTarget({ stderr: io.stderr, env, cwd, needsHistory });
   if (!target) return 1;
   io.stderr(`Using ${target.description}, table ${target.table}\n`);
   const { client, table } = target;
 
   try {
+    if (needsHistory) {
+      if (!target.historyTable) {
+        io.stderr(`The rules history table is not known: set RULES_HISTORY_TABLE (the stack output ${RULES_HISTORY_TABLE_OUTPUT}).\n`);
+        return 1;
+      }
+      const historyCommand: HistoryCommand =
+        command === 'history'
+          ? { command, scope: scope as string }
+          : { command, scope: scope as string, ...(versionArg === undefined ? {} : { version: Number(versionArg) }) };
+      return await runHistoryCommand(historyCommand, {
+        client,
+        plain: target.plain,
+        table,
+        historyTable: target.historyTable,
+        updatedBy: whoAmI(env),
+        stdout: io.stdout,
+        stderr: io.stderr,
+      });
+    }
     switch (command) {
       case 'put': {
         const result = await putRules(client, table, scope as string, document, { updatedBy: whoAmI(env) });

@@ -9,7 +9,7 @@
  */
 import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { ordersTable, rulesTable, tables, type TableDefinition } from '../../lib/tables.js';
+import { ordersTable, rulesHistoryTable, rulesTable, tables, type TableDefinition } from '../../lib/tables.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
 import { defaultScope, orderScope, type RulesIssue } from '../../functions/kco/rules.js';
@@ -21,7 +21,7 @@ import { createPlayground } from './playground/serve.js';
 import { exampleOmOrder, startFakeOrderManagement } from './fake-order-management.js';
 import { startFakeEventBridge, type BusEvent } from './fake-eventbridge.js';
 import { startFakeSqs } from './fake-sqs.js';
-import { startOrderStream } from './order-stream.js';
+import { startOrderStream, startTableStream } from './order-stream.js';
 import exampleRules from './example-rules.json';
 import exampleOrderRules from './example-order-rules.json';
 
@@ -39,7 +39,7 @@ export const localTableName = (definition: TableDefinition, prefix = DEFAULT_TAB
 /** Where `npm start` leaves its state, relative to the project root (npm runs scripts there). */
 export const localStatePath = (projectRoot: string): string => resolve(projectRoot, '.local', 'dynamodb.json');
 
-export type LocalState = { endpoint: string; rulesTable: string; pid: number; url?: string };
+export type LocalState = { endpoint: string; rulesTable: string; pid: number; url?: string; rulesHistoryTable?: string };
 
 export const writeLocalState = async (file: string, state: LocalState): Promise<void> => {
   await mkdir(dirname(file), { recursive: true });
@@ -57,9 +57,9 @@ export const readLocalState = async (file: string): Promise<LocalState | undefin
   try {
     const parsed: unknown = JSON.parse(raw);
     if (typeof parsed !== 'object' || parsed === null) return undefined;
-    const { endpoint, rulesTable: table, pid, url } = parsed as Record<string, unknown>;
+    const { endpoint, rulesTable: table, pid, url, rulesHistoryTable: history } = parsed as Record<string, unknown>;
     if (typeof endpoint !== 'string' || typeof table !== 'string' || typeof pid !== 'number') return undefined;
-    return { endpoint, rulesTable: table, pid, ...(typeof url === 'string' ? { url } : {}) };
+    return { endpoint, rulesTable: table, pid, ...(typeof url === 'string' ? { url } : {}), ...(typeof history === 'string' ? { rulesHistoryTable: history } : {}) };
   } catch {
     return undefined;
   }
@@ -91,11 +91,15 @@ export type StartLocalOptions = {
   tablePrefix?: string;
   /** Seed the example rules (default true). */
   seed?: boolean;
-  /** Called with each order event the publisher puts on the (local) bus; `npm start` prints them. */
+  /**
+   * Called with each event put on the (local) bus: the orders' (publisher) and the rules' (the
+   * rules checker's `Rules Changed` / `Rules Rejected`); `npm start` prints them.
+   */
   onOrderEvent?: (event: BusEvent) => void;
   /**
-   * Read the orders table's stream and publish its events (default true). The benchmark turns it
-   * off: its polling would be counted among the requests it measures.
+   * Read the orders and rules tables' streams: publish the order events, check every rules write
+   * and keep its history (default true). The benchmark turns it off: its polling would be counted
+   * among the requests it measures.
    */
   orderStream?: boolean;
 };
@@ -262,7 +266,23 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
       }
     }
 
-    const playground = createPlayground({ token, endpoint: dynamoDb.endpoint, rulesTable: nameOf(rulesTable) });
+    // After the seeding: the checker reads the seeds from the stream's start, and a cold DynamoDB
+    // Local is not asked for both at once.
+    if (options.orderStream !== false) {
+      // The rules table's stream → the rules checker, as in the stack: a direct write to the local
+      // table (not through the rules tool) is checked, its event printed, its history kept.
+      const rulesStream = await startTableStream({
+        endpoint: dynamoDb.endpoint,
+        tableName: nameOf(rulesTable),
+        handle: async (records) => (await import('../../functions/rules/handlers/check-rules.js')).handler({ Records: records }),
+        pollMs: 250,
+        label: 'the rules stream',
+        onError: (error) => process.stderr.write(`rules stream: ${error instanceof Error ? error.message : String(error)}\n`),
+      });
+      cleanups.push(() => rulesStream.stop());
+    }
+
+    const playground = createPlayground({ token, endpoint: dynamoDb.endpoint, rulesTable: nameOf(rulesTable), rulesHistoryTable: nameOf(rulesHistoryTable) });
     cleanups.push(() => playground.close());
 
     let server: LocalServer;
@@ -280,7 +300,13 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
 
     const stateFile = options.stateFile;
     if (stateFile !== undefined) {
-      await writeLocalState(stateFile, { endpoint: dynamoDb.endpoint, rulesTable: nameOf(rulesTable), pid: process.pid, url: server.url });
+      await writeLocalState(stateFile, {
+        endpoint: dynamoDb.endpoint,
+        rulesTable: nameOf(rulesTable),
+        rulesHistoryTable: nameOf(rulesHistoryTable),
+        pid: process.pid,
+        url: server.url,
+      });
       cleanups.push(async () => {
         // Only our own: another `npm start` may have taken over the file since.
         const state = await readLocalState(stateFile);

@@ -247,6 +247,9 @@ const describeCode = (issue: z.core.$ZodIssue): string => {
 export const defaultScope = 'default';
 export const orderScope = (orderId: string): string => `order#${orderId}`;
 
+/** `default` or `order#<order_id>`: the only scopes a lookup ever reads. */
+export const isRulesScope = (scope: string): boolean => scope === defaultScope || /^order#.{1,255}$/.test(scope);
+
 /**
  * A store that requires an order scope refuses an order without one: the shop never announced it,
  * so no cart, amount or currency was agreed. Undefined when the order may go on.

@@ -7,9 +7,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { dynamoDbEndpoint, intEnv } from './config.js';
 
-export const createDocumentClient = (endpoint = dynamoDbEndpoint()): DynamoDBDocumentClient => {
+/** The plain client, for code that writes DynamoDB's own attribute values (a stream image as it came). */
+export const createDynamoDbClient = (endpoint = dynamoDbEndpoint()): DynamoDBClient => {
   const local = endpoint !== undefined;
-  const client = new DynamoDBClient({
+  return new DynamoDBClient({
     ...(local
       ? {
           endpoint,
@@ -28,11 +29,13 @@ export const createDocumentClient = (endpoint = dynamoDbEndpoint()): DynamoDBDoc
       throwOnRequestTimeout: true,
     },
   });
-  return DynamoDBDocumentClient.from(client, {
+};
+
+export const createDocumentClient = (endpoint = dynamoDbEndpoint()): DynamoDBDocumentClient =>
+  DynamoDBDocumentClient.from(createDynamoDbClient(endpoint), {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     unmarshallOptions: { wrapNumbers: false },
   });
-};
 
 let shared: DynamoDBDocumentClient | undefined;
 /** The container's client, made on first use (tests may point DYNAMODB_ENDPOINT first). */

@@ -24,6 +24,11 @@ export const metricNames = {
   orderStep: 'OrderStep',
   /** One per Order Management call refused before it was sent: the credentials are empty. */
   credentialsMissing: 'OrderManagementCredentialsMissing',
+  /**
+   * One per write to the rules table the callbacks cannot use (an invalid document, a deleted
+   * `default`), by scope kind; which scope is in the checker's log line `rules rejected`.
+   */
+  rulesRejected: 'RulesRejected',
 } as const;
 
 export const callbackNames = ['address_update', 'country_change', 'shipping_option_update', 'validation'] as const;
@@ -49,6 +54,10 @@ export const osmOutcomes = [
 ] as const;
 export const orderSteps = ['push', 'acknowledge', 'capture', 'cancel', 'refund', 'notification', 'sweep'] as const;
 export const orderOutcomes = ['ok', 'retry', 'error', 'skipped'] as const;
+
+/** Kinds of rules scope, the one dimension of RulesRejected (a scope itself is unbounded). */
+export const rulesScopeKinds = ['default', 'order', 'other'] as const;
+export type RulesScopeKind = (typeof rulesScopeKinds)[number];
 
 export type CallbackDecision = (typeof callbackDecisions)[number];
 export type OsmOutcome = (typeof osmOutcomes)[number];

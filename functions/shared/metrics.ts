@@ -18,9 +18,11 @@ import {
   orderOutcomes,
   orderSteps,
   osmOutcomes,
+  rulesScopeKinds,
   type OrderOutcome,
   type OrderStep,
   type OsmOutcome,
+  type RulesScopeKind,
 } from './metric-names.js';
 
 export * from './metric-names.js';
@@ -36,6 +38,7 @@ const decisionSet: ReadonlySet<string> = new Set(callbackDecisions);
 const osmSet: ReadonlySet<string> = new Set(osmOutcomes);
 const stepSet: ReadonlySet<string> = new Set(orderSteps);
 const orderOutcomeSet: ReadonlySet<string> = new Set(orderOutcomes);
+const scopeKindSet: ReadonlySet<string> = new Set(rulesScopeKinds);
 
 // Powertools warns whenever one key stands in several dimension sets of the same line. Ours do on
 // purpose (the same value counted under callback × decision × reason, reason alone and decision
@@ -54,10 +57,10 @@ const metricsLogger = {
 
 const metrics = new Metrics({ namespace: metricsNamespace(), serviceName: METRICS_SERVICE, logger: metricsLogger });
 
-/** One count, written at once under each dimension set given (one EMF line). */
-const count = (name: string, dimensionSets: readonly Record<string, string>[]): void => {
+/** One count (or `value` of them), written at once under each dimension set given (one EMF line). */
+const count = (name: string, dimensionSets: readonly Record<string, string>[], value = 1): void => {
   for (const dimensions of dimensionSets) metrics.addDimensions(dimensions);
-  metrics.addMetric(name, MetricUnit.Count, 1);
+  metrics.addMetric(name, MetricUnit.Count, value);
   metrics.publishStoredMetrics();
 };
 
@@ -92,4 +95,12 @@ export const countOrderStep = (step: OrderStep, outcome: OrderOutcome): void => 
 /** An Order Management call that could not be made: the credentials are empty (alarmed on its own). */
 export const countCredentialsMissing = (): void => {
   count(metricNames.credentialsMissing, [{}]);
+};
+
+/**
+ * Rules writes of one scope kind that the callbacks cannot use, counted once per stream batch;
+ * 0 for a batch whose writes of that kind were all accepted.
+ */
+export const countRulesRejected = (scopeKind: RulesScopeKind, rejected: number): void => {
+  count(metricNames.rulesRejected, [{ scope_kind: bounded(scopeKindSet, scopeKind) }], rejected);
 };

@@ -17,9 +17,20 @@ import {
   type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { mergeRules, orderScope, defaultScope, parseRulesDocument, type MerchantRules, type ParsedRules, type RulesIssue, type RulesLookup } from '../kco/rules.js';
+import {
+  mergeRules,
+  orderScope,
+  defaultScope,
+  isRulesScope,
+  parseRulesDocument,
+  type MerchantRules,
+  type ParsedRules,
+  type RulesIssue,
+  type RulesLookup,
+} from '../kco/rules.js';
 
 export type { RulesLookup };
+export { isRulesScope };
 import { intEnv, requireEnv } from './config.js';
 import { documentClient } from './dynamodb.js';
 import { describeError, logger } from './log.js';
@@ -58,9 +69,6 @@ const DEFAULT_TIMEOUT_MS = 1500;
 const DEFAULT_MAX_ENTRIES = 1000;
 const UNPROCESSED_RETRY_DELAY_MS = 25;
 
-/** `default` or `order#<order_id>`: the only scopes a lookup ever reads. */
-export const isRulesScope = (scope: string): boolean => scope === defaultScope || /^order#.{1,255}$/.test(scope);
-
 /**
  * DynamoDB sets (a hand edit in the console may create a String Set) become arrays; the document
  * client gives them to us as `Set`s. Applied at every depth.
@@ -83,6 +91,12 @@ export const itemToDocument = (item: Record<string, unknown>): Record<string, un
   }
   return document;
 };
+
+/**
+ * THE check of a stored rules item: what the callbacks' lookup applies to every item it reads, and
+ * the rules checker to every item written (functions/rules/handlers/check-rules.ts).
+ */
+export const parseRulesItem = (scope: string, item: Record<string, unknown>): ParsedRules => parseRulesDocument(scope, itemToDocument(item));
 
 /** One scope as last read: absent, or present and parsed (valid or with its issues). */
 type ScopeValue = { present: false } | { present: true; parsed: ParsedRules };
@@ -213,7 +227,7 @@ export class DynamoDbRulesSource implements RulesSource {
   }
 
   private parse(scope: string, item: Record<string, unknown>): ParsedRules {
-    const parsed = parseRulesDocument(scope, itemToDocument(item));
+    const parsed = parseRulesItem(scope, item);
     if (!parsed.ok) {
       // Which scope and field, never the values: a rules document may be pasted from anywhere.
       // `message` is reserved by the logger: the problem goes under its own key.

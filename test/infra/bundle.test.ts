@@ -14,6 +14,7 @@ import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { build, type Metafile } from 'esbuild';
 import { bundlingOptions, esbuildOptions, esmRequireBanner, lambdaUnreachableCredentialProviders } from '../../lib/klarna-function.js';
 import type { KlarnaFunction } from '../../lib/klarna-function.js';
+import { rulesCheckerFunction } from '../../lib/rules-checker.js';
 import { KlarnaStack } from '../../lib/klarna-stack.js';
 import { lifecycleFunctions } from '../../lib/order-lifecycle.js';
 import { functions } from '../../lib/routes.js';
@@ -26,7 +27,8 @@ const root = process.cwd();
 
 /**
  * Every Lambda of the stack: the routed functions of lib/routes.ts, and the order lifecycle's
- * stream publisher and sweeper (lib/order-lifecycle.ts), which no route serves.
+ * stream publisher and sweeper (lib/order-lifecycle.ts) and the rules checker (lib/rules-checker.ts),
+ * which no route serves.
  */
 const stack = new KlarnaStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'BundleTest', { env: { region: 'eu-north-1' } });
 type LambdaUnderTest = { readonly id: string; readonly entry: string; readonly readsDynamoDb: boolean; readonly fn: KlarnaFunction | undefined };
@@ -34,6 +36,7 @@ const definitions: readonly LambdaUnderTest[] = [
   ...Object.values(functions).map((def) => ({ id: def.id, entry: def.entry, readsDynamoDb: def.tables.length > 0, fn: stack.functions.get(def) })),
   { ...lifecycleFunctions.publisher, readsDynamoDb: false, fn: stack.orders.publisher },
   { ...lifecycleFunctions.sweeper, readsDynamoDb: true, fn: stack.orders.sweeper },
+  { ...rulesCheckerFunction, readsDynamoDb: true, fn: stack.rulesChecker.checker },
 ];
 
 type Bundle = { readonly outfile: string; readonly metafile: Metafile };

@@ -129,18 +129,23 @@ describe('parts left out', () => {
     expect(backend.osmBaseUrl).toBeUndefined();
     const resources = resourcesOf(Stack.of(backend));
     expect(ofType(resources, 'AWS::ApiGateway::Resource').map((resource) => resource.Properties?.PathPart)).not.toContain('osm');
-    expect(ofType(resources, 'AWS::DynamoDB::Table')).toHaveLength(2);
+    // Rules, orders and the rules history.
+    expect(ofType(resources, 'AWS::DynamoDB::Table')).toHaveLength(3);
     expect(JSON.stringify(ofType(resources, 'AWS::CloudWatch::Dashboard'))).not.toContain('OSM cache hit ratio');
   });
 
-  it('without the order lifecycle: no push or notification routes, orders table, bus, publisher, sweeper or Order Management secret', () => {
+  it('without the order lifecycle: no push or notification routes, orders table, publisher, sweeper or Order Management secret; the rules checker keeps a bus of its own', () => {
     const backend = new KlarnaCheckoutBackend(merchantStack(), 'Klarna', { orderLifecycle: false, alarmEmail: 'ops@example.com' });
     expect(Object.keys(backend.merchantUrls).sort()).toEqual(['address_update', 'country_change', 'shipping_option_update', 'validation']);
-    expect([backend.ordersTable, backend.orders, backend.eventBus, backend.secrets.orderManagementCredentials]).toEqual([undefined, undefined, undefined, undefined]);
+    expect([backend.ordersTable === undefined, backend.orders === undefined, backend.secrets.orderManagementCredentials === undefined]).toEqual([true, true, true]);
     const resources = resourcesOf(Stack.of(backend));
-    expect(ofType(resources, 'AWS::Events::EventBus')).toEqual([]);
-    expect(ofType(resources, 'AWS::Lambda::EventSourceMapping')).toEqual([]);
-    expect(ofType(resources, 'AWS::Lambda::Function')).toHaveLength(5);
+    // The rules events' bus (lib/rules-checker.ts takes any bus; here the construct makes one).
+    expect(ofType(resources, 'AWS::Events::EventBus')).toHaveLength(1);
+    expect(backend.eventBus?.node.id).toBe('RulesEventBus');
+    // The rules table's stream only: the checker.
+    expect(ofType(resources, 'AWS::Lambda::EventSourceMapping')).toHaveLength(1);
+    // Four callbacks, OSM and the rules checker.
+    expect(ofType(resources, 'AWS::Lambda::Function')).toHaveLength(6);
   });
 });
 

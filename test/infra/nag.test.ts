@@ -135,8 +135,8 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       'AwsSolutions-DDB3': ['PlacementsTable'],
       'AwsSolutions-SMG4': ['KcoCallbackTokenSeed', 'KcoCallbackTokens', 'OrderManagementCredentials', 'OsmCredentials'],
       'AwsSolutions-SNS2': ['AlarmTopic'],
-      'AwsSolutions-IAM5[Resource::*]': ['OrderEventsPublisherFunction/Role'],
-      'AwsSolutions-SQS3': ['OrderEventsFailedQueue', 'OrderEventsRefusedQueue'],
+      'AwsSolutions-IAM5[Resource::*]': ['OrderEventsPublisherFunction/Role', 'RulesChecker/RulesCheckerFunction/Role'],
+      'AwsSolutions-SQS3': ['OrderEventsFailedQueue', 'OrderEventsRefusedQueue', 'RulesChecker/FailedQueue'],
       'AwsSolutions-L1': [
         'AddressUpdateFunction/Resource',
         'CountryChangeFunction/Resource',
@@ -145,6 +145,7 @@ describe('cdk-nag AwsSolutionsChecks', () => {
         'OrderPushFunction/Resource',
         'OrderSweeperFunction/Resource',
         'OsmPlacementFunction/Resource',
+        'RulesChecker/RulesCheckerFunction/Resource',
         'ShippingOptionUpdateFunction/Resource',
         'ValidationFunction/Resource',
       ],

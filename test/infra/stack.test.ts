@@ -209,7 +209,7 @@ const secretsExtensionEnvironment = {
 
 describe('functions', () => {
   it('creates one Lambda per function definition and no other', () => {
-    const lifecycle = [stack.orders.publisher, stack.orders.sweeper].map((fn) => logicalId(fn.function));
+    const lifecycle = [stack.orders.publisher, stack.orders.sweeper, stack.rulesChecker.checker].map((fn) => logicalId(fn.function));
     expect(ofType('AWS::Lambda::Function').map(([id]) => id).sort()).toEqual([...allFunctions.map(fnLogicalId), ...lifecycle].sort());
   });
 
@@ -501,8 +501,9 @@ describe('alarms', () => {
 
   it('sends every alarm and its recovery to the SNS topic', () => {
     // 5xx rate, p99 per callback, errors and throttles per function, five fail-closed reasons, denial
-    // rate, and the order lifecycle's eight (test/infra/orders.test.ts).
-    expect(alarms()).toHaveLength(1 + callbackRoutes.length + 2 * allFunctions.length + failClosedReasons.length + 1 + 8);
+    // rate, the order lifecycle's eight (test/infra/orders.test.ts) and the rules checker's six
+    // (test/infra/rules-checker.test.ts).
+    expect(alarms()).toHaveLength(1 + callbackRoutes.length + 2 * allFunctions.length + failClosedReasons.length + 1 + 8 + 6);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);

@@ -124,3 +124,29 @@ describe('npm start, stopped by a signal', () => {
     expect(await listening(port)).toBe(false);
   });
 });
+
+describe('npm start checks the rules as they are written', () => {
+  it('prints the rejection of an invalid document written directly to the local table, with the field and the way back', async () => {
+    const port = await freePort();
+    const started = startNpmStart(port);
+    await waitFor(() => started.output().includes('Ctrl-C stops'), 6000);
+    // Written as the AWS console would, past the rules tool: min_order_amount as a string.
+    const { DynamoDBClient, PutItemCommand } = await import('@aws-sdk/client-dynamodb');
+    const client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: 'eu-north-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    try {
+      await client.send(new PutItemCommand({ TableName: 'klarna-local-rules', Item: { scope: { S: 'default' }, min_order_amount: { S: '100' } } }));
+    } finally {
+      client.destroy();
+    }
+    await waitFor(() => started.output().includes('  Undo: npm run rules -- rollback default'), 3000);
+    expect(started.output()).toContain(
+      'event klarna-serverless "Rules Rejected" scope default version 2: invalid, 1 problem(s): callbacks for this scope fail closed until it is fixed\n' +
+        '  min_order_amount: expected number\n',
+    );
+    // Stopped once it is idle again: tsx gives a child whose event loop is busy 30 ms to take a
+    // signal before it kills it outright. How npm start stops is the subject of the tests above.
+    await pause(1000);
+    started.child.kill('SIGTERM');
+    await started.exited;
+  });
+});

@@ -39,7 +39,12 @@ afterAll(async () => {
 describe('startLocal', () => {
   it('serves on loopback and configures the handlers through the environment', () => {
     expect(service.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(service.tableNames).toEqual({ RULES_TABLE: `${prefix}-rules`, PLACEMENTS_TABLE: `${prefix}-placements`, ORDERS_TABLE: `${prefix}-orders` });
+    expect(service.tableNames).toEqual({
+      RULES_TABLE: `${prefix}-rules`,
+      PLACEMENTS_TABLE: `${prefix}-placements`,
+      ORDERS_TABLE: `${prefix}-orders`,
+      RULES_HISTORY_TABLE: `${prefix}-rules-history`,
+    });
     // No Order Management API configured here: the stand-in serves it, and events go to the local bus.
     expect(process.env.KCO_API_BASE_URL).toBe(service.orderManagementStandIn);
     expect(process.env.EVENT_BUS_NAME).toBe(`${prefix}-orders-bus`);
@@ -65,7 +70,13 @@ describe('startLocal', () => {
   });
 
   it('leaves a state file for the rules tool naming its DynamoDB, table and pid', async () => {
-    expect(await readLocalState(stateFile)).toEqual({ endpoint: service.endpoint, rulesTable: `${prefix}-rules`, pid: process.pid, url: service.url });
+    expect(await readLocalState(stateFile)).toEqual({
+      endpoint: service.endpoint,
+      rulesTable: `${prefix}-rules`,
+      rulesHistoryTable: `${prefix}-rules-history`,
+      pid: process.pid,
+      url: service.url,
+    });
   });
 
   it('answers 401 with a JSON error to a callback without a token', async () => {

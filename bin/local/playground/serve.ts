@@ -8,7 +8,9 @@
  *   runs the route's real handler; answers its status, Location and body, plus the decision and
  *   reason code the handler logged.
  * - `/playground/api/rules…`: the schema `npm run rules -- schema` prints, one scope read, checked
- *   and written with the rules tool's own functions (parseRulesDocument, getRules, putRules).
+ *   and written with the rules tool's own functions (parseRulesDocument, getRules, putRules);
+ *   `…/rules/history` the scope's versions and `…/rules/restore` a rollback, as the rules tool's
+ *   `history` and `rollback` do them (bin/local/rules-history.ts).
  * - `GET /playground/api/orders`: the example orders (./orders.ts).
  *
  * The API changes local state and spends the callback token, so it only answers this page: the
@@ -19,8 +21,10 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { parseRulesDocument, rulesJsonSchema } from '../../../functions/kco/rules.js';
-import { createDocumentClient } from '../../../functions/shared/dynamodb.js';
+import { createDocumentClient, createDynamoDbClient } from '../../../functions/shared/dynamodb.js';
 import { getRules, isRulesScope, putRules } from '../../../functions/shared/rules-store.js';
+import { diffDocuments, formatChanges } from '../../../functions/rules/diff.js';
+import { rollbackScope, scopeVersions, type HistoryDeps } from '../rules-history.js';
 import { kcoCallbacks } from '../../../lib/routes.js';
 import { kcoCallbackEvent, lambdaContext, loadHandler, readBody, type ExtraHandler } from '../server.js';
 import { installDecisionTap, withDecisionLog } from './decision-log.js';
@@ -33,6 +37,8 @@ export type PlaygroundOptions = {
   /** DynamoDB endpoint and rules table the handlers use. */
   endpoint: string;
   rulesTable: string;
+  /** The rules history the local rules checker writes (npm start reads the rules table's stream). */
+  rulesHistoryTable: string;
 };
 
 export type Playground = { handle: ExtraHandler; close(): Promise<void> };
@@ -97,6 +103,8 @@ const refusal = (request: IncomingMessage): string | undefined => {
 
 export const createPlayground = (options: PlaygroundOptions): Playground => {
   const client = createDocumentClient(options.endpoint);
+  const plain = createDynamoDbClient(options.endpoint);
+  const historyDeps: HistoryDeps = { client, plain, table: options.rulesTable, historyTable: options.rulesHistoryTable };
   const untap = installDecisionTap();
   let bundle: Promise<string> | undefined;
 
@@ -171,6 +179,40 @@ export const createPlayground = (options: PlaygroundOptions): Playground => {
     return sendJson(response, 405, { error: 'GET, POST (check) or PUT (save)' });
   };
 
+  /** The scope's versions, newest first, each with what it changed from the one before. */
+  const history = async (response: ServerResponse, url: URL): Promise<true> => {
+    const scope = url.searchParams.get('scope') ?? '';
+    if (!isRulesScope(scope)) return sendJson(response, 400, { error: 'a scope is "default" or "order#<order_id>"' });
+    const { versions, lagging } = await scopeVersions(historyDeps, scope);
+    return sendJson(response, 200, {
+      scope,
+      ...(lagging ? { lagging } : {}),
+      versions: versions.map((v, i) => {
+        const older = versions[i + 1];
+        return {
+          version: v.version,
+          current: v.current,
+          present: v.present,
+          valid: v.present && v.parsed?.ok === true,
+          issues: v.parsed && !v.parsed.ok ? v.parsed.issues : [],
+          ...(v.updatedAt ? { updated_at: v.updatedAt } : {}),
+          ...(v.updatedBy ? { updated_by: v.updatedBy } : {}),
+          ...(v.replacedAt ? { replaced_at: v.replacedAt } : {}),
+          changes: older ? formatChanges(diffDocuments(older.present ? older.document : {}, v.present ? v.document : {}), 80) : [],
+        };
+      }),
+    });
+  };
+
+  const restore = async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<true> => {
+    const scope = url.searchParams.get('scope') ?? '';
+    if (!isRulesScope(scope)) return sendJson(response, 400, { error: 'a scope is "default" or "order#<order_id>"' });
+    const input = await readJson(request);
+    if (!isObject(input) || !Number.isInteger(input.version)) throw new BadRequest('send {"version": <number>}');
+    const result = await rollbackScope(historyDeps, scope, input.version as number, 'playground');
+    return sendJson(response, result.ok ? 200 : 422, result.ok ? result : { ...result, issues: 'issues' in result ? result.issues : [] });
+  };
+
   const route = async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<boolean> => {
     const { pathname } = url;
     const get = request.method === 'GET';
@@ -184,6 +226,8 @@ export const createPlayground = (options: PlaygroundOptions): Playground => {
     if (get && pathname === '/playground/api/orders') return sendJson(response, 200, playgroundOrders());
     if (get && pathname === '/playground/api/rules/schema') return sendJson(response, 200, rulesJsonSchema());
     if (pathname === '/playground/api/rules') return rules(request, response, url);
+    if (get && pathname === '/playground/api/rules/history') return history(response, url);
+    if (request.method === 'POST' && pathname === '/playground/api/rules/restore') return restore(request, response, url);
     const match = /^\/playground\/api\/callbacks\/([a-z_]+)$/.exec(pathname);
     if (match?.[1] && request.method === 'POST') return callback(match[1], request, response);
     return false;
@@ -204,6 +248,7 @@ export const createPlayground = (options: PlaygroundOptions): Playground => {
     close: async () => {
       untap();
       client.destroy();
+      plain.destroy();
     },
   };
 };

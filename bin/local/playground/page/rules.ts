@@ -16,6 +16,19 @@ type JsonSchema = {
 type Issue = { scope: string; path: string; message: string };
 type Stored = { scope: string; stored: boolean; document: Record<string, unknown>; issues: Issue[]; updated_at?: string; updated_by?: string };
 type Checked = { ok: boolean; issues: Issue[] };
+type Version = {
+  version: number;
+  current: boolean;
+  present: boolean;
+  valid: boolean;
+  issues: Issue[];
+  updated_at?: string;
+  updated_by?: string;
+  replaced_at?: string;
+  changes: string[];
+};
+type History = { scope: string; versions: Version[]; lagging?: string };
+type Restored = { ok: boolean; restored?: number; message?: string; issues?: Issue[] };
 
 type Kind = 'boolean' | 'integer' | 'enum' | 'string' | 'json';
 type Field = { name: string; kind: Kind; control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement; error: HTMLElement };
@@ -128,6 +141,66 @@ const scheduleCheck = debounce(400, () => {
   void check().catch((error: unknown) => (byId('rules-status').textContent = `Check failed: ${String(error)}`));
 });
 
+/** The scope's versions, newest first; an earlier valid one has a button that restores it. */
+const showHistory = (history: History): void => {
+  byId('rules-history').replaceChildren(
+    ...history.versions.map((v) =>
+      el(
+        'li',
+        { 'data-version': String(v.version) },
+        el('strong', {}, `Version ${v.version}${v.current ? ' (current)' : ''}: `),
+        el('span', { class: v.present && !v.valid ? 'invalid' : undefined }, !v.present ? 'deleted' : v.valid ? 'valid' : `invalid (${v.issues.map((i) => `${i.path}: ${i.message}`).join('; ')})`),
+        el(
+          'p',
+          { class: 'help' },
+          [v.updated_at ? `written ${v.updated_at}${v.updated_by ? ` by ${v.updated_by}` : ''}` : 'written directly to the table', v.replaced_at ? `replaced ${v.replaced_at}` : ''].filter(Boolean).join(', '),
+        ),
+        v.changes.length ? el('ul', { class: 'changes', 'aria-label': `What version ${v.version} changed` }, ...v.changes.map((line) => el('li', {}, line))) : null,
+        !v.current && v.present && v.valid ? restoreButton(v.version) : null,
+      ),
+    ),
+  );
+  byId('rules-history-note').textContent = history.lagging ?? (history.versions.length ? '' : 'Nothing stored for this scope yet.');
+};
+
+const loadHistory = async (): Promise<History> => {
+  const { body } = await api<History>(`/playground/api/rules/history?scope=${encodeURIComponent(scopeOf())}`);
+  showHistory(body);
+  return body;
+};
+
+/**
+ * The local checker records a write a moment after it lands (it reads the table's stream, as the
+ * deployed one does): ask again until the history shows a newer current version, a few seconds at most.
+ */
+const followHistory = async (after: number): Promise<void> => {
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    const history = await loadHistory();
+    if ((history.versions.find((v) => v.current)?.version ?? 0) > after) return;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+};
+
+const currentVersion = (): number => Number(document.querySelector('#rules-history > li:first-child')?.getAttribute('data-version') ?? '0');
+
+const restoreButton = (version: number): HTMLButtonElement => {
+  const button = el('button', { type: 'button', class: 'restore', 'data-version': String(version) }, `Restore version ${version}`);
+  button.addEventListener('click', () => void restore(version).catch((error: unknown) => (byId('rules-status').textContent = `Restore failed: ${String(error)}`)));
+  return button;
+};
+
+const restore = async (version: number): Promise<void> => {
+  const before = currentVersion();
+  const { status, body } = await api<Restored>(`/playground/api/rules/restore?scope=${encodeURIComponent(scopeOf())}`, { method: 'POST', body: { version } });
+  if (status !== 200) {
+    byId('rules-status').textContent = `Not restored: ${body.message ?? 'refused'}`;
+    return;
+  }
+  await loadRules();
+  byId('rules-status').textContent = `Restored version ${version} of ${scopeOf()} as a new version.`;
+  await followHistory(before);
+};
+
 export const loadRules = async (): Promise<void> => {
   const scope = scopeOf();
   const { body } = await api<Stored>(`/playground/api/rules?scope=${encodeURIComponent(scope)}`);
@@ -139,6 +212,7 @@ export const loadRules = async (): Promise<void> => {
     : `Nothing stored for ${scope}: ${scope === 'default' ? 'callbacks fail closed without rules' : 'the default rules apply as they are'}.`;
   byId('rules-status').textContent = '';
   showIssues(body.issues);
+  await loadHistory();
 };
 
 const save = async (): Promise<void> => {
@@ -149,9 +223,11 @@ const save = async (): Promise<void> => {
     return;
   }
   const { document } = collect();
+  const before = currentVersion();
   const { status: code, body } = await api<Checked>(`/playground/api/rules?scope=${encodeURIComponent(scopeOf())}`, { method: 'PUT', body: { document } });
   showIssues(body.issues);
   status.textContent = code === 200 ? `Saved ${scopeOf()} to the local DynamoDB.` : `Not saved: ${body.issues.length} problem(s).`;
+  if (code === 200) await followHistory(before);
 };
 
 export const initRules = async (scope: () => string): Promise<void> => {
