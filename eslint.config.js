@@ -52,7 +52,7 @@ export default tseslint.config(
   },
   {
     // The order lifecycle's and the rules history's pure modules: no AWS, no middy, no adapters.
-    files: ['functions/rules/change.ts', 'functions/rules/diff.ts', 'functions/orders/lifecycle.ts', 'functions/orders/order.ts', 'functions/orders/events.ts', 'functions/orders/order-check.ts', 'functions/orders/process.ts', 'functions/orders/sweep.ts'],
+    files: ['functions/rules/change.ts', 'functions/rules/diff.ts', 'functions/orders/lifecycle.ts', 'functions/orders/order.ts', 'functions/orders/events.ts', 'functions/orders/order-check.ts', 'functions/orders/process.ts', 'functions/orders/sweep.ts', 'functions/orders/ledger.ts', 'functions/orders/commands/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*', '@middy/*', 'aws-cdk-lib', 'aws-cdk-lib/*', '**/shared/*'] }],
     },

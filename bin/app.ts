@@ -71,6 +71,10 @@ new KlarnaStack(app, text('stackName') ?? 'KlarnaServerless', {
     ...(text('kcoApiEnvironment') ? { environment: text('kcoApiEnvironment') as 'playground' | 'production' } : {}),
     ...(number('ordersRetentionDays') !== undefined ? { retentionDays: number('ordersRetentionDays') } : {}),
   },
+  orderCommands: {
+    ...(number('ordersExpiryWarningDays') !== undefined ? { expiryWarningDays: number('ordersExpiryWarningDays') } : {}),
+    autoExtend: flag('ordersAutoExtend', false),
+  },
   ...(rateLimit !== undefined || burstLimit !== undefined
     ? { throttling: { rateLimit: rateLimit ?? 50, burstLimit: burstLimit ?? 100 } }
     : {}),

@@ -8,6 +8,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { esbuildOptions, prebuiltBundlesDir } from '../lib/klarna-function.js';
+import { commandFunctions } from '../lib/order-commands.js';
 import { lifecycleFunctions } from '../lib/order-lifecycle.js';
 import { rulesCheckerFunction } from '../lib/rules-checker.js';
 import { functions } from '../lib/routes.js';
@@ -15,7 +16,7 @@ import { functions } from '../lib/routes.js';
 const out = resolve(process.argv[2] ?? 'dist/bundles');
 // Never into the folder the construct would pick up when running from these sources.
 if (resolve(prebuiltBundlesDir) === out) throw new Error(`refusing to write bundles to ${out}: lib/ would deploy them instead of its sources`);
-const definitions = [...Object.values(functions), ...Object.values(lifecycleFunctions), rulesCheckerFunction];
+const definitions = [...Object.values(functions), ...Object.values(lifecycleFunctions), rulesCheckerFunction, ...Object.values(commandFunctions)];
 await rm(out, { recursive: true, force: true });
 for (const { id, entry } of definitions) {
   const dir = join(out, id);

@@ -129,6 +129,10 @@ const lines = [
     : `Orders (push, notification): Order Management at ${optionalEnv('KCO_API_BASE_URL') ?? `${optionalEnv('KCO_API_PROVIDER') ?? 'kustom'} ${optionalEnv('KCO_API_ENVIRONMENT') ?? 'playground'}`}.`,
   `  Order events are printed here as they are published. Try: curl -X POST '${urls.push?.replace('{checkout.order.id}', EXAMPLE_ORDER_ID) ?? ''}'`,
   '',
+  `Order commands (${service.url}/orders/{order_id}/captures, refunds, cancel, release, extend; GET /orders/{order_id}): open here WITHOUT authorization;`,
+  '  deployed, they need IAM (SigV4) granted by grantCommands. Or put "Capture Order" … events on the bus. Operator tool: npm run orders -- list',
+  `  curl -X POST -H 'content-type: application/json' -d '{"command_id":"ship-1"}' '${service.url}/orders/${EXAMPLE_ORDER_ID}/captures'`,
+  '',
   'Ctrl-C stops the service and DynamoDB Local.',
   '',
 ];

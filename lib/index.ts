@@ -16,8 +16,9 @@ export {
 export { secretsExtensionLayerProp } from './klarna-function.js';
 export type { KlarnaFunction } from './klarna-function.js';
 export type { OrderLifecycle, OrderManagementSettings } from './order-lifecycle.js';
+export type { OrderCommands, OrderCommandsSettings } from './order-commands.js';
 export { RulesChecker, rulesCheckerFunction, type RulesCheckerProps } from './rules-checker.js';
 export type { FunctionDefinition } from './routes.js';
 export { functions } from './routes.js';
 export type { TableDefinition } from './tables.js';
-export { ordersTable, placementsTable, rulesHistoryTable, rulesTable } from './tables.js';
+export { orderLedgerTable, ordersTable, placementsTable, rulesHistoryTable, rulesTable } from './tables.js';

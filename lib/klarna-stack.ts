@@ -56,9 +56,10 @@ import {
   orderManagementSecretEnvVar,
   type OrderManagementSettings,
 } from './order-lifecycle.js';
+import { OrderCommands, type OrderCommandsSettings } from './order-commands.js';
 import { RulesChecker } from './rules-checker.js';
 import { functions, kcoCallbacks, merchantUrls, orderRoutes, routes, type FunctionDefinition, type TableAccess } from './routes.js';
-import { ordersTable, placementsTable, rulesHistoryTable, rulesTable, tables, type KeyAttribute, type TableDefinition } from './tables.js';
+import { orderLedgerTable, ordersTable, placementsTable, rulesHistoryTable, rulesTable, tables, type KeyAttribute, type TableDefinition } from './tables.js';
 
 /**
  * The source addresses Klarna has published for KCO callbacks. Not confirmed to still hold since
@@ -199,6 +200,8 @@ export type KlarnaCheckoutBackendProps = {
   readonly orderLifecycle?: boolean;
   /** Order Management API host and the orders' retention; Kustom playground and 90 days by default. */
   readonly orderManagement?: OrderManagementSettings;
+  /** The shop's commands: expiry warning days (3) and automatic extension (off). */
+  readonly orderCommands?: OrderCommandsSettings;
   /** Days a replaced version of the rules is kept in the rules history (TTL). Default 90. */
   readonly rulesHistoryDays?: number;
   /**
@@ -279,6 +282,8 @@ export class KlarnaCheckoutBackend extends Construct {
   readonly metricsNamespace: string;
   /** ARN of the web ACL in front of the stage (undefined with none). */
   readonly webAclArn?: string;
+  /** The shop's commands: IAM routes, bus events, ledger, expiry sweep (undefined when the order lifecycle is left out). */
+  readonly commands?: OrderCommands;
   /** Rules checked on write: the checker on the rules table's stream, its alarms, the history. */
   readonly rulesChecker: RulesChecker;
 
@@ -325,7 +330,7 @@ export class KlarnaCheckoutBackend extends Construct {
 
     // ---- Tables -------------------------------------------------------------------------------
     const tableMap = new Map<TableDefinition, Table>();
-    const partTables = tables.filter((def) => (def !== placementsTable || withOsm) && (def !== ordersTable || withOrders));
+    const partTables = tables.filter((def) => (def !== placementsTable || withOsm) && ((def !== ordersTable && def !== orderLedgerTable) || withOrders));
     for (const def of partTables) {
       const cache = cacheTables.has(def);
       const table = new Table(this, def.id, {
@@ -758,6 +763,24 @@ export class KlarnaCheckoutBackend extends Construct {
       this.eventBus = this.orders.bus;
     }
 
+    // The shop's commands (capture, refund, cancel, release, extend): IAM routes and bus events.
+    if (withOrders && this.orders) {
+      this.commands = new OrderCommands(this, 'OrderCommands', {
+        api,
+        ordersTable: tableFor(ordersTable),
+        ledgerTable: tableFor(orderLedgerTable),
+        bus: this.orders.bus,
+        orderManagementCredentials: orderManagementSecret(),
+        ...(props.orderManagement ? { settings: props.orderManagement } : {}),
+        ...(props.orderCommands ? { commands: props.orderCommands } : {}),
+        tracing,
+        apiHasOpenResourcePolicy: policy !== undefined,
+        alarm,
+        metricsNamespace: this.metricsNamespace,
+        secretsExtension,
+        environment: instanceEnvironment,
+      });
+    }
     // ---- Rules checked on write (the rules table's stream), with their history ----------------
     // Their events go to the order events' bus; with the lifecycle left out, to the bus given or one of their own.
     this.eventBus ??= props.eventBus ?? new EventBus(this, 'RulesEventBus', { description: 'Rules events for the shop: source klarna-serverless (docs/rules.md).' });
@@ -782,6 +805,15 @@ export class KlarnaCheckoutBackend extends Construct {
     const partUrls = new Set(partRoutes.map((route) => route.path.split('/').at(-1)));
     this.merchantUrls = Object.fromEntries(Object.entries(merchantUrls(this.apiUrl, tokenPlaceholder)).filter(([callback]) => partUrls.has(callback)));
     if (withOsm) this.osmBaseUrl = `${this.apiUrl}/osm`;
+  }
+
+  /**
+   * Lets the shop's backend send order commands: invoke the IAM-authorized command routes (SigV4)
+   * and put `Capture Order` … events on the order bus.
+   */
+  grantCommands(grantee: IGrantable): Grant {
+    if (!this.commands) throw new Error('The order lifecycle is left out: there are no order commands to grant');
+    return this.commands.grantCommands(grantee);
   }
 
   /**
@@ -852,5 +884,14 @@ export class KlarnaStack extends Stack {
   }
   get rulesChecker(): RulesChecker {
     return this.backend.rulesChecker;
+  }
+  get commands(): OrderCommands {
+    if (!this.backend.commands) throw new Error('the order lifecycle is left out of this stack');
+    return this.backend.commands;
+  }
+
+  /** Lets `grantee` (the shop's backend) send order commands: the IAM routes and the bus events. */
+  grantCommands(grantee: IGrantable): Grant {
+    return this.backend.grantCommands(grantee);
   }
 }

@@ -98,3 +98,30 @@ export const merchantUrls = (baseUrl: string, token: string): Record<string, str
       `${baseUrl.replace(/\/$/, '')}/kco/orders/{checkout.order.id}/${callback}?token=${encodeURIComponent(token)}`,
     ]),
   );
+
+/**
+ * The shop's own commands on an order (issue 24): one function serves them all. Kept apart from
+ * `routes` because they are authorized differently: IAM (SigV4) when deployed, through
+ * lib/order-commands.ts (`grantCommands`), and open under `npm start` (its banner says so).
+ */
+export type CommandRouteDefinition = {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly fn: { readonly id: string; readonly entry: string };
+};
+
+export const orderCommandsFunction = { id: 'OrderCommandsFunction', entry: 'functions/orders/handlers/command-http.ts' } as const;
+/** The EventBridge twin of the command routes (detail-types `Capture Order` …). */
+export const orderCommandEventsFunction = { id: 'OrderCommandEventsFunction', entry: 'functions/orders/handlers/command-event.ts' } as const;
+/** Publishes each booked command's event from the ledger table's stream. */
+export const orderCommandPublisherFunction = { id: 'OrderCommandEventsPublisherFunction', entry: 'functions/orders/handlers/publish-command-events.ts' } as const;
+
+export const commandRoutes = [
+  { method: 'GET', path: '/orders/{order_id}', fn: orderCommandsFunction },
+  { method: 'POST', path: '/orders/{order_id}/captures', fn: orderCommandsFunction },
+  { method: 'POST', path: '/orders/{order_id}/captures/{capture_id}/shipping-info', fn: orderCommandsFunction },
+  { method: 'POST', path: '/orders/{order_id}/refunds', fn: orderCommandsFunction },
+  { method: 'POST', path: '/orders/{order_id}/cancel', fn: orderCommandsFunction },
+  { method: 'POST', path: '/orders/{order_id}/release', fn: orderCommandsFunction },
+  { method: 'POST', path: '/orders/{order_id}/extend', fn: orderCommandsFunction },
+] as const satisfies readonly CommandRouteDefinition[];

@@ -71,4 +71,18 @@ export const ordersTable = {
   ],
 } as const satisfies TableDefinition;
 
-export const tables: readonly TableDefinition[] = [rulesTable, placementsTable, ordersTable, rulesHistoryTable];
+/**
+ * The money after the purchase (issue 24): per order, the ledger item (state in units, the command
+ * lease), one item per booked command, capture and refund (functions/orders/command-ledger-store.ts).
+ * Its stream carries each booked command to the command events publisher.
+ */
+export const orderLedgerTable = {
+  id: 'OrderLedgerTable',
+  envVar: 'ORDER_LEDGER_TABLE',
+  partitionKey: { name: 'order_id', type: 'S' },
+  sortKey: { name: 'entry', type: 'S' },
+  timeToLiveAttribute: 'purge_at',
+  stream: true,
+} as const satisfies TableDefinition;
+
+export const tables: readonly TableDefinition[] = [rulesTable, placementsTable, ordersTable, rulesHistoryTable, orderLedgerTable];

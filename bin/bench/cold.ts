@@ -28,7 +28,8 @@ import { build, type Metafile, type Plugin } from 'esbuild';
 import { FAKE_SESSION_TOKEN, startFakeSecretsExtension } from '../local/fake-secrets-extension.js';
 import { esbuildOptions } from '../../lib/klarna-function.js';
 import { lifecycleFunctions } from '../../lib/order-lifecycle.js';
-import { functions } from '../../lib/routes.js';
+import { functions, orderCommandsFunction } from '../../lib/routes.js';
+import { apiGatewayEvent } from '../local/server.js';
 import { BENCH_OM_CREDENTIALS, BENCH_OSM_CLIENT_ID, BENCH_TOKEN, type BenchEnvironment } from './environment.js';
 import { benchOmOrder, callbackEvent, lambdaContext, orderEvent, placementEvent } from './orders.js';
 import { ratio, summarize, type Summary } from './stats.js';
@@ -154,6 +155,7 @@ export const lambdaEnvironment = (env: BenchEnvironment, id: string, dynamoDbEnd
   RULES_TABLE: env.rulesTable,
   PLACEMENTS_TABLE: env.placementsTable,
   ORDERS_TABLE: env.ordersTable,
+  ORDER_LEDGER_TABLE: env.local.tableNames.ORDER_LEDGER_TABLE ?? '',
   OSM_BASE_URL: env.osm.url,
   KCO_API_BASE_URL: env.orderManagement.url,
   EVENTBRIDGE_ENDPOINT: process.env.EVENTBRIDGE_ENDPOINT ?? '',
@@ -260,7 +262,7 @@ export const runCold = async (
       floorWithPushRequests: 'bin/bench/cold-floor-order.ts',
     };
     const routed = [functions.addressUpdate, functions.countryChange, functions.shippingOptionUpdate, functions.validation, functions.osmPlacement, functions.orderPush, functions.orderNotification];
-    const lambdas = [...routed.map(({ id, entry }) => ({ id, entry })), lifecycleFunctions.publisher, lifecycleFunctions.sweeper].filter(
+    const lambdas = [...routed.map(({ id, entry }) => ({ id, entry })), lifecycleFunctions.publisher, lifecycleFunctions.sweeper, orderCommandsFunction].filter(
       ({ id }) => options.only === undefined || options.only.includes(id),
     );
     // The two order floors are one bundle; it is built once.
@@ -309,6 +311,7 @@ export const runCold = async (
       ],
     };
     let pushes = 0;
+    let captures = 0;
     const newOrder = (prefix: string): string => {
       pushes += 1;
       const orderId = `bench-cold-${prefix}-${pushes}`;
@@ -325,6 +328,19 @@ export const runCold = async (
       [functions.orderNotification.id]: () => orderEvent('notification', notifiedOrder, BENCH_TOKEN),
       [lifecycleFunctions.publisher.id]: () => streamEvent,
       [lifecycleFunctions.sweeper.id]: () => ({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }),
+      // The shop's capture of one unit of money (a new command id each run) on the acknowledged
+      // order: the order, the ledger, its lease, Klarna's capture and the booking transaction.
+      [orderCommandsFunction.id]: () => {
+        captures += 1;
+        return apiGatewayEvent({
+          method: 'POST',
+          resource: '/orders/{order_id}/captures',
+          path: `/orders/${notifiedOrder}/captures`,
+          pathParameters: { order_id: notifiedOrder },
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ command_id: `bench-cold-${captures}`, amount: 1 }),
+        });
+      },
     };
     const floorEvents: Record<FloorId, () => unknown> = {
       floor: () => ({}),

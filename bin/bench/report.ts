@@ -70,15 +70,18 @@ export const targets = (results: Results): Target[] => {
     }
   }
   const cold = results.cold;
+  // The shop's command function has no floor of its own yet (a lease, a Klarna call and a
+  // transaction by design): its cold start is measured and reported, not held to the callbacks' targets.
+  const measuredOnly: ReadonlySet<string> = new Set(['OrderCommandsFunction']);
   for (const row of cold?.functions ?? []) {
-    if (!row.asynchronous) {
+    if (!row.asynchronous && !measuredOnly.has(row.functionId)) {
       out.push({ target: `cold ${row.id}: median ≤ ${COLD_MEDIAN_TARGET}× ${floorNames[row.floorId]}`, measured: `${row.ratio}×`, met: row.ratio <= COLD_MEDIAN_TARGET });
       out.push({ target: `cold ${row.id}: p99 ≤ ${COLD_P99_TARGET}× ${floorNames[row.floorId]} (p99 against p99)`, measured: `${row.p99Ratio}×`, met: row.p99Ratio <= COLD_P99_TARGET });
     }
     if (row.config === 'deployed') continue;
     out.push({ target: `bundle ${row.id}: < 340 KiB`, measured: `${kib(row.bundle.bytes)} KiB`, met: row.bundle.bytes < BUNDLE_BYTES_TARGET });
     out.push({ target: `bundle ${row.id}: no classic zod`, measured: `zod ${row.bundle.zod}`, met: row.bundle.zod !== 'classic' });
-    if (row.floorId === 'floorWithGetItem' && row.functionId !== 'OsmPlacementFunction') {
+    if (row.floorId === 'floorWithGetItem' && row.functionId !== 'OsmPlacementFunction' && !measuredOnly.has(row.functionId)) {
       const total = Object.values(row.dynamoDbRequests).reduce((a, b) => a + b, 0);
       out.push({ target: `cold ${row.id}: ≤ 1 DynamoDB request`, measured: requests(row.dynamoDbRequests), met: total <= 1 });
     }

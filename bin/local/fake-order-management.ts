@@ -2,8 +2,15 @@
  * A stand-in for Klarna's (Kustom's) Order Management API on 127.0.0.1 (a free port):
  * `GET /ordermanagement/v1/orders/{id}` and `POST …/{id}/acknowledge` answer like Klarna (404
  * `NO_SUCH_ORDER` for an unknown order, 204 for an acknowledgement, a repeated
- * `Klarna-Idempotency-Key` answered as the first time). It counts acknowledge calls per order and
- * can fail on demand: an error status, a slow answer, a hang (until close()), or garbage.
+ * `Klarna-Idempotency-Key` answered as the first time). The commands too: `POST …/captures`
+ * (201, `Capture-Id` and `Location`; 403 `CAPTURE_NOT_ALLOWED` beyond what is authorized or on a
+ * cancelled, expired or closed order), `…/refunds` (201, `Refund-Id`; 403 `REFUND_NOT_ALLOWED`),
+ * `…/cancel` (204; 403 `CANCEL_NOT_ALLOWED` once captured), `…/release-remaining-authorization`
+ * and `…/extend-authorization-time` (204; 403 `NOT_ALLOWED`), `…/captures/{id}/shipping-info`
+ * (204; 404 `NO_SUCH_CAPTURE`); the order it returns moves with them (captured_amount,
+ * remaining_authorized_amount, status, captures, refunds, expires_at). It counts calls per order
+ * and can fail on demand: an error status, a slow answer, a hang (until close()), garbage, or
+ * `bookThenDrop` (the command is booked, then the connection is cut before any answer).
  * `npm start` uses it when KCO_API_BASE_URL is not set; the tests use it throughout.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -11,14 +18,18 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { listenOnLoopback } from './loopback.js';
 
-export type OmCall = 'get' | 'acknowledge';
+export const omCalls = ['get', 'acknowledge', 'capture', 'refund', 'cancel', 'release', 'extend', 'shipping_info'] as const;
+export type OmCall = (typeof omCalls)[number];
+export type OmCommandCall = Exclude<OmCall, 'get' | 'acknowledge'>;
 
 /** How the next matching request is answered instead of normally. */
 export type OmFault =
   | { readonly status: number; readonly body?: unknown; readonly retryAfter?: string }
   | { readonly delayMs: number }
   | { readonly hang: true }
-  | { readonly garbage: true };
+  | { readonly garbage: true }
+  /** Book the command as usual, then cut the connection without an answer. */
+  | { readonly bookThenDrop: true };
 
 export type OmRequest = {
   readonly call: OmCall;
@@ -49,6 +60,12 @@ export type FakeOrderManagement = {
   acknowledgements(orderId: string): number;
   /** Has Klarna's side recorded the acknowledgement? */
   isAcknowledged(orderId: string): boolean;
+  /** Commands booked for an order (a replayed idempotency key books nothing new). */
+  bookings(orderId: string, call: OmCommandCall): number;
+  /** The order as the stand-in now holds it. */
+  order(orderId: string): Record<string, unknown> | undefined;
+  /** Command requests received for an order (answered or not). */
+  calls(orderId: string, call: OmCall): number;
   /** Resolves when a request of `call` for `orderId` has arrived (already or later). */
   waitForRequest(call: OmCall, orderId: string): Promise<void>;
   reset(): void;
@@ -92,15 +109,32 @@ export const exampleOmOrder = (orderId: string, overrides: Record<string, unknow
   ...overrides,
 });
 
-const ORDER_PATH = /^\/ordermanagement\/v1\/orders\/([^/]+)(\/acknowledge)?$/;
+const ORDER_PATH = /^\/ordermanagement\/v1\/orders\/([^/]+)(?:\/(acknowledge|captures|refunds|cancel|release-remaining-authorization|extend-authorization-time)|\/captures\/([^/]+)\/(shipping-info))?$/;
+
+const POST_CALLS: Readonly<Record<string, OmCall>> = {
+  acknowledge: 'acknowledge',
+  captures: 'capture',
+  refunds: 'refund',
+  cancel: 'cancel',
+  'release-remaining-authorization': 'release',
+  'extend-authorization-time': 'extend',
+  'shipping-info': 'shipping_info',
+};
+
+/** How long an extension adds, from the moment of the call (Klarna: the account's period, 28 days by default). */
+export const EXTENSION_MS = 28 * 86_400_000;
+
+type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
 
 export const startFakeOrderManagement = async (): Promise<FakeOrderManagement> => {
   const orders = new Map<string, Record<string, unknown>>();
   const acknowledged = new Set<string>();
   const answeredKeys = new Map<string, number>();
+  const commandAnswers = new Map<string, Answer>();
+  const booked = new Map<string, number>();
   const acknowledgedTimes = new Map<string, number>();
   const requests: OmRequest[] = [];
-  const queued: Record<OmCall, OmFault[]> = { get: [], acknowledge: [] };
+  const queued = Object.fromEntries(omCalls.map((call) => [call, [] as OmFault[]])) as Record<OmCall, OmFault[]>;
   const always: Partial<Record<OmCall, OmFault>> = {};
   const waiters: { call: OmCall; orderId: string; resolve: () => void }[] = [];
   const sockets = new Set<Socket>();
@@ -137,11 +171,14 @@ export const startFakeOrderManagement = async (): Promise<FakeOrderManagement> =
       always[call] = fault;
     },
     clearFaults() {
-      queued.get.length = 0;
-      queued.acknowledge.length = 0;
-      delete always.get;
-      delete always.acknowledge;
+      for (const call of omCalls) {
+        queued[call].length = 0;
+        delete always[call];
+      }
     },
+    bookings: (orderId, call) => booked.get(`${orderId}|${call}`) ?? 0,
+    order: (orderId) => (orders.has(orderId) ? structuredClone(orders.get(orderId)) : undefined),
+    calls: (orderId, call) => requests.filter((r) => r.call === call && r.orderId === orderId).length,
     acknowledgeCalls: (orderId) => requests.filter((r) => r.call === 'acknowledge' && r.orderId === orderId).length,
     acknowledgements: (orderId) => acknowledgedTimes.get(orderId) ?? 0,
     isAcknowledged: (orderId) => acknowledged.has(orderId),
@@ -154,6 +191,8 @@ export const startFakeOrderManagement = async (): Promise<FakeOrderManagement> =
       acknowledged.clear();
       acknowledgedTimes.clear();
       answeredKeys.clear();
+      commandAnswers.clear();
+      booked.clear();
       requests.length = 0;
       fake.clearFaults();
       fake.credentials = undefined;
@@ -168,7 +207,71 @@ export const startFakeOrderManagement = async (): Promise<FakeOrderManagement> =
       }),
   };
 
-  const answer = (request: IncomingMessage, response: ServerResponse, call: OmCall, orderId: string): void => {
+  const amountOf = (order: Record<string, unknown>, field: string): number => (typeof order[field] === 'number' ? (order[field] as number) : 0);
+
+  /** Klarna's decision on a command, applied to the stored order when it books. */
+  const command = (call: OmCommandCall, order: Record<string, unknown>, orderId: string, body: Record<string, unknown>, captureId: string | undefined): Answer => {
+    const status = String(order.status ?? 'AUTHORIZED');
+    const closed = ['CANCELLED', 'EXPIRED', 'CLOSED'].includes(status);
+    const expired = typeof order.expires_at === 'string' && Date.parse(order.expires_at) <= Date.now();
+    const captured = amountOf(order, 'captured_amount');
+    const refunded = amountOf(order, 'refunded_amount');
+    const remaining = typeof order.remaining_authorized_amount === 'number' ? order.remaining_authorized_amount : amountOf(order, 'order_amount') - captured;
+    const captures = (order.captures as Record<string, unknown>[] | undefined) ?? [];
+    const refunds = (order.refunds as Record<string, unknown>[] | undefined) ?? [];
+    const path = `/ordermanagement/v1/orders/${encodeURIComponent(orderId)}`;
+    const book = (): void => {
+      booked.set(`${orderId}|${call}`, (booked.get(`${orderId}|${call}`) ?? 0) + 1);
+    };
+    switch (call) {
+      case 'capture': {
+        const amount = body.captured_amount;
+        if (typeof amount !== 'number' || !Number.isInteger(amount) || amount < 0) return { status: 400, body: klarnaError('BAD_VALUE', 'captured_amount is required') };
+        if (closed || expired || order.fraud_status === 'REJECTED' || order.fraud_status === 'PENDING' || amount > remaining) {
+          return { status: 403, body: klarnaError('CAPTURE_NOT_ALLOWED', 'Capture not allowed.') };
+        }
+        const id = randomUUID();
+        captures.push({ capture_id: id, captured_amount: amount, order_lines: body.order_lines ?? [], reference: body.reference, shipping_info: body.shipping_info ?? [], captured_at: new Date().toISOString() });
+        Object.assign(order, { captures, captured_amount: captured + amount, remaining_authorized_amount: remaining - amount, status: remaining - amount === 0 ? 'CAPTURED' : 'PART_CAPTURED' });
+        book();
+        return { status: 201, headers: { 'capture-id': id, location: `${baseUrl}${path}/captures/${id}` } };
+      }
+      case 'refund': {
+        const amount = body.refunded_amount;
+        if (typeof amount !== 'number' || !Number.isInteger(amount) || amount < 0) return { status: 400, body: klarnaError('BAD_VALUE', 'refunded_amount is required') };
+        if (captured === 0 || amount > captured - refunded) return { status: 403, body: klarnaError('REFUND_NOT_ALLOWED', 'Refund not allowed.') };
+        const id = randomUUID();
+        refunds.push({ refund_id: id, refunded_amount: amount, order_lines: body.order_lines ?? [], reference: body.reference, refunded_at: new Date().toISOString() });
+        Object.assign(order, { refunds, refunded_amount: refunded + amount });
+        book();
+        return { status: 201, headers: { 'refund-id': id, location: `${baseUrl}${path}/refunds/${id}` } };
+      }
+      case 'cancel':
+        if (closed || captured > 0) return { status: 403, body: klarnaError('CANCEL_NOT_ALLOWED', 'Cancel not allowed.') };
+        Object.assign(order, { status: 'CANCELLED', remaining_authorized_amount: 0 });
+        book();
+        return { status: 204 };
+      case 'release':
+        if (closed || captured === 0) return { status: 403, body: klarnaError('NOT_ALLOWED', 'Can not release when order is cancelled or has no captures.') };
+        Object.assign(order, { remaining_authorized_amount: 0, status: 'CAPTURED' });
+        book();
+        return { status: 204 };
+      case 'extend':
+        if (closed || expired) return { status: 403, body: klarnaError('NOT_ALLOWED', 'Extension of authorization time not allowed.') };
+        Object.assign(order, { expires_at: new Date(Date.now() + EXTENSION_MS).toISOString() });
+        book();
+        return { status: 204 };
+      case 'shipping_info': {
+        const capture = captures.find((c) => c.capture_id === captureId);
+        if (!capture) return { status: 404, body: klarnaError('NO_SUCH_CAPTURE', 'Capture not found.') };
+        capture.shipping_info = [...((capture.shipping_info as unknown[] | undefined) ?? []), ...((body.shipping_info as unknown[] | undefined) ?? [])];
+        book();
+        return { status: 204 };
+      }
+    }
+  };
+
+  const answer = (request: IncomingMessage, response: ServerResponse, call: OmCall, orderId: string, body = '', captureId?: string, drop = false): void => {
     const expected = fake.credentials
       ? `Basic ${Buffer.from(`${fake.credentials.username}:${fake.credentials.password}`).toString('base64')}`
       : undefined;
@@ -178,6 +281,27 @@ export const startFakeOrderManagement = async (): Promise<FakeOrderManagement> =
     const order = orders.get(orderId);
     if (!order) return send(response, 404, klarnaError('NO_SUCH_ORDER', `Order ${orderId} was not found`));
     if (call === 'get') return send(response, 200, order);
+    if (call !== 'acknowledge') {
+      const key = request.headers['klarna-idempotency-key'];
+      const keyId = typeof key === 'string' ? `${orderId}|${key}` : undefined;
+      // Only the key matters: a repeat gets the first answer whatever its body.
+      let result = keyId === undefined ? undefined : commandAnswers.get(keyId);
+      if (result === undefined) {
+        let parsed: unknown;
+        try {
+          parsed = body === '' ? {} : JSON.parse(body);
+        } catch {
+          return send(response, 400, klarnaError('BAD_VALUE', 'Body is not JSON'));
+        }
+        result = command(call, order, orderId, (parsed ?? {}) as Record<string, unknown>, captureId);
+        if (keyId !== undefined && result.status < 500) commandAnswers.set(keyId, result);
+      }
+      if (drop) {
+        response.socket?.destroy();
+        return;
+      }
+      return send(response, result.status, result.body, result.headers);
+    }
     const key = request.headers['klarna-idempotency-key'];
     const keyId = typeof key === 'string' ? `${orderId}|${key}` : undefined;
     acknowledgedTimes.set(orderId, (acknowledgedTimes.get(orderId) ?? 0) + 1);
@@ -188,12 +312,18 @@ export const startFakeOrderManagement = async (): Promise<FakeOrderManagement> =
   };
 
   const server = createServer((request, response) => {
-    request.resume();
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => route(request, response, Buffer.concat(chunks).toString('utf8')));
+  });
+  const route = (request: IncomingMessage, response: ServerResponse, body: string): void => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const match = ORDER_PATH.exec(url.pathname);
-    const call: OmCall | undefined = !match ? undefined : match[2] ? (request.method === 'POST' ? 'acknowledge' : undefined) : request.method === 'GET' ? 'get' : undefined;
+    const action = match?.[2] ?? match?.[4];
+    const call: OmCall | undefined = !match ? undefined : action ? (request.method === 'POST' ? POST_CALLS[action] : undefined) : request.method === 'GET' ? 'get' : undefined;
     if (!match || call === undefined) return send(response, 404, klarnaError('NOT_FOUND', 'No such resource'));
     const orderId = decodeURIComponent(match[1] ?? '');
+    const captureId = match[3] === undefined ? undefined : decodeURIComponent(match[3]);
     const header = (name: string): string | undefined => {
       const value = request.headers[name];
       return typeof value === 'string' ? value : undefined;
@@ -210,19 +340,20 @@ export const startFakeOrderManagement = async (): Promise<FakeOrderManagement> =
       else waiters.push(waiter);
     }
     const fault = queued[call].shift() ?? always[call];
-    if (fault === undefined) return answer(request, response, call, orderId);
+    if (fault === undefined) return answer(request, response, call, orderId, body, captureId);
+    if ('bookThenDrop' in fault) return answer(request, response, call, orderId, body, captureId, true);
     if ('hang' in fault) return; // the socket stays open until the client gives up or close()
     if ('garbage' in fault) return send(response, 200, '<html>not json', { 'content-type': 'text/html' });
     if ('delayMs' in fault) {
       const timer = setTimeout(() => {
         timers.delete(timer);
-        answer(request, response, call, orderId);
+        answer(request, response, call, orderId, body, captureId);
       }, fault.delayMs);
       timers.add(timer);
       return;
     }
     send(response, fault.status, fault.body ?? klarnaError('TEMPORARILY_UNAVAILABLE', 'fake failure'), fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
-  });
+  };
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));

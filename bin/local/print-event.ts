@@ -47,9 +47,11 @@ export const maskPersonalData = (detail: Record<string, unknown>): Record<string
 
 /** The two lines `npm start` prints for one event. */
 export const formatOrderEvent = (event: BusEvent): string => {
-  const { order_id, sequence, status, fraud_status, may_ship } = event.detail;
-  return (
-    `event ${event.source} "${event.detailType}" order ${String(order_id)} #${String(sequence)}: ${String(status)}, fraud ${String(fraud_status)}, may_ship ${String(may_ship)}\n` +
-    `  detail: ${JSON.stringify(maskPersonalData(event.detail))}\n`
-  );
+  const { order_id, sequence, status, fraud_status, may_ship, command_id, reason } = event.detail;
+  // A command's event (capture, refund, …) has no sequence: its command id and reason say more.
+  const summary =
+    sequence === undefined
+      ? `command ${String(command_id ?? '-')}${reason === undefined ? '' : `, reason ${String(reason)}`}`
+      : `#${String(sequence)}: ${String(status)}, fraud ${String(fraud_status)}, may_ship ${String(may_ship)}`;
+  return `event ${event.source} "${event.detailType}" order ${String(order_id)} ${summary}\n  detail: ${JSON.stringify(maskPersonalData(event.detail))}\n`;
 };

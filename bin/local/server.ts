@@ -8,7 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { routes as allRoutes, type RouteDefinition } from '../../lib/routes.js';
+import { commandRoutes, routes as callbackAndOsmRoutes, type CommandRouteDefinition } from '../../lib/routes.js';
+
+/** What the local server needs of a route: method, path and the handler module. */
+type RouteDefinition = CommandRouteDefinition;
+/** Every route of lib/routes.ts; the command routes are open here (IAM only when deployed). */
+const allRoutes: readonly RouteDefinition[] = [...callbackAndOsmRoutes, ...commandRoutes];
 import { runInvocation } from './invocation.js';
 
 /** API Gateway's own payload limit; our handlers apply their smaller one. */

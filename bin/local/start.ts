@@ -7,9 +7,11 @@
  * While it runs, a small state file (`.local/dynamodb.json`) tells the rules tool where the local
  * DynamoDB and rules table are.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { ordersTable, rulesHistoryTable, rulesTable, tables, type TableDefinition } from '../../lib/tables.js';
+import { orderLedgerTable, ordersTable, rulesHistoryTable, rulesTable, tables, type TableDefinition } from '../../lib/tables.js';
+import { commandDetailTypes } from '../../functions/orders/commands/command.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
 import { defaultScope, orderScope, type RulesIssue } from '../../functions/kco/rules.js';
@@ -185,7 +187,21 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
     // stream trigger would run it; each event reaches onOrderEvent.
     const eventBus = await startFakeEventBridge();
     cleanups.push(() => eventBus.close());
-    eventBus.onEvent = options.onOrderEvent;
+    // A command event put on the bus (detail-type `Capture Order` …) reaches the command-event
+    // handler, as the stack's rule would deliver it (issue 24).
+    eventBus.onEvent = (event) => {
+      options.onOrderEvent?.(event);
+      if (event.source !== 'klarna-serverless' && commandDetailTypes[event.detailType] !== undefined) {
+        void import('../../functions/orders/handlers/command-event.js')
+          .then(({ handler }) =>
+            handler(
+              { id: randomUUID(), version: '0', account: 'local', time: new Date().toISOString(), region: 'local', resources: [], source: event.source, 'detail-type': event.detailType, detail: event.detail },
+              { getRemainingTimeInMillis: () => 15_000 },
+            ),
+          )
+          .catch((error: unknown) => process.stderr.write(`command event: ${error instanceof Error ? error.message : String(error)}\n`));
+      }
+    };
     // Events EventBridge refuses for good go to a dead-letter queue: a loopback SQS here.
     const deadLetters = await startFakeSqs();
     cleanups.push(() => deadLetters.close());
@@ -248,6 +264,15 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
         onError: (error) => process.stderr.write(`orders stream: ${error instanceof Error ? error.message : String(error)}\n`),
       });
       cleanups.push(() => orderStream.stop());
+      // The ledger table's stream → the command events publisher (Order Captured …).
+      const ledgerStream = await startOrderStream({
+        endpoint: dynamoDb.endpoint,
+        tableName: nameOf(orderLedgerTable),
+        handle: async (records) => (await import('../../functions/orders/handlers/publish-command-events.js')).handler({ Records: records }),
+        pollMs: 250,
+        onError: (error) => process.stderr.write(`ledger stream: ${error instanceof Error ? error.message : String(error)}\n`),
+      });
+      cleanups.push(() => ledgerStream.stop());
     }
 
     const token = (process.env.KCO_CALLBACK_TOKENS ?? DEFAULT_CALLBACK_TOKEN).split(',').map((t) => t.trim()).find(Boolean) ?? DEFAULT_CALLBACK_TOKEN;
@@ -282,7 +307,14 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
       cleanups.push(() => rulesStream.stop());
     }
 
-    const playground = createPlayground({ token, endpoint: dynamoDb.endpoint, rulesTable: nameOf(rulesTable), rulesHistoryTable: nameOf(rulesHistoryTable) });
+    const playground = createPlayground({
+      token,
+      endpoint: dynamoDb.endpoint,
+      rulesTable: nameOf(rulesTable),
+      rulesHistoryTable: nameOf(rulesHistoryTable),
+      ordersTable: nameOf(ordersTable),
+      events: () => eventBus.events,
+    });
     cleanups.push(() => playground.close());
 
     let server: LocalServer;

@@ -307,3 +307,135 @@ export const readOmConfig = (): OmConfig => {
     prefetch: () => prefetchSecretJson(secretArn),
   };
 };
+
+// --- Commands (capture, refund, cancel, release, extend, shipping info) -----------------------
+
+/** `shipping_info[]` of a capture, as Klarna takes it. */
+export type KlarnaShippingInfo = {
+  shipping_company?: string;
+  shipping_method?: string;
+  tracking_number?: string;
+  tracking_uri?: string;
+  return_shipping_company?: string;
+  return_tracking_number?: string;
+  return_tracking_uri?: string;
+};
+
+export type KlarnaCaptureBody = {
+  captured_amount: number;
+  order_lines?: readonly Record<string, unknown>[];
+  reference?: string;
+  description?: string;
+  shipping_info?: readonly KlarnaShippingInfo[];
+};
+export type KlarnaRefundBody = {
+  refunded_amount: number;
+  order_lines?: readonly Record<string, unknown>[];
+  reference?: string;
+  description?: string;
+};
+
+/** The calls the command use cases make; every one carries the caller's idempotency key. */
+export interface OrderCommands {
+  capture(orderId: string, body: KlarnaCaptureBody, key: string, deadline: number): Promise<OmResult<{ capture_id: string }>>;
+  refund(orderId: string, body: KlarnaRefundBody, key: string, deadline: number): Promise<OmResult<{ refund_id: string }>>;
+  cancel(orderId: string, key: string, deadline: number): Promise<OmResult<undefined>>;
+  releaseRemainingAuthorization(orderId: string, key: string, deadline: number): Promise<OmResult<undefined>>;
+  extendAuthorizationTime(orderId: string, key: string, deadline: number): Promise<OmResult<undefined>>;
+  addShippingInfo(orderId: string, captureId: string, shippingInfo: readonly KlarnaShippingInfo[], key: string, deadline: number): Promise<OmResult<undefined>>;
+  /** Klarna's order as it stands (the new `expires_at` after an extension). */
+  getOrder(orderId: string, deadline: number): Promise<OmResult<OmOrder>>;
+}
+
+type CommandAnswer = { status: number; body: string; headers: Headers };
+
+/**
+ * The commands' client: the same hosts, credentials, timeouts and bounded retries as the
+ * lifecycle's calls (429, 5xx, timeouts and network errors again with the same idempotency key,
+ * so Klarna answers a repeat as the first; 4xx final), plus a JSON body and the answer's headers
+ * (`Capture-Id`, `Refund-Id`).
+ */
+export const createOrderCommandsClient = (options: OmClientOptions): OrderCommands => {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const random = options.random ?? Math.random;
+  const lifecycle = createOrderManagementClient(options);
+  const orderPath = (orderId: string): string => `/ordermanagement/v1/orders/${encodeURIComponent(orderId)}`;
+
+  const attempt = async (path: string, key: string, body: unknown, timeoutMs: number): Promise<CommandAnswer | { kind: 'error'; reason: 'timeout' | 'network' }> => {
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      const response = await fetch(`${options.baseUrl}${path}`, {
+        method: 'POST',
+        headers: {
+          authorization: await options.authorization(),
+          'user-agent': USER_AGENT,
+          accept: 'application/json',
+          'klarna-idempotency-key': key,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal,
+      });
+      return { status: response.status, body: await response.text(), headers: response.headers };
+    } catch (error) {
+      const name = (error as { name?: string } | undefined)?.name;
+      return { kind: 'error', reason: signal.aborted || name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network' };
+    }
+  };
+
+  const post = async <T>(path: string, key: string, body: unknown, deadline: number, read: (answer: CommandAnswer) => T | 'invalid'): Promise<OmResult<T>> => {
+    let last: OmFailure = { kind: 'failed', reason: 'deadline', attempts: 0 };
+    for (let attempts = 1; attempts <= options.maxAttempts; attempts += 1) {
+      const remaining = deadline - now();
+      if (remaining < MIN_ATTEMPT_MS) return { ...last, reason: last.attempts === 0 ? 'deadline' : last.reason };
+      const result = await attempt(path, key, body, Math.min(options.timeoutMs, remaining));
+      let retryAfter: number | undefined;
+      if ('kind' in result) {
+        last = { kind: 'failed', reason: result.reason, attempts };
+      } else if (result.status === 404) {
+        return { kind: 'not_found', attempts };
+      } else if (result.status >= 200 && result.status < 300) {
+        const value = read(result);
+        if (value === 'invalid') return { kind: 'failed', reason: 'invalid_response', status: result.status, attempts };
+        return { kind: 'ok', value, attempts };
+      } else {
+        const code = errorCodeOf(result.body);
+        last = { kind: 'failed', reason: 'status', status: result.status, ...(code ? { error_code: code } : {}), attempts };
+        if (!isRetryableStatus(result.status)) return last;
+        retryAfter = retryAfterMs(result.headers.get('retry-after'));
+      }
+      if (attempts === options.maxAttempts) break;
+      const pause = retryAfter ?? options.backoffMs * 2 ** (attempts - 1) * (0.5 + random() / 2);
+      if (now() + pause + MIN_ATTEMPT_MS > deadline) break;
+      await sleep(pause);
+    }
+    return last;
+  };
+
+  /** An id from a header (or the last segment of Location): visible ASCII, at most 255. */
+  const idFrom = (answer: CommandAnswer, header: string): string | 'invalid' => {
+    const value = answer.headers.get(header) ?? answer.headers.get('location')?.split('/').filter(Boolean).at(-1);
+    return value !== undefined && /^[\x21-\x7e]{1,255}$/.test(value) ? value : 'invalid';
+  };
+  const noContent = (): undefined => undefined;
+
+  return {
+    capture: (orderId, body, key, deadline) =>
+      post(`${orderPath(orderId)}/captures`, key, body, deadline, (answer) => {
+        const id = idFrom(answer, 'capture-id');
+        return id === 'invalid' ? id : { capture_id: id };
+      }),
+    refund: (orderId, body, key, deadline) =>
+      post(`${orderPath(orderId)}/refunds`, key, body, deadline, (answer) => {
+        const id = idFrom(answer, 'refund-id');
+        return id === 'invalid' ? id : { refund_id: id };
+      }),
+    cancel: (orderId, key, deadline) => post(`${orderPath(orderId)}/cancel`, key, undefined, deadline, noContent),
+    releaseRemainingAuthorization: (orderId, key, deadline) => post(`${orderPath(orderId)}/release-remaining-authorization`, key, undefined, deadline, noContent),
+    extendAuthorizationTime: (orderId, key, deadline) => post(`${orderPath(orderId)}/extend-authorization-time`, key, undefined, deadline, noContent),
+    addShippingInfo: (orderId, captureId, shippingInfo, key, deadline) =>
+      post(`${orderPath(orderId)}/captures/${encodeURIComponent(captureId)}/shipping-info`, key, { shipping_info: shippingInfo }, deadline, noContent),
+    getOrder: (orderId, deadline) => lifecycle.getOrder(orderId, deadline),
+  };
+};

@@ -17,7 +17,8 @@ import type { KlarnaFunction } from '../../lib/klarna-function.js';
 import { rulesCheckerFunction } from '../../lib/rules-checker.js';
 import { KlarnaStack } from '../../lib/klarna-stack.js';
 import { lifecycleFunctions } from '../../lib/order-lifecycle.js';
-import { functions } from '../../lib/routes.js';
+import { expirySweepFunction } from '../../lib/order-commands.js';
+import { functions, orderCommandEventsFunction, orderCommandPublisherFunction, orderCommandsFunction } from '../../lib/routes.js';
 
 const run = promisify(execFile);
 // Five esbuild runs start at once; on a busy 2-core machine the first awaited one can take longer
@@ -37,6 +38,10 @@ const definitions: readonly LambdaUnderTest[] = [
   { ...lifecycleFunctions.publisher, readsDynamoDb: false, fn: stack.orders.publisher },
   { ...lifecycleFunctions.sweeper, readsDynamoDb: true, fn: stack.orders.sweeper },
   { ...rulesCheckerFunction, readsDynamoDb: true, fn: stack.rulesChecker.checker },
+  { ...orderCommandsFunction, readsDynamoDb: true, fn: stack.commands.commandFunction },
+  { ...orderCommandEventsFunction, readsDynamoDb: true, fn: stack.commands.eventFunction },
+  { ...orderCommandPublisherFunction, readsDynamoDb: false, fn: stack.commands.publisher },
+  { ...expirySweepFunction, readsDynamoDb: true, fn: stack.commands.expirySweep },
 ];
 
 type Bundle = { readonly outfile: string; readonly metafile: Metafile };

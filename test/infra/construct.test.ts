@@ -129,8 +129,8 @@ describe('parts left out', () => {
     expect(backend.osmBaseUrl).toBeUndefined();
     const resources = resourcesOf(Stack.of(backend));
     expect(ofType(resources, 'AWS::ApiGateway::Resource').map((resource) => resource.Properties?.PathPart)).not.toContain('osm');
-    // Rules, orders and the rules history.
-    expect(ofType(resources, 'AWS::DynamoDB::Table')).toHaveLength(3);
+    // Rules, orders, the rules history and the order ledger (the shop's commands).
+    expect(ofType(resources, 'AWS::DynamoDB::Table')).toHaveLength(4);
     expect(JSON.stringify(ofType(resources, 'AWS::CloudWatch::Dashboard'))).not.toContain('OSM cache hit ratio');
   });
 
@@ -138,6 +138,9 @@ describe('parts left out', () => {
     const backend = new KlarnaCheckoutBackend(merchantStack(), 'Klarna', { orderLifecycle: false, alarmEmail: 'ops@example.com' });
     expect(Object.keys(backend.merchantUrls).sort()).toEqual(['address_update', 'country_change', 'shipping_option_update', 'validation']);
     expect([backend.ordersTable === undefined, backend.orders === undefined, backend.secrets.orderManagementCredentials === undefined]).toEqual([true, true, true]);
+    expect(backend.commands).toBeUndefined();
+    expect([...backend.tables.keys()].map((def) => def.id)).not.toContain('OrderLedgerTable');
+    expect(() => backend.grantCommands(new Topic(Stack.of(backend), 'NotAGrantee') as never)).toThrow(/left out/);
     const resources = resourcesOf(Stack.of(backend));
     // The rules events' bus (lib/rules-checker.ts takes any bus; here the construct makes one).
     expect(ofType(resources, 'AWS::Events::EventBus')).toHaveLength(1);

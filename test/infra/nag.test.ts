@@ -129,17 +129,31 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       'Api/Default/osm/impressions/POST',
       'Api/Default/osm/placements/{placement_key}/GET',
     ].sort();
+    // The shop's command routes are IAM-authorized: only COG4 (no user pool) is acknowledged.
+    const commandMethods = [
+      'Api/Default/orders/{order_id}/GET',
+      'Api/Default/orders/{order_id}/cancel/POST',
+      'Api/Default/orders/{order_id}/captures/POST',
+      'Api/Default/orders/{order_id}/captures/{capture_id}/shipping-info/POST',
+      'Api/Default/orders/{order_id}/extend/POST',
+      'Api/Default/orders/{order_id}/refunds/POST',
+      'Api/Default/orders/{order_id}/release/POST',
+    ];
     expect(Object.fromEntries(byRule)).toEqual({
       'AwsSolutions-APIG4': methods,
-      'AwsSolutions-COG4': methods,
+      'AwsSolutions-COG4': [...methods, ...commandMethods].sort(),
       'AwsSolutions-DDB3': ['PlacementsTable'],
       'AwsSolutions-SMG4': ['KcoCallbackTokenSeed', 'KcoCallbackTokens', 'OrderManagementCredentials', 'OsmCredentials'],
       'AwsSolutions-SNS2': ['AlarmTopic'],
-      'AwsSolutions-IAM5[Resource::*]': ['OrderEventsPublisherFunction/Role', 'RulesChecker/RulesCheckerFunction/Role'],
-      'AwsSolutions-SQS3': ['OrderEventsFailedQueue', 'OrderEventsRefusedQueue', 'RulesChecker/FailedQueue'],
+      'AwsSolutions-IAM5[Resource::*]': ['OrderCommands/OrderCommandEventsPublisherFunction/Role', 'OrderEventsPublisherFunction/Role', 'RulesChecker/RulesCheckerFunction/Role'],
+      'AwsSolutions-SQS3': ['OrderCommands/CommandEventsFailedQueue', 'OrderCommands/FailedCommandsQueue', 'OrderEventsFailedQueue', 'OrderEventsRefusedQueue', 'RulesChecker/FailedQueue'],
       'AwsSolutions-L1': [
         'AddressUpdateFunction/Resource',
         'CountryChangeFunction/Resource',
+        'OrderCommands/OrderCommandEventsFunction/Resource',
+        'OrderCommands/OrderCommandEventsPublisherFunction/Resource',
+        'OrderCommands/OrderCommandsFunction/Resource',
+        'OrderCommands/OrderExpirySweepFunction/Resource',
         'OrderEventsPublisherFunction/Resource',
         'OrderNotificationFunction/Resource',
         'OrderPushFunction/Resource',

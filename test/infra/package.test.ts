@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { esbuildOptions } from '../../lib/klarna-function.js';
+import { commandFunctions } from '../../lib/order-commands.js';
 import { lifecycleFunctions } from '../../lib/order-lifecycle.js';
 import { rulesCheckerFunction } from '../../lib/rules-checker.js';
 import { functions } from '../../lib/routes.js';
@@ -19,7 +20,7 @@ import { functions } from '../../lib/routes.js';
 const run = promisify(execFile);
 const root = process.cwd();
 const packageJson = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };
-const definitions = [...Object.values(functions), ...Object.values(lifecycleFunctions), rulesCheckerFunction];
+const definitions = [...Object.values(functions), ...Object.values(lifecycleFunctions), rulesCheckerFunction, ...Object.values(commandFunctions)];
 type Json = Record<string, unknown>;
 
 let dir: string;
@@ -100,8 +101,8 @@ describe('examples/merchant-app, installed from the tarball', () => {
     const resources = Object.values(template.Resources);
     expect(resources.filter((resource) => resource.Type === 'AWS::ApiGateway::RestApi')).toHaveLength(2);
     const lambdas = resources.filter((resource) => resource.Type === 'AWS::Lambda::Function');
-    // Sweden: all ten (the rules checker among them); Usa without OSM: nine.
-    expect(lambdas).toHaveLength(19);
+    // Sweden: all ten (the rules checker among them) and the four of the shop's commands; Usa without OSM: nine and four.
+    expect(lambdas).toHaveLength(27);
     // Each function's code is a packaged bundle as it is: the asset's index.mjs is one of them.
     const assets = JSON.parse(readFileSync(path.join(outdir, 'ShopCheckout.assets.json'), 'utf8')) as { files: Record<string, { source: { path: string } }> };
     const shipped = definitions.map((def) => readFileSync(path.join(app, 'node_modules', packageJson.name, 'dist/bundles', def.id, 'index.mjs')));

@@ -10,7 +10,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { KlarnaStack, alarmsWithoutDestinationWarning, klarnaCallbackIps, type KlarnaStackProps } from '../../lib/klarna-stack.js';
 import { failClosedReasons } from '../../functions/shared/metrics.js';
-import { functions, kcoCallbacks, routes, type FunctionDefinition } from '../../lib/routes.js';
+import { commandRoutes, functions, kcoCallbacks, routes, type FunctionDefinition } from '../../lib/routes.js';
 import { placementsTable, rulesTable, tables } from '../../lib/tables.js';
 
 type Json = Record<string, unknown>;
@@ -113,7 +113,8 @@ describe('routes', () => {
       const properties = method.Properties ?? {};
       return `${properties.HttpMethod as string} ${resourcePath((properties.ResourceId as Json).Ref as string)}`;
     });
-    expect(methods.sort()).toEqual(routes.map((route) => `${route.method} ${route.path}`).sort());
+    // The command routes (IAM-authorized) are built by lib/order-commands.ts (test/infra/order-commands.test.ts).
+    expect(methods.sort()).toEqual([...routes, ...commandRoutes].map((route) => `${route.method} ${route.path}`).sort());
   });
 
   it.each(routes.map((route) => [`${route.method} ${route.path}`, route] as const))(
@@ -155,8 +156,10 @@ describe('routes', () => {
         .map((route) => `/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}`);
       expect(sourceArns.sort()).toEqual(expected.sort());
       for (const [, permission] of ofType('AWS::Lambda::Permission')) {
-        // The one other invoker is the order sweeper's schedule (test/infra/orders.test.ts).
-        if (((permission.Properties?.FunctionName as Json)['Fn::GetAtt'] as string[])[0] === logicalId(stack.orders.sweeper.function)) continue;
+        // The other invokers: the order sweeper's schedule (test/infra/orders.test.ts) and the
+        // command events' rule (test/infra/order-commands.test.ts).
+        const invoked = ((permission.Properties?.FunctionName as Json)['Fn::GetAtt'] as string[])[0];
+        if ([stack.orders.sweeper, stack.commands.eventFunction, stack.commands.expirySweep].some((fn) => invoked === logicalId(fn.function))) continue;
         expect(permission.Properties?.Principal).toBe('apigateway.amazonaws.com');
       }
     }
@@ -209,7 +212,7 @@ const secretsExtensionEnvironment = {
 
 describe('functions', () => {
   it('creates one Lambda per function definition and no other', () => {
-    const lifecycle = [stack.orders.publisher, stack.orders.sweeper, stack.rulesChecker.checker].map((fn) => logicalId(fn.function));
+    const lifecycle = [stack.orders.publisher, stack.orders.sweeper, stack.rulesChecker.checker, stack.commands.commandFunction, stack.commands.eventFunction, stack.commands.publisher, stack.commands.expirySweep].map((fn) => logicalId(fn.function));
     expect(ofType('AWS::Lambda::Function').map(([id]) => id).sort()).toEqual([...allFunctions.map(fnLogicalId), ...lifecycle].sort());
   });
 
@@ -478,6 +481,14 @@ describe('Klarna IP allowlist', () => {
         Resource: callbackRoutes.map((route) => `execute-api:/*/POST${route.path.replace('{order_id}', '*')}`),
         Condition: { NotIpAddress: { 'aws:SourceIp': cidrs(klarnaCallbackIps.production) } },
       },
+      // The IAM-authorized command routes: never to principals of another account.
+      {
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'execute-api:Invoke',
+        Resource: commandRoutes.map((route) => `execute-api:/*/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}`).sort(),
+        Condition: { StringNotEquals: { 'aws:PrincipalAccount': { Ref: 'AWS::AccountId' } } },
+      },
     ]);
     expect(JSON.stringify(Statement)).not.toContain('/osm');
   });
@@ -501,9 +512,9 @@ describe('alarms', () => {
 
   it('sends every alarm and its recovery to the SNS topic', () => {
     // 5xx rate, p99 per callback, errors and throttles per function, five fail-closed reasons, denial
-    // rate, the order lifecycle's eight (test/infra/orders.test.ts) and the rules checker's six
-    // (test/infra/rules-checker.test.ts).
-    expect(alarms()).toHaveLength(1 + callbackRoutes.length + 2 * allFunctions.length + failClosedReasons.length + 1 + 8 + 6);
+    // rate, the order lifecycle's eight (test/infra/orders.test.ts), the rules checker's six
+    // (test/infra/rules-checker.test.ts) and the commands' eight (test/infra/order-commands.test.ts).
+    expect(alarms()).toHaveLength(1 + callbackRoutes.length + 2 * allFunctions.length + failClosedReasons.length + 1 + 8 + 6 + 8);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId() }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId() }]);

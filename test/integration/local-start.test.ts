@@ -44,6 +44,7 @@ describe('startLocal', () => {
       PLACEMENTS_TABLE: `${prefix}-placements`,
       ORDERS_TABLE: `${prefix}-orders`,
       RULES_HISTORY_TABLE: `${prefix}-rules-history`,
+      ORDER_LEDGER_TABLE: `${prefix}-order-ledger`,
     });
     // No Order Management API configured here: the stand-in serves it, and events go to the local bus.
     expect(process.env.KCO_API_BASE_URL).toBe(service.orderManagementStandIn);

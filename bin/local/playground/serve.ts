@@ -12,6 +12,10 @@
  *   `…/rules/history` the scope's versions and `…/rules/restore` a rollback, as the rules tool's
  *   `history` and `rollback` do them (bin/local/rules-history.ts).
  * - `GET /playground/api/orders`: the example orders (./orders.ts).
+ * - The orders panel (issue 24): `GET /playground/api/recorded-orders` lists the orders table,
+ *   `POST /playground/api/push {order_id}` runs Klarna's push through the real handler (with the
+ *   token, which never reaches the page), `GET /playground/api/events?order_id=` the events the
+ *   local bus received. The commands themselves go to the open `/orders/…` routes of `npm start`.
  *
  * The API changes local state and spends the callback token, so it only answers this page: the
  * Host must be this loopback server (no DNS rebinding) and a write must be a same-origin JSON
@@ -23,9 +27,11 @@ import { resolve } from 'node:path';
 import { parseRulesDocument, rulesJsonSchema } from '../../../functions/kco/rules.js';
 import { createDocumentClient, createDynamoDbClient } from '../../../functions/shared/dynamodb.js';
 import { getRules, isRulesScope, putRules } from '../../../functions/shared/rules-store.js';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { diffDocuments, formatChanges } from '../../../functions/rules/diff.js';
 import { rollbackScope, scopeVersions, type HistoryDeps } from '../rules-history.js';
-import { kcoCallbacks } from '../../../lib/routes.js';
+import { functions, kcoCallbacks } from '../../../lib/routes.js';
+import type { BusEvent } from '../fake-eventbridge.js';
 import { kcoCallbackEvent, lambdaContext, loadHandler, readBody, type ExtraHandler } from '../server.js';
 import { installDecisionTap, withDecisionLog } from './decision-log.js';
 import { playgroundOrders } from './orders.js';
@@ -39,6 +45,10 @@ export type PlaygroundOptions = {
   rulesTable: string;
   /** The rules history the local rules checker writes (npm start reads the rules table's stream). */
   rulesHistoryTable: string;
+  /** The orders table, for the orders panel's list. */
+  ordersTable?: string;
+  /** The events the local bus received, for the orders panel. */
+  events?: () => readonly BusEvent[];
 };
 
 export type Playground = { handle: ExtraHandler; close(): Promise<void> };
@@ -179,6 +189,38 @@ export const createPlayground = (options: PlaygroundOptions): Playground => {
     return sendJson(response, 405, { error: 'GET, POST (check) or PUT (save)' });
   };
 
+  const recordedOrders = async (response: ServerResponse): Promise<true> => {
+    if (!options.ordersTable) return sendJson(response, 200, []);
+    const output = await client.send(
+      new ScanCommand({
+        TableName: options.ordersTable,
+        ProjectionExpression: 'order_id, #status, fraud_status, order_amount, purchase_currency, recorded_at',
+        ExpressionAttributeNames: { '#status': 'status' },
+        Limit: 200,
+      }),
+    );
+    const items = (output.Items ?? []).sort((a, b) => String(b.recorded_at).localeCompare(String(a.recorded_at)));
+    return sendJson(response, 200, items);
+  };
+
+  const push = async (request: IncomingMessage, response: ServerResponse): Promise<true> => {
+    const input = await readJson(request);
+    if (!isObject(input) || typeof input.order_id !== 'string' || !/^[A-Za-z0-9._~-]{1,128}$/.test(input.order_id)) throw new BadRequest('send {"order_id": "…"}');
+    const handler = await loadHandler(functions.orderPush.entry);
+    const result = await handler(kcoCallbackEvent('push', input.order_id, null, { token: options.token, headers: {} }), lambdaContext(functions.orderPush.id));
+    return sendJson(response, 200, { status: result.statusCode, body: result.body });
+  };
+
+  const events = (response: ServerResponse, url: URL): true => {
+    const orderId = url.searchParams.get('order_id');
+    const all = options.events?.() ?? [];
+    return sendJson(
+      response,
+      200,
+      all.filter((event) => orderId === null || event.detail.order_id === orderId).map((event) => ({ detail_type: event.detailType, source: event.source, detail: event.detail })),
+    );
+  };
+
   /** The scope's versions, newest first, each with what it changed from the one before. */
   const history = async (response: ServerResponse, url: URL): Promise<true> => {
     const scope = url.searchParams.get('scope') ?? '';
@@ -226,6 +268,9 @@ export const createPlayground = (options: PlaygroundOptions): Playground => {
     if (get && pathname === '/playground/api/orders') return sendJson(response, 200, playgroundOrders());
     if (get && pathname === '/playground/api/rules/schema') return sendJson(response, 200, rulesJsonSchema());
     if (pathname === '/playground/api/rules') return rules(request, response, url);
+    if (get && pathname === '/playground/api/recorded-orders') return recordedOrders(response);
+    if (get && pathname === '/playground/api/events') return events(response, url);
+    if (request.method === 'POST' && pathname === '/playground/api/push') return push(request, response);
     if (get && pathname === '/playground/api/rules/history') return history(response, url);
     if (request.method === 'POST' && pathname === '/playground/api/rules/restore') return restore(request, response, url);
     const match = /^\/playground\/api\/callbacks\/([a-z_]+)$/.exec(pathname);

@@ -2,6 +2,7 @@
 import { api, byId } from './dom.js';
 import { currentOrderId, initCheckout, type ExampleOrder } from './checkout.js';
 import { initOsm } from './osm.js';
+import { initOrders } from './orders.js';
 import { initRules, loadRules } from './rules.js';
 
 const scopeSelect = (): HTMLSelectElement => byId<HTMLSelectElement>('rules-scope');
@@ -20,6 +21,8 @@ const start = async (): Promise<void> => {
   });
   await initRules(rulesScope);
   rulesReady = true;
+  // The example order the local Order Management stand-in knows (bin/local/start.ts).
+  await initOrders(orders.find((order) => order.orderId.startsWith('example-'))?.orderId ?? currentOrderId());
   document.body.dataset.ready = 'true';
 };
 

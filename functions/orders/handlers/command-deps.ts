@@ -1,0 +1,71 @@
+/**
+ * What the command functions (HTTP and EventBridge) are built from, read once per container: the
+ * orders table (read only), the ledger table, the Order Management commands client, the bus for
+ * `Command Refused` / `Command Failed`, the log and the metrics.
+ */
+import { intEnv, requireEnv } from '../../shared/config.js';
+import { documentClient } from '../../shared/dynamodb.js';
+import { describeError, logger } from '../../shared/log.js';
+import { metricsNamespace } from '../../shared/metric-names.js';
+import { DynamoDbCommandLedgerStore } from '../command-ledger-store.js';
+import { COMMAND_FAILED_METRIC, COMMAND_METRIC } from '../commands/command.js';
+import type { CommandDeps } from '../commands/run.js';
+import type { CommandEvent } from '../commands/ports.js';
+import { EVENT_SOURCE } from '../events.js';
+import { createOrderCommandsClient, readOmConfig } from '../order-management.js';
+import { DynamoDbOrdersStore } from '../orders-store.js';
+import { eventBridgeBus, type EventBus } from './publish-events.js';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * One CloudWatch embedded-metric-format line per command: OrderCommands{command, outcome}, and
+ * OrderCommandsFailed (alarmed) when Klarna could not be reached within the retries.
+ */
+export const commandMetricLine = (command: string, outcome: string, now: number): string =>
+  JSON.stringify({
+    _aws: {
+      Timestamp: now,
+      CloudWatchMetrics: [
+        { Namespace: metricsNamespace(), Dimensions: [['command', 'outcome']], Metrics: [{ Name: COMMAND_METRIC, Unit: 'Count' }] },
+        { Namespace: metricsNamespace(), Dimensions: [[]], Metrics: [{ Name: COMMAND_FAILED_METRIC, Unit: 'Count' }] },
+      ],
+    },
+    command,
+    outcome,
+    [COMMAND_METRIC]: 1,
+    [COMMAND_FAILED_METRIC]: outcome === 'failed' ? 1 : 0,
+    step: 'command_metric',
+  });
+
+export type CommandContext = CommandDeps & { readonly ledgerStore: DynamoDbCommandLedgerStore; readonly ordersStore: DynamoDbOrdersStore };
+
+export const commandBusEntries = (event: CommandEvent, busName: string) => [
+  { Source: EVENT_SOURCE, DetailType: event.detailType, Detail: JSON.stringify(event.detail), EventBusName: busName, Time: new Date(event.detail.occurred_at) },
+];
+
+/** Read at cold start: a missing table or unusable Klarna configuration fails loudly on deploy. */
+export const commandDeps = (bus: EventBus = eventBridgeBus()): CommandContext => {
+  const client = documentClient();
+  const ordersStore = new DynamoDbOrdersStore(client, requireEnv('ORDERS_TABLE'));
+  const ledgerStore = new DynamoDbCommandLedgerStore(client, requireEnv('ORDER_LEDGER_TABLE'), intEnv('ORDERS_RETENTION_DAYS', 90, { min: 1, max: 3650 }) * DAY_MS);
+  const busName = requireEnv('EVENT_BUS_NAME');
+  return {
+    orders: ordersStore,
+    ordersStore,
+    ledger: ledgerStore,
+    ledgerStore,
+    klarna: createOrderCommandsClient(readOmConfig()),
+    // A refusal or failure is answered whether or not its event could be published.
+    publish: async (event) => {
+      try {
+        const failed = (await bus.put(commandBusEntries(event, busName))).filter((result) => result.kind !== 'ok').length;
+        if (failed > 0) logger.warn('command event not published', { step: 'command_event_failed', order_id: event.detail.order_id, detail_type: event.detailType });
+      } catch (error) {
+        logger.warn('command event not published', { step: 'command_event_failed', order_id: event.detail.order_id, detail_type: event.detailType, ...describeError(error) });
+      }
+    },
+    now: Date.now,
+    log: (step, fields) => logger.info('order command step', { step, ...fields }),
+  };
+};
