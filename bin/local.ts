@@ -7,6 +7,11 @@ import { merchantUrls } from '../lib/routes.js';
 import { intEnv, optionalEnv } from '../functions/shared/config.js';
 import { EXAMPLE_ORDER_ID, localStatePath, startLocal } from './local/start.js';
 import type { BusEvent } from './local/fake-eventbridge.js';
+import { formatOrderEvent } from './local/print-event.js';
+import { prepareInvocations } from './local/invocation.js';
+
+// Before the first AWS SDK request: each function's log lines keep their own name and request id.
+prepareInvocations();
 
 const fail = (message: string): never => {
   process.stderr.write(`\n${message}\n`);
@@ -51,15 +56,10 @@ const printRulesEvent = (event: BusEvent): void => {
   process.stdout.write(`${lines.join('\n')}\n`);
 };
 
-// Order events as the shop's EventBridge rule would receive them; detail-type, order, status.
+// Order events as the shop's EventBridge rule would receive them, personal data masked.
 const printEvent = (event: BusEvent): void => {
   if (event.detailType.startsWith('Rules ')) return printRulesEvent(event);
-  const { order_id, sequence, status, fraud_status, may_ship, command_id, reason } = event.detail;
-  const summary =
-    sequence === undefined
-      ? `command ${String(command_id ?? '-')}${reason === undefined ? '' : `, reason ${String(reason)}`}`
-      : `#${String(sequence)}: ${String(status)}, fraud ${String(fraud_status)}, may_ship ${String(may_ship)}`;
-  process.stdout.write(`event ${event.source} "${event.detailType}" order ${String(order_id)} ${summary}\n  detail: ${JSON.stringify(event.detail)}\n`);
+  process.stdout.write(formatOrderEvent(event));
 };
 
 const starting = startLocal({ port, ...(dynamoDbPort === undefined ? {} : { dynamoDbPort }), stateFile, onOrderEvent: printEvent }).catch(

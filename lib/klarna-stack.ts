@@ -180,7 +180,7 @@ export type KlarnaCheckoutBackendProps = {
   /**
    * Reserved concurrency for each of the four callback functions, so no other function (OSM) can
    * take the account's Lambda capacity from them. Default none: AWS keeps 10 unreserved, and a
-   * new account may have only 10 in all (README, Settings).
+   * new account may have only 10 in all (docs/configuration.md).
    */
   readonly callbackReservedConcurrency?: number;
   /** The denial-rate alarm fires above this share of callback decisions (default 0.25). */

@@ -72,7 +72,7 @@ export const addDecisionAlarms = (
       comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       // Fires in the minute it happens; back to OK only after five quiet minutes (no flapping).
       evaluationPeriods: 5,
-      description: `A KCO callback failed closed with reason ${reason}: checkouts are refused until it is fixed (README, Monitoring).`,
+      description: `A KCO callback failed closed with reason ${reason}: checkouts are refused until it is fixed (docs/operations.md).`,
     }),
   ),
   alarm('DenialRateAlarm', {
@@ -89,7 +89,7 @@ export const addDecisionAlarms = (
     }),
     threshold: denialRateShare,
     comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
-    description: `More than ${Math.round(denialRateShare * 100)}% of at least ${DENIAL_RATE_MIN_DECISIONS} KCO callback decisions in 5 minutes denied or refused (README, Monitoring).`,
+    description: `More than ${Math.round(denialRateShare * 100)}% of at least ${DENIAL_RATE_MIN_DECISIONS} KCO callback decisions in 5 minutes denied or refused (docs/operations.md).`,
   }),
 ];
 

@@ -109,7 +109,7 @@ export class OrderLifecycle {
   constructor(scope: Construct, props: OrderLifecycleProps) {
     const { ordersTable, rulesTable, alarm } = props;
     this.bus =
-      props.eventBus ?? new EventBus(scope, 'OrderEventBus', { description: 'Order events for the shop: source klarna-serverless (README: Events for the shop).' });
+      props.eventBus ?? new EventBus(scope, 'OrderEventBus', { description: 'Order events for the shop: source klarna-serverless (docs/orders-and-events.md: Events for the shop).' });
 
     // ---- Publisher: stream → bus --------------------------------------------------------------
     this.publisher = new KlarnaFunction(scope, lifecycleFunctions.publisher.id, {
@@ -199,7 +199,7 @@ export class OrderLifecycle {
       metric: new Metric({ namespace: props.metricsNamespace, metricName: 'OrdersAwaitingAcknowledgement', statistic: Stats.MAXIMUM, period: sweepSchedule }),
       threshold: 1,
       comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      description: 'An order is still not acknowledged after the sweeper retried it (README: Orders, needs attention).',
+      description: 'An order is still not acknowledged after the sweeper retried it (docs/operations.md: alarms).',
     });
     alarm('OrderManagementCredentialsMissingAlarm', {
       metric: new Metric({

@@ -365,7 +365,7 @@ export const runCold = async (
     const deployedSecrets = {
       KCO_CALLBACK_TOKENS_SECRET_ARN: SECRET_ARNS.tokens,
       OSM_CREDENTIALS_SECRET_ARN: SECRET_ARNS.osm,
-      // As the stack deploys with `osmClientId` (README, Settings): the client id keys the cache
+      // As the stack deploys with `osmClientId` (docs/configuration.md): the client id keys the cache
       // without the secret, which a cache hit then never reads.
       OSM_CLIENT_ID: BENCH_OSM_CLIENT_ID,
       KCO_API_CREDENTIALS_SECRET_ARN: SECRET_ARNS.orderManagement,

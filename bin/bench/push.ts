@@ -1,6 +1,6 @@
 /**
- * Part 6, pushes: what a push costs when the work is done within the request (README: "Why the
- * work is done within the request"). Through the local server (the push handler, warm), against
+ * Part 6, pushes: what a push costs when the work is done within the request (docs/architecture.md,
+ * "Orders: the work is done within the push"). Through the local server (the push handler, warm), against
  * DynamoDB Local behind the counting proxy and the Order Management stand-in: requests per push to
  * Klarna and to DynamoDB, and the push's latency, for a first push of a new order (read, record,
  * check, acknowledge), a repeated one (already acknowledged), and a fraud notification for the

@@ -1,5 +1,5 @@
 /**
- * The benchmark's report: Markdown tables (pasted as they are into the README's Performance section)
+ * The benchmark's report: Markdown tables (pasted as they are into docs/performance.md)
  * and the list of the issue's targets with the measured value and whether it holds.
  */
 import { cpus, totalmem } from 'node:os';

@@ -14,6 +14,7 @@ import { commandRoutes, routes as callbackAndOsmRoutes, type CommandRouteDefinit
 type RouteDefinition = CommandRouteDefinition;
 /** Every route of lib/routes.ts; the command routes are open here (IAM only when deployed). */
 const allRoutes: readonly RouteDefinition[] = [...callbackAndOsmRoutes, ...commandRoutes];
+import { runInvocation } from './invocation.js';
 
 /** API Gateway's own payload limit; our handlers apply their smaller one. */
 const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -221,7 +222,8 @@ export const startLocalServer = async ({
       if (body === 'too_large') return send(response, 413, JSON.stringify({ message: 'Request Too Long' }));
       const event = toEvent(request, url, found.c, values, body);
       const handler = await loadHandler(found.c.route.fn.entry);
-      const result = await handler(event, lambdaContext(found.c.route.fn.id));
+      const context = lambdaContext(found.c.route.fn.id);
+      const result = await runInvocation(context, () => handler(event, context));
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(result.headers ?? {})) headers[k.toLowerCase()] = String(v);
       for (const [k, v] of Object.entries(result.multiValueHeaders ?? {})) headers[k.toLowerCase()] = v.map(String).join(', ');

@@ -8,7 +8,7 @@
  * DynamoDB and rules table are.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { orderLedgerTable, ordersTable, rulesHistoryTable, rulesTable, tables, type TableDefinition } from '../../lib/tables.js';
 import { commandDetailTypes } from '../../functions/orders/commands/command.js';
@@ -16,7 +16,8 @@ import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
 import { defaultScope, orderScope, type RulesIssue } from '../../functions/kco/rules.js';
 import { checkJava, createTables, startDynamoDb, type RunningDynamoDb } from './dynamodb-local.js';
-import { startLocalServer, type LocalServer } from './server.js';
+import { lambdaContext, startLocalServer, type LocalServer } from './server.js';
+import { runInvocation } from './invocation.js';
 import { startFakeOsm } from './fake-osm.js';
 import { createPlayground } from './playground/serve.js';
 import { exampleOmOrder, startFakeOrderManagement } from './fake-order-management.js';
@@ -225,7 +226,7 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
       }
     });
     // No OSM API configured: serve the OSM routes from a loopback stand-in for Klarna's, so the
-    // README's OSM examples work on a fresh machine without a Klarna client id.
+    // docs' OSM examples work on a fresh machine without a Klarna client id.
     let osmStandIn: string | undefined;
     if (!['OSM_BASE_URL', 'OSM_CLIENT_ID', 'OSM_CREDENTIALS_SECRET_ARN'].some((name) => process.env[name]?.trim())) {
       const fake = await startFakeOsm();
@@ -254,7 +255,11 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
       const orderStream = await startOrderStream({
         endpoint: dynamoDb.endpoint,
         tableName: nameOf(ordersTable),
-        handle: async (records) => (await import('../../functions/orders/handlers/publish-events.js')).handler({ Records: records }),
+        handle: async (records) => {
+          const { handler } = await import('../../functions/orders/handlers/publish-events.js');
+          const context = lambdaContext('OrderEventsPublisherFunction');
+          return runInvocation(context, () => handler({ Records: records }, context));
+        },
         pollMs: 250,
         onError: (error) => process.stderr.write(`orders stream: ${error instanceof Error ? error.message : String(error)}\n`),
       });
@@ -337,7 +342,10 @@ export const startLocal = async (options: StartLocalOptions): Promise<LocalServi
       cleanups.push(async () => {
         // Only our own: another `npm start` may have taken over the file since.
         const state = await readLocalState(stateFile);
-        if (state?.pid === process.pid) await rm(stateFile, { force: true });
+        if (state?.pid !== process.pid) return;
+        await rm(stateFile, { force: true });
+        // `.local/` too, when nothing else is in it: npm start leaves the project as it found it.
+        await rmdir(dirname(stateFile)).catch(() => undefined);
       });
     }
 

@@ -12,7 +12,7 @@ export const divideRounded = (n: number, d: number): number => {
   let remainder = magnitude - quotient * d;
   // Guard the float division: correct the quotient so that 0 <= remainder < d holds exactly.
   // For integers below 2^53 the float quotient never rounds to a wrong integer, so no test can
-  // reach the correction: its mutants are equivalent (README, Mutation testing) and not counted.
+  // reach the correction: its mutants are equivalent (CONTRIBUTING.md, Mutation testing) and not counted.
   // Stryker disable all
   if (remainder < 0) {
     quotient -= 1;

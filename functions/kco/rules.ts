@@ -65,7 +65,7 @@ const isUnchangedHttpsUrl = (value: string): boolean => {
 // The schema's definition is data, built once per process on first need. Its mutants used to be
 // static (module scope) and skipped; built lazily, Stryker's per-test coverage would credit them
 // to whichever test builds it first, and run only that one. Its messages and bounds are held by
-// test/unit/rules.test.ts through zod itself. (README, Mutation testing.)
+// test/unit/rules.test.ts through zod itself. (CONTRIBUTING.md, Mutation testing.)
 // Stryker disable all
 const buildRulesSchemas = () => {
   const country = z.string().check(z.regex(/^[A-Z]{2}$/, 'an ISO 3166 alpha-2 code in capitals, like "SE"'));

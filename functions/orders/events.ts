@@ -21,7 +21,7 @@ export const eventTypes = {
 } as const;
 export type EventType = (typeof eventTypes)[keyof typeof eventTypes];
 
-/** The `detail` of every event (README: "Events for the shop"). */
+/** The `detail` of every event (docs/orders-and-events.md, its JSON Schemas in docs/events/). */
 export type OrderEventDetail = {
   schema_version: typeof EVENT_SCHEMA_VERSION;
   order_id: string;

@@ -4,7 +4,7 @@
  *
  * RFC 9111's decisions (may it be stored at all, which lifetime applies) come from
  * `http-cache-semantics`: shared-cache mode for our caches (memory and DynamoDB serve every
- * shopper), private mode for the browser. Around it, what the README documents and the library
+ * shopper), private mode for the browser. Around it, what docs/osm.md documents and the library
  * reads otherwise:
  * - The header is normalised first: directive names case-insensitive, a repeated delta-seconds
  *   directive keeps its smallest value (the library keeps the last), a malformed one reads as 0.

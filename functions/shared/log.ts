@@ -4,10 +4,23 @@
  * `redact` helper is the last line of defence for error messages that may quote input.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
 
 export const logger = new Logger({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'klarna-serverless',
   logLevel: (process.env.LOG_LEVEL as 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT' | undefined) ?? 'INFO',
+});
+
+/**
+ * A middy middleware that gives every line of an invocation its function's name and request id
+ * (Powertools' Lambda context). Not Powertools' own `injectLambdaContext`: that one also puts the
+ * log level back to the level the logger was created with on every invocation (its debug-sampling
+ * refresh), undoing a level set at run time.
+ */
+export const lambdaContextLogging = <Request extends { context: Context | undefined }>() => ({
+  before: (request: Request): void => {
+    if (request.context) logger.addContext(request.context);
+  },
 });
 
 /** What we may say about an unexpected error: its name and a clipped message, never its cause. */

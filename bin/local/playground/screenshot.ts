@@ -1,10 +1,13 @@
 /**
- * The README's picture of the playground: `npx tsx bin/local/playground/screenshot.ts [out.png]`
- * starts the local service in-process (as `npm start` does, on free ports), walks one checkout in
- * chromium and saves the page (default .github/assets/playground.png).
+ * The README's picture of the playground: `npm run screenshot [-- out.png]` starts the local
+ * service in-process (as `npm start` does, on free ports), walks one checkout in chromium and saves
+ * the page (default .github/assets/playground.png). It refuses to save a picture that lacks a
+ * field of the rules schema, and records the fields it shows beside the picture
+ * (`<out>.fields.json`), which test/docs/screenshot.test.ts holds to the schema.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { rulesJsonSchema } from '../../../functions/kco/rules.js';
 import { startLocal } from '../start.js';
 import { launchChromium } from './browser.js';
 
@@ -42,8 +45,21 @@ try {
   // frame (its own process) blank in a full-page capture.
   const height = Number(await page.evaluate('document.documentElement.scrollHeight'));
   await page.setViewport({ width: 1440, height });
+  // Every field of the schema must be on the page, visible, and inside the picture.
+  const expected = Object.keys((rulesJsonSchema() as { properties?: Record<string, unknown> }).properties ?? {}).sort();
+  const shown = JSON.parse(
+    String(
+      await page.evaluate(`JSON.stringify([...document.querySelectorAll('[id^="rules-field-"]')]
+        .filter((e) => !/-(error|help)$/.test(e.id))
+        .filter((e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && r.top >= 0 && r.bottom <= ${height}; })
+        .map((e) => e.id.slice('rules-field-'.length)))`),
+    ),
+  ) as string[];
+  const missing = expected.filter((name) => !shown.includes(name));
+  if (missing.length > 0) throw new Error(`The picture would lack rules fields: ${missing.join(', ')}`);
   await page.screenshot({ path: out as `${string}.png` });
-  process.stdout.write(`Saved ${out}\n`);
+  await writeFile(out.replace(/\.png$/, '.fields.json'), `${JSON.stringify(shown.sort(), null, 2)}\n`);
+  process.stdout.write(`Saved ${out} (${shown.length} rules fields)\n`);
 } finally {
   await browser.close();
   await service.stop();

@@ -35,6 +35,7 @@ import type { BusEvent } from '../fake-eventbridge.js';
 import { kcoCallbackEvent, lambdaContext, loadHandler, readBody, type ExtraHandler } from '../server.js';
 import { installDecisionTap, withDecisionLog } from './decision-log.js';
 import { playgroundOrders } from './orders.js';
+import { runInvocation } from '../invocation.js';
 
 export type PlaygroundOptions = {
   /** A callback token the handlers accept. */
@@ -146,7 +147,10 @@ export const createPlayground = (options: PlaygroundOptions): Playground => {
     }
     const event = kcoCallbackEvent(name, input.order_id, JSON.stringify(input.order), { token: options.token });
     const handler = await loadHandler(route.fn.entry);
-    const { value: result, decision } = await withDecisionLog(() => handler(event, lambdaContext(route.fn.id)));
+    const { value: result, decision } = await withDecisionLog(() => {
+      const context = lambdaContext(route.fn.id);
+      return runInvocation(context, () => handler(event, context));
+    });
     const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
     return sendJson(response, 200, {
       callback: name,

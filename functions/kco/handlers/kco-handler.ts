@@ -7,7 +7,7 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { bodyBytes, isBodyParserError, maxBodyBytes, safeJsonBodyParser, tokenMatches } from '../../shared/http.js';
-import { describeError, logger } from '../../shared/log.js';
+import { describeError, lambdaContextLogging, logger } from '../../shared/log.js';
 import { callbackDecisionCounter } from '../../shared/metrics.js';
 import { NOT_JSON_TEXT, UNAUTHORIZED_TEXT } from '../../shared/refusal-texts.js';
 import { rulesSource, type RulesLookup, type RulesSource } from '../../shared/rules-store.js';
@@ -109,6 +109,8 @@ export const kcoCallback = <Body>(spec: CallbackSpec<Body>) => {
 
   const limit = maxBodyBytes();
   const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>(core, { timeoutEarlyInMillis: 0 })
+    // First: every line of the invocation carries this function's name and request id.
+    .use(lambdaContextLogging())
     .use(httpHeaderNormalizer())
     .use({
       // Guard before any parsing: a wrong token costs no JSON parse, and no DynamoDB read once the

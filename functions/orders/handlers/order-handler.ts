@@ -12,7 +12,7 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { tokenMatches } from '../../shared/http.js';
-import { describeError, logger } from '../../shared/log.js';
+import { describeError, lambdaContextLogging, logger } from '../../shared/log.js';
 import { countOrderStep, type OrderOutcome } from '../../shared/metrics.js';
 import { callbackTokens, prefetchCallbackTokens } from '../../shared/secrets.js';
 import { fraudStatusClaimedBy } from '../lifecycle.js';
@@ -95,6 +95,8 @@ export const orderHandler = (trigger: Exclude<Trigger, 'sweep'>, deps: () => Pro
   };
 
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>(core, { timeoutEarlyInMillis: 0 })
+    // First: every line of the invocation carries this function's name and request id.
+    .use(lambdaContextLogging())
     .use(httpHeaderNormalizer())
     .use({
       before: async (request) => {

@@ -11,8 +11,9 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { requireEnv } from '../../shared/config.js';
+import { logger } from '../../shared/log.js';
 import { EVENT_SOURCE, eventsForChange, type OrderEvent } from '../events.js';
 import { eventBridgeBus, publishRecordEvents, sqsDeadLetters, type DeadLetters, type EventBus } from './bus-publishing.js';
 
@@ -54,5 +55,8 @@ export const publishRecords = async (
 let bus: EventBus | undefined;
 let deadLetters: DeadLetters | undefined;
 
-export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> =>
-  publishRecords(event.Records, (bus ??= eventBridgeBus()), requireEnv('EVENT_BUS_NAME'), (deadLetters ??= sqsDeadLetters()));
+export const handler = async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
+  // Every line of the invocation carries this function's name and request id.
+  if (context) logger.addContext(context);
+  return publishRecords(event.Records, (bus ??= eventBridgeBus()), requireEnv('EVENT_BUS_NAME'), (deadLetters ??= sqsDeadLetters()));
+};

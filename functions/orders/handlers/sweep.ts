@@ -33,7 +33,9 @@ export const gaveUpMetricLine = (count: number, now: number): string =>
 
 let deps: ReturnType<typeof defaultDeps> | undefined;
 
-export const handler = async (_event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<void> => {
+export const handler = async (_event: unknown, context: Context): Promise<void> => {
+  // Every line of the invocation carries this function's name and request id.
+  logger.addContext(context);
   deps ??= defaultDeps();
   const now = deps.now();
   const result = await sweep(deps, {
