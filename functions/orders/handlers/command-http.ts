@@ -9,7 +9,7 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { safeJsonReviver } from '../../shared/http.js';
-import { describeError, logger } from '../../shared/log.js';
+import { describeError, lambdaContextLogging, logger } from '../../shared/log.js';
 import { parseCommand, type CommandKind } from '../commands/command.js';
 import { runCommand } from '../commands/run.js';
 import { viewOf } from '../commands/view.js';
@@ -99,6 +99,7 @@ export const commandHttpHandler = (deps: () => CommandContext = commandDeps) => 
   };
 
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>(core, { timeoutEarlyInMillis: 0 })
+    .use(lambdaContextLogging())
     .use(httpHeaderNormalizer())
     .use({
       onError: (request) => {

@@ -91,7 +91,8 @@ export const sweepExpiry = async (deps: CommandContext, ordersTableName: string,
 
 let deps: CommandContext | undefined;
 
-export const handler = async (_event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<ExpiryResult> => {
+export const handler = async (_event: unknown, context: Context): Promise<ExpiryResult> => {
+  logger.addContext(context);
   deps ??= commandDeps();
   const now = deps.now();
   const result = await sweepExpiry(deps, requireEnv('ORDERS_TABLE'), readExpirySettings(), now + context.getRemainingTimeInMillis());

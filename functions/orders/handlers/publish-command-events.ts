@@ -9,7 +9,8 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { logger } from '../../shared/log.js';
 import { requireEnv } from '../../shared/config.js';
 import type { CommandEvent } from '../commands/ports.js';
 import { commandBusEntries } from './command-deps.js';
@@ -43,5 +44,8 @@ export const publishCommandRecords = async (
 let bus: EventBus | undefined;
 let deadLetters: DeadLetters | undefined;
 
-export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> =>
-  publishCommandRecords(event.Records, (bus ??= eventBridgeBus()), requireEnv('EVENT_BUS_NAME'), (deadLetters ??= sqsDeadLetters()));
+export const handler = async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
+  // Every line of the invocation carries this function's name and request id.
+  if (context) logger.addContext(context);
+  return publishCommandRecords(event.Records, (bus ??= eventBridgeBus()), requireEnv('EVENT_BUS_NAME'), (deadLetters ??= sqsDeadLetters()));
+};

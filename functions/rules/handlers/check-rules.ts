@@ -13,7 +13,7 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { intEnv, requireEnv } from '../../shared/config.js';
 import { createDynamoDbClient } from '../../shared/dynamodb.js';
 import { describeError, logger } from '../../shared/log.js';
@@ -211,4 +211,8 @@ const depsFromEnv = (): CheckerDeps => ({
   now: () => new Date(),
 });
 
-export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => checkRecords(event.Records, (deps ??= depsFromEnv()));
+export const handler = async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
+  // Every line of the invocation carries this function's name and request id.
+  if (context) logger.addContext(context);
+  return checkRecords(event.Records, (deps ??= depsFromEnv()));
+};
