@@ -78,6 +78,8 @@ describe('the schemas', () => {
   });
 });
 
+const commandLife = ['Order Captured', 'Order Refunded', 'Command Refused', 'Authorization Extended', 'Authorization Released'];
+
 describe('the events emitted', () => {
   const caught: BusEvent[] = [];
   let om: FakeOrderManagement;
@@ -100,19 +102,35 @@ describe('the events emitted', () => {
     om.putOrder(exampleOmOrder('docs-ok'));
     om.putOrder(exampleOmOrder('docs-review'));
     om.putOrder(exampleOmOrder('docs-fraud', { fraud_status: 'PENDING' }));
-    for (const id of ['docs-ok', 'docs-review', 'docs-fraud']) expect((await post(id, 'push')).status).toBe(200);
+    om.putOrder(exampleOmOrder('docs-commands', { expires_at: new Date(Date.now() + 20 * 86_400_000).toISOString() }));
+    for (const id of ['docs-ok', 'docs-review', 'docs-fraud', 'docs-commands']) expect((await post(id, 'push')).status).toBe(200);
     om.updateOrder('docs-fraud', { fraud_status: 'ACCEPTED' });
     expect((await post('docs-fraud', 'notification', JSON.stringify({ order_id: 'docs-fraud', event_type: 'FRAUD_RISK_ACCEPTED' }))).status).toBe(200);
     // Recorded, Acknowledged, Needs Review, Fraud Status Changed: through the stream (other
     // events, the rules checker's, come on the same bus).
     const orderLife = ['Order Recorded', 'Order Acknowledged', 'Order Needs Review', 'Order Fraud Status Changed'];
     await waitFor(() => orderLife.every((type) => caught.some((event) => event.detailType === type)), 3000);
+
+    // The shop's commands on an acknowledged order (open routes under npm start): their events
+    // come from the ledger table's stream onto the same bus.
+    const command = async (route: string, body: unknown): Promise<number> =>
+      (await fetch(`${service.url}/orders/docs-commands/${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).status;
+    expect(await command('captures', { command_id: 'docs-capture', lines: [{ reference: 'TSHIRT-1', quantity: 1 }] })).toBe(201);
+    expect(await command('refunds', { command_id: 'docs-refund' })).toBe(201);
+    expect(await command('cancel', { command_id: 'docs-cancel' })).toBe(409);
+    expect(await command('extend', { command_id: 'docs-extend' })).toBe(200);
+    expect(await command('release', { command_id: 'docs-release' })).toBe(200);
+    await waitFor(() => commandLife.every((type) => caught.some((event) => event.detailType === type)), 5000);
   });
 
   afterAll(async () => {
     await service?.stop();
     await om?.close();
     process.env = saved;
+  });
+
+  it('cover the commands: captured, refunded, refused, extended, released', () => {
+    expect([...new Set(caught.map((event) => event.detailType))]).toEqual(expect.arrayContaining(commandLife));
   });
 
   it('cover the order’s life: recorded, acknowledged, set aside for review, fraud status moved', () => {
