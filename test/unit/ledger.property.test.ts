@@ -165,8 +165,9 @@ describe('ledger', () => {
         expect(totalsOf(o, rest.next).captured_amount).toBe(o.order_amount);
         if (state.captured_unallocated === 0 && splittable(o)) {
           // By lines: every line whole, its tax too.
-          expect(cumulative(o, rest.next.captured_units).amounts).toEqual(o.order_lines.map((l) => l.total_amount));
-          expect(cumulative(o, rest.next.captured_units).taxes).toEqual(o.order_lines.map((l) => l.total_tax_amount ?? 0));
+          // `|| 0`: the generator can write a zero tax as -0 (a negated 0), which toEqual tells from 0.
+          expect(cumulative(o, rest.next.captured_units).amounts).toEqual(o.order_lines.map((l) => l.total_amount || 0));
+          expect(cumulative(o, rest.next.captured_units).taxes).toEqual(o.order_lines.map((l) => l.total_tax_amount || 0));
           // Refunding everything then gives back exactly what was captured.
           const refund = planRefund(o, rest.next, {});
           expect(refund).toMatchObject({ ok: true, amount: o.order_amount });
