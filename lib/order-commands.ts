@@ -16,9 +16,10 @@ import { StartingPosition, type ParamsAndSecretsLayerVersion } from 'aws-cdk-lib
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { COMMAND_FAILED_METRIC, EXPIRED_METRIC, commandDetailTypes } from '../functions/orders/command-names.js';
+import { deadLetterAlarm, deadLetterQueue } from './dead-letter-queue.js';
 import { KlarnaFunction } from './klarna-function.js';
 import type { AlarmSpec } from './monitoring.js';
 import { orderManagementEnvironment, orderManagementSecretEnvVar, type OrderManagementSettings } from './order-lifecycle.js';
@@ -151,11 +152,11 @@ export class OrderCommands extends Construct {
     }
 
     // ---- EventBridge: the same commands as events ------------------------------------------
-    this.failedCommands = new Queue(this, 'FailedCommandsQueue', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
-    Validations.of(this.failedCommands).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter destination of the command events; it is alarmed and read by an operator, not redriven automatically.',
-    });
+    this.failedCommands = deadLetterQueue(
+      this,
+      'FailedCommandsQueue',
+      'This queue is itself the dead-letter destination of the command events; it is alarmed and read by an operator, not redriven automatically.',
+    );
     this.eventFunction = commandFunction(orderCommandEventsFunction.id, orderCommandEventsFunction.entry);
     this.eventFunction.function.configureAsyncInvoke({
       // Klarna unreachable within the retries: the event is retried twice (same command id, same key), then kept here.
@@ -179,18 +180,18 @@ export class OrderCommands extends Construct {
       tracing: props.tracing,
     });
     bus.grantPutEventsTo(this.publisher.role);
-    this.failedEvents = new Queue(this, 'CommandEventsFailedQueue', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
-    Validations.of(this.failedEvents).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter destination of the ledger stream trigger; it is alarmed, not redriven.',
-    });
+    this.failedEvents = deadLetterQueue(
+      this,
+      'CommandEventsFailedQueue',
+      'This queue is itself the dead-letter destination of the ledger stream trigger; it is alarmed, not redriven.',
+    );
     // Entries EventBridge refuses for good: the publisher puts each here and goes on, so one bad
     // entry never holds back the bookings' events after it (as OrderEventsRefusedQueue does).
-    this.refusedEvents = new Queue(this, 'CommandEventsRefusedQueue', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
-    Validations.of(this.refusedEvents).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself a dead-letter queue (command events EventBridge refused); it is alarmed, not redriven.',
-    });
+    this.refusedEvents = deadLetterQueue(
+      this,
+      'CommandEventsRefusedQueue',
+      'This queue is itself a dead-letter queue (command events EventBridge refused); it is alarmed, not redriven.',
+    );
     this.refusedEvents.grantSendMessages(this.publisher.role);
     this.publisher.function.addEnvironment('REFUSED_EVENTS_QUEUE_URL', this.refusedEvents.queueUrl);
     this.publisher.function.addEventSource(
@@ -249,24 +250,14 @@ export class OrderCommands extends Construct {
       comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       description: 'A command could not reach Klarna within its retries (docs/operations.md: Order command failed).',
     });
-    alarm('FailedCommandsQueueAlarm', {
-      metric: this.failedCommands.metricApproximateNumberOfMessagesVisible({ statistic: Stats.MAXIMUM, period: fiveMinutes }),
-      threshold: 1,
-      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      description: 'Command events were given up after their retries: they are in FailedCommandsQueue (docs/operations.md).',
-    });
-    alarm('CommandEventsFailedAlarm', {
-      metric: this.failedEvents.metricApproximateNumberOfMessagesVisible({ statistic: Stats.MAXIMUM, period: fiveMinutes }),
-      threshold: 1,
-      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      description: 'Events of booked commands could not be published for a day: their batches are in CommandEventsFailedQueue.',
-    });
-    alarm('CommandEventsRefusedAlarm', {
-      metric: this.refusedEvents.metricApproximateNumberOfMessagesVisible({ statistic: Stats.MAXIMUM, period: fiveMinutes }),
-      threshold: 1,
-      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      description: 'EventBridge refused a command event for good: it is in CommandEventsRefusedQueue (docs/operations.md: CommandEventsRefusedAlarm).',
-    });
+    deadLetterAlarm(alarm, 'FailedCommandsQueueAlarm', this.failedCommands, 'Command events were given up after their retries: they are in FailedCommandsQueue (docs/operations.md).');
+    deadLetterAlarm(alarm, 'CommandEventsFailedAlarm', this.failedEvents, 'Events of booked commands could not be published for a day: their batches are in CommandEventsFailedQueue.');
+    deadLetterAlarm(
+      alarm,
+      'CommandEventsRefusedAlarm',
+      this.refusedEvents,
+      'EventBridge refused a command event for good: it is in CommandEventsRefusedQueue (docs/operations.md: CommandEventsRefusedAlarm).',
+    );
     for (const fn of [this.commandFunction, this.eventFunction, this.publisher, this.expirySweep]) {
       alarm(`${fn.node.id}ErrorsAlarm`, {
         metric: fn.function.metricErrors({ statistic: Stats.SUM, period: fiveMinutes }),

@@ -13,8 +13,9 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { StartingPosition, type ParamsAndSecretsLayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { deadLetterAlarm, deadLetterQueue } from './dead-letter-queue.js';
 import { KlarnaFunction } from './klarna-function.js';
 import type { AlarmSpec } from './monitoring.js';
 import { METRICS_SERVICE, metricNames } from '../functions/shared/metric-names.js';
@@ -122,26 +123,18 @@ export class OrderLifecycle {
     this.bus.grantPutEventsTo(this.publisher.role);
     // Batches whose records could not be published within the retries (a day of them): their
     // shard and sequence range land here, so an operator can re-read those orders.
-    this.failedEvents = new Queue(scope, 'OrderEventsFailedQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.failedEvents).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter destination of the orders stream trigger; it is alarmed, not redriven.',
-    });
+    this.failedEvents = deadLetterQueue(
+      scope,
+      'OrderEventsFailedQueue',
+      'This queue is itself the dead-letter destination of the orders stream trigger; it is alarmed, not redriven.',
+    );
     // Entries EventBridge refuses for good (never taken, whatever the retries): the publisher puts
     // each here and goes on, so one bad entry never holds back the orders after it.
-    this.refusedEvents = new Queue(scope, 'OrderEventsRefusedQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.refusedEvents).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself a dead-letter queue (order events EventBridge refused); it is alarmed, not redriven.',
-    });
+    this.refusedEvents = deadLetterQueue(
+      scope,
+      'OrderEventsRefusedQueue',
+      'This queue is itself a dead-letter queue (order events EventBridge refused); it is alarmed, not redriven.',
+    );
     this.refusedEvents.grantSendMessages(this.publisher.role);
     this.publisher.function.addEnvironment('REFUSED_EVENTS_QUEUE_URL', this.refusedEvents.queueUrl);
     this.publisher.function.addEventSource(
@@ -219,18 +212,13 @@ export class OrderLifecycle {
       comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       description: 'The sweeper gave up on an order (too many tries or too old): it is needs_review with sweep_gave_up (docs/operations.md: OrdersSweepGaveUpAlarm).',
     });
-    alarm('OrderEventsFailedAlarm', {
-      metric: this.failedEvents.metricApproximateNumberOfMessagesVisible({ statistic: Stats.MAXIMUM, period: fiveMinutes }),
-      threshold: 1,
-      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      description: 'Order events could not be published for a day: their batches are in OrderEventsFailedQueue.',
-    });
-    alarm('OrderEventsRefusedAlarm', {
-      metric: this.refusedEvents.metricApproximateNumberOfMessagesVisible({ statistic: Stats.MAXIMUM, period: fiveMinutes }),
-      threshold: 1,
-      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      description: 'EventBridge refused an order event for good: it is in OrderEventsRefusedQueue (docs/operations.md: OrderEventsRefusedAlarm).',
-    });
+    deadLetterAlarm(alarm, 'OrderEventsFailedAlarm', this.failedEvents, 'Order events could not be published for a day: their batches are in OrderEventsFailedQueue.');
+    deadLetterAlarm(
+      alarm,
+      'OrderEventsRefusedAlarm',
+      this.refusedEvents,
+      'EventBridge refused an order event for good: it is in OrderEventsRefusedQueue (docs/operations.md: OrderEventsRefusedAlarm).',
+    );
     alarm('OrderEventsIteratorAgeAlarm', {
       metric: this.publisher.function.metric('IteratorAge', { statistic: Stats.MAXIMUM, period: fiveMinutes }),
       threshold: 5 * 60_000,

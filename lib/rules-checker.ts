@@ -12,9 +12,10 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, METRICS_SERVICE, metricNames, rulesScopeKinds, type RulesScopeKind } from '../functions/shared/metric-names.js';
+import { deadLetterAlarm, deadLetterQueue } from './dead-letter-queue.js';
 import { KlarnaFunction } from './klarna-function.js';
 import type { AlarmFactory } from './monitoring.js';
 
@@ -114,15 +115,11 @@ export class RulesChecker extends Construct {
       new PolicyStatement({ actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], resources: [historyTable.tableArn] }),
     );
 
-    this.failedChecks = new Queue(this, 'FailedQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.failedChecks).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter destination of the rules stream trigger; it is alarmed, not redriven.',
-    });
+    this.failedChecks = deadLetterQueue(
+      this,
+      'FailedQueue',
+      'This queue is itself the dead-letter destination of the rules stream trigger; it is alarmed, not redriven.',
+    );
     this.checker.function.addEventSource(
       new DynamoEventSource(props.rulesTable, {
         startingPosition: StartingPosition.TRIM_HORIZON,
@@ -156,12 +153,12 @@ export class RulesChecker extends Construct {
         }),
       ]),
     );
-    alarm('RulesCheckFailedAlarm', {
-      metric: this.failedChecks.metricApproximateNumberOfMessagesVisible({ statistic: Stats.MAXIMUM, period: fiveMinutes }),
-      threshold: 1,
-      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      description: 'Rules writes could not be checked for a day: their batches are in the rules checker\'s FailedQueue (docs/operations.md).',
-    });
+    deadLetterAlarm(
+      alarm,
+      'RulesCheckFailedAlarm',
+      this.failedChecks,
+      "Rules writes could not be checked for a day: their batches are in the rules checker's FailedQueue (docs/operations.md).",
+    );
     alarm('RulesCheckIteratorAgeAlarm', {
       metric: this.checker.function.metric('IteratorAge', { statistic: Stats.MAXIMUM, period: fiveMinutes }),
       threshold: 60_000,
