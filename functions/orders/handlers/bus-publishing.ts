@@ -1,6 +1,7 @@
 /**
  * Putting a stream record's events on the shop's EventBridge bus, shared by both stream
- * publishers (publish-events.ts: the orders table; publish-command-events.ts: the ledger table).
+ * publishers (publish-events.ts: the orders table; publish-command-events.ts: the ledger table),
+ * whose handlers `streamPublisherHandler` makes: they differ only in which events a record carries.
  * What EventBridge refuses for a while (throttling, its own failures, the network) makes Lambda
  * retry from the record (partial batch response), so nothing after it overtakes it. What it refuses
  * for good (an entry it will never take, whatever the retries) goes to the dead-letter queue
@@ -9,6 +10,7 @@
  */
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { optionalEnv, requireEnv } from '../../shared/config.js';
 import { describeError, logger } from '../../shared/log.js';
 
@@ -94,6 +96,32 @@ export const publishRecordEvents = async (
     logger.info(`${kind} event published`, { step: 'event_published', ...key });
   }
   return 'done';
+};
+
+/** The events one stream record carries, as entries for the bus named `busName`: none when it carries none. */
+export type RecordEvents = (record: DynamoDBRecord, busName: string) => readonly Outgoing[];
+
+/**
+ * A stream publisher's Lambda handler. It publishes a batch's records in the stream's order; at
+ * the first record to retry it stops and reports that record as the batch's first failure, so
+ * Lambda retries from it and nothing overtakes it. The bus (EVENT_BUS_NAME) and dead-letter queue
+ * (REFUSED_EVENTS_QUEUE_URL) clients are made at the first invocation and kept for the container.
+ */
+export const streamPublisherHandler = (kind: string, eventsOf: RecordEvents): ((event: DynamoDBStreamEvent, context?: Context) => Promise<DynamoDBBatchResponse>) => {
+  let bus: EventBus | undefined;
+  let deadLetters: DeadLetters | undefined;
+  return async (event, context) => {
+    // Every line of the invocation carries this function's name and request id.
+    if (context) logger.addContext(context);
+    bus ??= eventBridgeBus();
+    const busName = requireEnv('EVENT_BUS_NAME');
+    deadLetters ??= sqsDeadLetters();
+    for (const record of event.Records) {
+      const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
+      if ((await publishRecordEvents(eventsOf(record, busName), sequenceNumber, bus, deadLetters, kind)) === 'retry') return { batchItemFailures: [{ itemIdentifier: sequenceNumber }] };
+    }
+    return { batchItemFailures: [] };
+  };
 };
 
 const localClientConfig = (endpoint: string) => ({

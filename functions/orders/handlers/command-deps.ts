@@ -14,7 +14,7 @@ import type { CommandEvent } from '../commands/ports.js';
 import { EVENT_SOURCE } from '../events.js';
 import { createOrderCommandsClient, readOmConfig } from '../order-management.js';
 import { DynamoDbOrdersStore } from '../orders-store.js';
-import { eventBridgeBus, type EventBus } from './publish-events.js';
+import { eventBridgeBus, type EventBus } from './bus-publishing.js';
 
 const DAY_MS = 86_400_000;
 

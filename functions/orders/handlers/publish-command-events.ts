@@ -9,43 +9,25 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { logger } from '../../shared/log.js';
-import { requireEnv } from '../../shared/config.js';
+import type { DynamoDBRecord } from 'aws-lambda';
 import type { CommandEvent } from '../commands/ports.js';
 import { commandBusEntries } from './command-deps.js';
-import { eventBridgeBus, publishRecordEvents, sqsDeadLetters, type DeadLetters, type EventBus } from './bus-publishing.js';
+import { streamPublisherHandler, type Outgoing } from './bus-publishing.js';
 
 /** The event a stream record carries: only the INSERT of a booked command that has one. */
-export const eventOfRecord = (record: DynamoDBRecord): CommandEvent | undefined => {
+const eventOfRecord = (record: DynamoDBRecord): CommandEvent | undefined => {
   if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) return undefined;
   const item = unmarshall(record.dynamodb.NewImage as Record<string, AttributeValue>) as { entry?: unknown; event?: CommandEvent };
   return typeof item.entry === 'string' && item.entry.startsWith('command#') && item.event ? item.event : undefined;
 };
 
-export const publishCommandRecords = async (
-  records: readonly DynamoDBRecord[],
-  bus: EventBus,
-  busName: string,
-  deadLetters: DeadLetters,
-): Promise<DynamoDBBatchResponse> => {
-  for (const record of records) {
-    const event = eventOfRecord(record);
-    if (!event) continue;
-    const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
-    const key = { order_id: event.detail.order_id, detail_type: event.detailType, command_id: event.detail.command_id };
-    const outgoing = commandBusEntries(event, busName).map((entry) => ({ entry, key }));
-    // The booking itself is in the ledger (GET /orders/{order_id}) whatever happens to its event.
-    if ((await publishRecordEvents(outgoing, sequenceNumber, bus, deadLetters, 'command')) === 'retry') return { batchItemFailures: [{ itemIdentifier: sequenceNumber }] };
-  }
-  return { batchItemFailures: [] };
+/** A booked command's event; nothing for any other ledger change. */
+const commandEventsOfRecord = (record: DynamoDBRecord, busName: string): Outgoing[] => {
+  const event = eventOfRecord(record);
+  if (!event) return [];
+  const key = { order_id: event.detail.order_id, detail_type: event.detailType, command_id: event.detail.command_id };
+  // The booking itself is in the ledger (GET /orders/{order_id}) whatever happens to its event.
+  return commandBusEntries(event, busName).map((entry) => ({ entry, key }));
 };
 
-let bus: EventBus | undefined;
-let deadLetters: DeadLetters | undefined;
-
-export const handler = async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
-  // Every line of the invocation carries this function's name and request id.
-  if (context) logger.addContext(context);
-  return publishCommandRecords(event.Records, (bus ??= eventBridgeBus()), requireEnv('EVENT_BUS_NAME'), (deadLetters ??= sqsDeadLetters()));
-};
+export const handler = streamPublisherHandler('command', commandEventsOfRecord);

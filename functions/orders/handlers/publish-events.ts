@@ -8,14 +8,11 @@
  * one bad entry never holds back the orders behind it. Delivery is at least once: consumers drop
  * repeats by (`order_id`, `sequence`, detail-type).
  */
-import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { requireEnv } from '../../shared/config.js';
-import { logger } from '../../shared/log.js';
-import { EVENT_SOURCE, eventsForChange, type OrderEvent } from '../events.js';
-import { eventBridgeBus, publishRecordEvents, sqsDeadLetters, type DeadLetters, type EventBus } from './bus-publishing.js';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { EVENT_SOURCE, eventsForChange } from '../events.js';
+import { streamPublisherHandler, type Outgoing } from './bus-publishing.js';
 
 // The bus port and its classification live in bus-publishing.ts (both stream publishers use them).
 export { classify, classifyError, eventBridgeBus, sqsDeadLetters, type DeadLetters, type EntryResult, type EventBus, type RefusedEvent } from './bus-publishing.js';
@@ -23,40 +20,11 @@ export { classify, classifyError, eventBridgeBus, sqsDeadLetters, type DeadLette
 const image = (value: Record<string, unknown> | undefined): unknown =>
   value ? unmarshall(value as Record<string, AttributeValue>) : undefined;
 
-export const entriesFor = (events: readonly OrderEvent[], busName: string): PutEventsRequestEntry[] =>
-  events.map((event) => ({
-    Source: EVENT_SOURCE,
-    DetailType: event.detailType,
-    Detail: JSON.stringify(event.detail),
-    EventBusName: busName,
-    Time: new Date(event.detail.occurred_at),
+/** A change of an order: the events `eventsForChange` derives from its old and new image (at most four: one PutEvents). */
+const orderEventsOfRecord = (record: DynamoDBRecord, busName: string): Outgoing[] =>
+  eventsForChange(image(record.dynamodb?.OldImage), image(record.dynamodb?.NewImage)).map((event) => ({
+    entry: { Source: EVENT_SOURCE, DetailType: event.detailType, Detail: JSON.stringify(event.detail), EventBusName: busName, Time: new Date(event.detail.occurred_at) },
+    key: { order_id: event.detail.order_id, detail_type: event.detailType, sequence: event.detail.sequence },
   }));
 
-export const publishRecords = async (
-  records: readonly DynamoDBRecord[],
-  bus: EventBus,
-  busName: string,
-  deadLetters: DeadLetters,
-): Promise<DynamoDBBatchResponse> => {
-  for (const record of records) {
-    const events = eventsForChange(image(record.dynamodb?.OldImage), image(record.dynamodb?.NewImage));
-    const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
-    // PutEvents takes up to 10 entries; one change makes at most four.
-    const entries = entriesFor(events, busName);
-    const outgoing = events.map((event, i) => ({
-      entry: entries[i] as PutEventsRequestEntry,
-      key: { order_id: event.detail.order_id, detail_type: event.detailType, sequence: event.detail.sequence },
-    }));
-    if ((await publishRecordEvents(outgoing, sequenceNumber, bus, deadLetters, 'order')) === 'retry') return { batchItemFailures: [{ itemIdentifier: sequenceNumber }] };
-  }
-  return { batchItemFailures: [] };
-};
-
-let bus: EventBus | undefined;
-let deadLetters: DeadLetters | undefined;
-
-export const handler = async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
-  // Every line of the invocation carries this function's name and request id.
-  if (context) logger.addContext(context);
-  return publishRecords(event.Records, (bus ??= eventBridgeBus()), requireEnv('EVENT_BUS_NAME'), (deadLetters ??= sqsDeadLetters()));
-};
+export const handler = streamPublisherHandler('order', orderEventsOfRecord);
