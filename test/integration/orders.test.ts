@@ -7,16 +7,12 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { createTables, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
-import { exampleOmOrder, startFakeOrderManagement, type FakeOrderManagement } from '../../bin/local/fake-order-management.js';
-import { startFakeEventBridge, type FakeEventBridge } from '../../bin/local/fake-eventbridge.js';
-import { startFakeSqs, type FakeSqs } from '../../bin/local/fake-sqs.js';
-import { startOrderStream, type OrderStream } from '../../bin/local/order-stream.js';
-import { lambdaContext, startLocalServer, type LocalServer } from '../../bin/local/server.js';
+import { exampleOmOrder } from '../../bin/local/fake-order-management.js';
+import { lambdaContext } from '../../bin/local/server.js';
 import { ordersTable, rulesTable } from '../../lib/tables.js';
-import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
 import { orderScope } from '../../functions/kco/rules.js';
+import { startLocalOrders, type LocalOrders } from '../support/local-orders.js';
 import { waitFor } from '../support/wait-for.js';
 
 jest.setTimeout(60_000);
@@ -26,59 +22,30 @@ const suffix = randomUUID().slice(0, 8);
 const ORDERS = `orders-test-${suffix}`;
 const RULES = `orders-rules-${suffix}`;
 
-let db: RunningDynamoDb;
-let fake: FakeOrderManagement;
-let server: LocalServer;
-let client: ReturnType<typeof createDocumentClient>;
-let bus: FakeEventBridge;
-let stream: OrderStream;
-let sqs: FakeSqs;
-const savedEnv = { ...process.env };
+let orders: LocalOrders;
+let fake: LocalOrders['fake'];
+let server: LocalOrders['server'];
+let client: LocalOrders['client'];
+let bus: LocalOrders['bus'];
+let stream: LocalOrders['stream'];
+let sqs: LocalOrders['sqs'];
 
 beforeAll(async () => {
-  db = await startDynamoDb();
-  await createTables(db.endpoint, [ordersTable, rulesTable], (def) => (def === ordersTable ? ORDERS : RULES));
-  fake = await startFakeOrderManagement();
-  bus = await startFakeEventBridge();
-  sqs = await startFakeSqs();
-  Object.assign(process.env, {
-    SQS_ENDPOINT: sqs.url,
-    REFUSED_EVENTS_QUEUE_URL: `${sqs.url}/000000000000/refused-order-events`,
-    EVENTBRIDGE_ENDPOINT: bus.url,
-    EVENT_BUS_NAME: 'orders-test-bus',
-    DYNAMODB_ENDPOINT: db.endpoint,
-    ORDERS_TABLE: ORDERS,
-    RULES_TABLE: RULES,
-    RULES_CACHE_SECONDS: '0',
-    KCO_CALLBACK_TOKENS: TOKEN,
-    KCO_API_BASE_URL: fake.url,
-    KCO_API_USERNAME: 'K123_test',
-    KCO_API_PASSWORD: 'test-password',
-    KCO_API_TIMEOUT_MS: '1500',
-    KCO_API_BACKOFF_MS: '10',
-    // The order functions have seconds, not Klarna's 3 s callback budget; a busy test machine
-    // must not turn a slow DynamoDB Local into a failed push.
-    DYNAMODB_REQUEST_TIMEOUT_MS: '5000',
+  orders = await startLocalOrders({
+    tables: [
+      [ordersTable, ORDERS],
+      [rulesTable, RULES],
+    ],
+    token: TOKEN,
+    busName: 'orders-test-bus',
+    refusedQueue: 'refused-order-events',
+    rulesBy: 'orders test',
+    stream: { table: ordersTable, publisher: () => import('../../functions/orders/handlers/publish-events.js') },
   });
-  client = createDocumentClient(db.endpoint);
-  const stored = await putRules(client, RULES, 'default', {}, { updatedBy: 'orders test' });
-  if (!stored.ok) throw new Error('default rules refused');
-  server = await startLocalServer({ port: 0 });
-  const publisher = await import('../../functions/orders/handlers/publish-events.js');
-  stream = await startOrderStream({ endpoint: db.endpoint, tableName: ORDERS, handle: (records) => publisher.handler({ Records: records }) });
+  ({ fake, server, client, bus, stream, sqs } = orders);
 });
 
-afterAll(async () => {
-  await server?.close();
-  await stream?.stop();
-  await bus?.close();
-  await sqs?.close();
-  await fake?.close();
-  client?.destroy();
-  (await import('../../functions/shared/dynamodb.js')).documentClient().destroy();
-  await db?.stop();
-  process.env = savedEnv;
-});
+afterAll(() => orders?.stop());
 
 beforeEach(() => fake.clearFaults());
 
