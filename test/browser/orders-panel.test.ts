@@ -5,43 +5,25 @@
  * Every wait is bounded by puppeteer's own timeout; nothing asserts a duration.
  */
 import { randomUUID } from 'node:crypto';
-import type { Browser, Page } from 'puppeteer-core';
-import { startLocal, type LocalService } from '../../bin/local/start.js';
-import { launchChromium } from '../../bin/local/playground/browser.js';
+import type { Page } from 'puppeteer-core';
+import { openPlayground, type PlaygroundPage } from '../support/playground-page.js';
 
 jest.setTimeout(90_000);
 
 const WAIT = { timeout: 30_000 };
-const envBefore = { ...process.env };
 
-let service: LocalService;
-let browser: Browser;
+let playground: PlaygroundPage;
 let page: Page;
-let quiet: jest.SpyInstance;
-const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  delete process.env.KCO_CALLBACK_TOKENS;
-  process.env.DYNAMODB_REQUEST_TIMEOUT_MS = '10000';
-  quiet = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  service = await startLocal({ port: 0, tablePrefix: `orders-panel-${randomUUID().slice(0, 8)}` });
-  browser = await launchChromium();
-  page = await browser.newPage();
-  await page.setViewport({ width: 1400, height: 1400 });
-  page.on('pageerror', (error) => pageErrors.push(String(error)));
-  await page.goto(`${service.url}/`);
-  await page.waitForSelector('body[data-ready="true"]', WAIT);
+  playground = await openPlayground({ tablePrefix: `orders-panel-${randomUUID().slice(0, 8)}`, wait: WAIT, viewport: { width: 1400, height: 1400 } });
+  ({ page } = playground);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await service?.stop();
-  quiet?.mockRestore();
-  process.env = envBefore;
-});
+afterAll(() => playground?.stop());
 
 afterEach(() => {
-  expect(pageErrors).toEqual([]);
+  expect(playground.pageErrors).toEqual([]);
 });
 
 const textOf = (selector: string): Promise<string> => page.$eval(selector, (e) => e.textContent ?? '');

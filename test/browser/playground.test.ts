@@ -6,54 +6,32 @@
  */
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import type { Browser, Page } from 'puppeteer-core';
-import { startLocal, type LocalService } from '../../bin/local/start.js';
-import { launchChromium } from '../../bin/local/playground/browser.js';
+import type { Page } from 'puppeteer-core';
+import type { LocalService } from '../../bin/local/start.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { getRules } from '../../functions/shared/rules-store.js';
-import { logger } from '../../functions/shared/log.js';
 import exampleRules from '../../bin/local/example-rules.json';
+import { openPlayground, type PlaygroundPage } from '../support/playground-page.js';
 
 jest.setTimeout(60_000);
 
 const WAIT = { timeout: 20_000 };
 const prefix = `browser-${randomUUID().slice(0, 8)}`;
-const envBefore = { ...process.env };
 
+let playground: PlaygroundPage;
 let service: LocalService;
-let browser: Browser;
 let page: Page;
-let quiet: jest.SpyInstance;
-const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  delete process.env.KCO_CALLBACK_TOKENS;
-  delete process.env.RULES_CACHE_SECONDS;
-  // A cold DynamoDB Local on a busy machine can take longer than the deployed 700 ms for its first
-  // writes; this file is about the page, not about DynamoDB's timing.
-  process.env.DYNAMODB_REQUEST_TIMEOUT_MS = '10000';
-  // The reason codes come from the callbacks' INFO log lines; keep those lines off the test output.
-  logger.setLogLevel('INFO');
-  quiet = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  service = await startLocal({ port: 0, tablePrefix: prefix });
-  browser = await launchChromium();
-  page = await browser.newPage();
-  await page.setViewport({ width: 1400, height: 1000 });
-  page.on('pageerror', (error) => pageErrors.push(String(error)));
-  await page.goto(`${service.url}/`);
-  await page.waitForSelector('body[data-ready="true"]', WAIT);
+  // The reason codes come from the callbacks' INFO log lines (kept off the test output).
+  playground = await openPlayground({ tablePrefix: prefix, wait: WAIT, logLevel: 'INFO' });
+  ({ service, page } = playground);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await service?.stop();
-  quiet?.mockRestore();
-  logger.setLogLevel('SILENT');
-  process.env = envBefore;
-});
+afterAll(() => playground?.stop());
 
 afterEach(() => {
-  expect(pageErrors).toEqual([]);
+  expect(playground.pageErrors).toEqual([]);
 });
 
 const textOf = (selector: string): Promise<string> => page.$eval(selector, (e) => e.textContent ?? '');

@@ -7,50 +7,31 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import type { Browser, Page } from 'puppeteer-core';
-import { startLocal, type LocalService } from '../../bin/local/start.js';
-import { launchChromium } from '../../bin/local/playground/browser.js';
+import type { Page } from 'puppeteer-core';
+import type { LocalService } from '../../bin/local/start.js';
 import { createDocumentClient, createDynamoDbClient } from '../../functions/shared/dynamodb.js';
 import { getRules } from '../../functions/shared/rules-store.js';
-import { logger } from '../../functions/shared/log.js';
+import { openPlayground, type PlaygroundPage } from '../support/playground-page.js';
 import { waitFor } from '../support/wait-for.js';
 
 jest.setTimeout(90_000);
 
 const WAIT = { timeout: 20_000 };
 const prefix = `history-${randomUUID().slice(0, 8)}`;
-const envBefore = { ...process.env };
 
+let playground: PlaygroundPage;
 let service: LocalService;
-let browser: Browser;
 let page: Page;
-let quiet: jest.SpyInstance;
-const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  delete process.env.KCO_CALLBACK_TOKENS;
-  delete process.env.RULES_CACHE_SECONDS;
-  process.env.DYNAMODB_REQUEST_TIMEOUT_MS = '10000';
-  logger.setLogLevel('SILENT');
-  quiet = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  service = await startLocal({ port: 0, tablePrefix: prefix });
-  browser = await launchChromium();
-  page = await browser.newPage();
-  await page.setViewport({ width: 1400, height: 1000 });
-  page.on('pageerror', (error) => pageErrors.push(String(error)));
-  await page.goto(`${service.url}/`);
-  await page.waitForSelector('body[data-ready="true"]', WAIT);
+  playground = await openPlayground({ tablePrefix: prefix, wait: WAIT, logLevel: 'SILENT' });
+  ({ service, page } = playground);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await service?.stop();
-  quiet?.mockRestore();
-  process.env = envBefore;
-});
+afterAll(() => playground?.stop());
 
 afterEach(() => {
-  expect(pageErrors).toEqual([]);
+  expect(playground.pageErrors).toEqual([]);
 });
 
 const historyLines = (): Promise<string[]> =>
