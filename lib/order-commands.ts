@@ -12,15 +12,15 @@ import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Match, Rule, Schedule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { AnyPrincipal, Effect, Grant, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
-import { StartingPosition, type ParamsAndSecretsLayerVersion } from 'aws-cdk-lib/aws-lambda';
+import type { ParamsAndSecretsLayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { COMMAND_FAILED_METRIC, EXPIRED_METRIC, commandDetailTypes } from '../functions/orders/command-names.js';
 import { deadLetterAlarm, deadLetterQueue } from './dead-letter-queue.js';
 import { KlarnaFunction } from './klarna-function.js';
+import { addStreamPublisher } from './stream-publisher.js';
 import type { AlarmSpec } from './monitoring.js';
 import { orderManagementEnvironment, orderManagementSecretEnvVar, type OrderManagementSettings } from './order-lifecycle.js';
 import { commandRoutes, orderCommandEventsFunction, orderCommandPublisherFunction, orderCommandsFunction } from './routes.js';
@@ -172,42 +172,17 @@ export class OrderCommands extends Construct {
     });
 
     // ---- Publisher: ledger stream → bus ------------------------------------------------------
-    this.publisher = new KlarnaFunction(this, orderCommandPublisherFunction.id, {
-      entry: orderCommandPublisherFunction.entry,
-      environment: { ...props.environment, EVENT_BUS_NAME: bus.eventBusName },
-      timeout: Duration.seconds(30),
-      memorySize: 512,
+    ({ publisher: this.publisher, failedEvents: this.failedEvents, refusedEvents: this.refusedEvents } = addStreamPublisher(this, {
+      fn: orderCommandPublisherFunction,
+      table: ledgerTable,
+      tableLabel: 'ledger',
+      eventKind: 'command',
+      failedQueueId: 'CommandEventsFailedQueue',
+      refusedQueueId: 'CommandEventsRefusedQueue',
+      bus,
+      environment: props.environment,
       tracing: props.tracing,
-    });
-    bus.grantPutEventsTo(this.publisher.role);
-    this.failedEvents = deadLetterQueue(
-      this,
-      'CommandEventsFailedQueue',
-      'This queue is itself the dead-letter destination of the ledger stream trigger; it is alarmed, not redriven.',
-    );
-    // Entries EventBridge refuses for good: the publisher puts each here and goes on, so one bad
-    // entry never holds back the bookings' events after it (as OrderEventsRefusedQueue does).
-    this.refusedEvents = deadLetterQueue(
-      this,
-      'CommandEventsRefusedQueue',
-      'This queue is itself a dead-letter queue (command events EventBridge refused); it is alarmed, not redriven.',
-    );
-    this.refusedEvents.grantSendMessages(this.publisher.role);
-    this.publisher.function.addEnvironment('REFUSED_EVENTS_QUEUE_URL', this.refusedEvents.queueUrl);
-    this.publisher.function.addEventSource(
-      new DynamoEventSource(ledgerTable, {
-        startingPosition: StartingPosition.TRIM_HORIZON,
-        batchSize: 100,
-        reportBatchItemFailures: true,
-        retryAttempts: 10_000,
-        maxRecordAge: Duration.days(1),
-        onFailure: new SqsDlq(this.failedEvents),
-      }),
-    );
-    Validations.of(this.publisher.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'dynamodb:ListStreams has no resource-level permission; the stream read itself is limited to the ledger table stream.',
-    });
+    }));
 
     // ---- Expiry sweep --------------------------------------------------------------------------
     const warningDays = props.commands?.expiryWarningDays ?? 3;

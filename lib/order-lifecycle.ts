@@ -10,13 +10,13 @@ import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule, Schedule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { StartingPosition, type ParamsAndSecretsLayerVersion } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { ParamsAndSecretsLayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { deadLetterAlarm, deadLetterQueue } from './dead-letter-queue.js';
+import { deadLetterAlarm } from './dead-letter-queue.js';
 import { KlarnaFunction } from './klarna-function.js';
+import { addStreamPublisher } from './stream-publisher.js';
 import type { AlarmSpec } from './monitoring.js';
 import { METRICS_SERVICE, metricNames } from '../functions/shared/metric-names.js';
 
@@ -113,45 +113,17 @@ export class OrderLifecycle {
       props.eventBus ?? new EventBus(scope, 'OrderEventBus', { description: 'Order events for the shop: source klarna-serverless (docs/orders-and-events.md: Events for the shop).' });
 
     // ---- Publisher: stream → bus --------------------------------------------------------------
-    this.publisher = new KlarnaFunction(scope, lifecycleFunctions.publisher.id, {
-      entry: lifecycleFunctions.publisher.entry,
-      environment: { ...props.environment, EVENT_BUS_NAME: this.bus.eventBusName },
-      timeout: Duration.seconds(30),
-      memorySize: 512,
+    ({ publisher: this.publisher, failedEvents: this.failedEvents, refusedEvents: this.refusedEvents } = addStreamPublisher(scope, {
+      fn: lifecycleFunctions.publisher,
+      table: ordersTable,
+      tableLabel: 'orders',
+      eventKind: 'order',
+      failedQueueId: 'OrderEventsFailedQueue',
+      refusedQueueId: 'OrderEventsRefusedQueue',
+      bus: this.bus,
+      environment: props.environment,
       tracing: props.tracing,
-    });
-    this.bus.grantPutEventsTo(this.publisher.role);
-    // Batches whose records could not be published within the retries (a day of them): their
-    // shard and sequence range land here, so an operator can re-read those orders.
-    this.failedEvents = deadLetterQueue(
-      scope,
-      'OrderEventsFailedQueue',
-      'This queue is itself the dead-letter destination of the orders stream trigger; it is alarmed, not redriven.',
-    );
-    // Entries EventBridge refuses for good (never taken, whatever the retries): the publisher puts
-    // each here and goes on, so one bad entry never holds back the orders after it.
-    this.refusedEvents = deadLetterQueue(
-      scope,
-      'OrderEventsRefusedQueue',
-      'This queue is itself a dead-letter queue (order events EventBridge refused); it is alarmed, not redriven.',
-    );
-    this.refusedEvents.grantSendMessages(this.publisher.role);
-    this.publisher.function.addEnvironment('REFUSED_EVENTS_QUEUE_URL', this.refusedEvents.queueUrl);
-    this.publisher.function.addEventSource(
-      new DynamoEventSource(ordersTable, {
-        startingPosition: StartingPosition.TRIM_HORIZON,
-        batchSize: 100,
-        // One failed record stops its shard until it is published: events stay in order.
-        reportBatchItemFailures: true,
-        retryAttempts: 10_000,
-        maxRecordAge: Duration.days(1),
-        onFailure: new SqsDlq(this.failedEvents),
-      }),
-    );
-    Validations.of(this.publisher.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'dynamodb:ListStreams has no resource-level permission; the stream read itself (DescribeStream, GetRecords, GetShardIterator) is limited to the orders table stream.',
-    });
+    }));
 
     // ---- Sweeper ----------------------------------------------------------------------------
     this.sweeper = new KlarnaFunction(scope, lifecycleFunctions.sweeper.id, {
