@@ -141,8 +141,6 @@ const retryAfterMs = (header: string | null): number | undefined => {
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
 };
 
-type Attempt = { kind: 'answer'; status: number; body: string; retryAfter?: number } | { kind: 'error'; reason: 'timeout' | 'network' | 'credentials_missing' };
-
 const errorCodeOf = (body: string): string | undefined => {
   try {
     const parsed = JSON.parse(body) as { error_code?: unknown };
@@ -152,77 +150,88 @@ const errorCodeOf = (body: string): string | undefined => {
   }
 };
 
+/** What Klarna answered: the status, the body and the headers (`Retry-After`, `Capture-Id`, `Location`). */
+type OmAnswer = { status: number; body: string; headers: Headers };
+
+const sleepFor = (ms: number): Promise<void> => new Promise<void>((r) => setTimeout(r, ms));
+
+type AttemptFailure = { kind: 'error'; reason: 'timeout' | 'network' | 'credentials_missing' };
+
+const failureOf = (error: unknown, signal: AbortSignal): 'timeout' | 'network' => {
+  const name = (error as { name?: string } | undefined)?.name;
+  return signal.aborted || name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network';
+};
+
+/**
+ * Attempts a request until an answer that is not worth retrying, the attempts run out or the
+ * deadline nears: 429, 5xx, timeouts and network errors again (after Retry-After, else a doubling
+ * pause with jitter), 404 as not_found, other 4xx and credentials_missing final. Both clients
+ * retry this way; `attempt` makes one request within `timeoutMs`.
+ */
+const sendWithRetries = async <T>(
+  options: OmClientOptions,
+  attempt: (timeoutMs: number) => Promise<OmAnswer | AttemptFailure>,
+  deadline: number,
+  read: (answer: OmAnswer) => T | 'invalid',
+): Promise<OmResult<T>> => {
+  const { now = Date.now, sleep = sleepFor, random = Math.random } = options;
+  let last: OmFailure = { kind: 'failed', reason: 'deadline', attempts: 0 };
+  for (let attempts = 1; attempts <= options.maxAttempts; attempts += 1) {
+    const remaining = deadline - now();
+    if (remaining < MIN_ATTEMPT_MS) return { ...last, reason: last.attempts === 0 ? 'deadline' : last.reason };
+    const result = await attempt(Math.min(options.timeoutMs, remaining));
+    let retryAfter: number | undefined;
+    if ('kind' in result) {
+      last = { kind: 'failed', reason: result.reason, attempts };
+      if (result.reason === 'credentials_missing') return last;
+    } else if (result.status === 404) {
+      return { kind: 'not_found', attempts };
+    } else if (result.status >= 200 && result.status < 300) {
+      const value = read(result);
+      if (value === 'invalid') return { kind: 'failed', reason: 'invalid_response', status: result.status, attempts };
+      return { kind: 'ok', value, attempts };
+    } else {
+      const code = errorCodeOf(result.body);
+      last = { kind: 'failed', reason: 'status', status: result.status, ...(code ? { error_code: code } : {}), attempts };
+      if (!isRetryableStatus(result.status)) return last;
+      retryAfter = retryAfterMs(result.headers.get('retry-after'));
+    }
+    if (attempts === options.maxAttempts) break;
+    const pause = retryAfter ?? options.backoffMs * 2 ** (attempts - 1) * (0.5 + random() / 2);
+    if (now() + pause + MIN_ATTEMPT_MS > deadline) break;
+    await sleep(pause);
+  }
+  return last;
+};
+
 export const createOrderManagementClient = (options: OmClientOptions): OrderManagement => {
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const random = options.random ?? Math.random;
-
-  const attempt = async (method: 'GET' | 'POST', path: string, headers: Record<string, string>, timeoutMs: number): Promise<Attempt> => {
-    const signal = AbortSignal.timeout(timeoutMs);
-    let authorization: string;
-    try {
-      authorization = await options.authorization();
-    } catch (error) {
-      // Empty credentials are not a network failure: no retry helps, an operator must fill them in.
-      return { kind: 'error', reason: error instanceof CredentialsMissing ? 'credentials_missing' : 'network' };
-    }
-    try {
-      const response = await fetch(`${options.baseUrl}${path}`, {
-        method,
-        headers: { authorization, 'user-agent': USER_AGENT, accept: 'application/json', ...headers },
-        signal,
-      });
-      const body = await response.text();
-      const retryAfter = retryAfterMs(response.headers.get('retry-after'));
-      return { kind: 'answer', status: response.status, body, ...(retryAfter === undefined ? {} : { retryAfter }) };
-    } catch (error) {
-      const name = (error as { name?: string } | undefined)?.name;
-      return { kind: 'error', reason: signal.aborted || name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network' };
-    }
-  };
-
-  /** Send until an answer that is not worth retrying, the attempts run out or the deadline nears. */
-  const call = async <T>(
-    method: 'GET' | 'POST',
-    path: string,
-    headers: Record<string, string>,
-    deadline: number,
-    read: (status: number, body: string) => T | 'invalid',
-  ): Promise<OmResult<T>> => {
-    let last: OmFailure = { kind: 'failed', reason: 'deadline', attempts: 0 };
-    for (let attempts = 1; attempts <= options.maxAttempts; attempts += 1) {
-      const remaining = deadline - now();
-      if (remaining < MIN_ATTEMPT_MS) return { ...last, reason: last.attempts === 0 ? 'deadline' : last.reason };
-      const result = await attempt(method, path, headers, Math.min(options.timeoutMs, remaining));
-      let retryAfter: number | undefined;
-      if (result.kind === 'error') {
-        last = { kind: 'failed', reason: result.reason, attempts };
-        if (result.reason === 'credentials_missing') return last;
-      } else if (result.status === 404) {
-        return { kind: 'not_found', attempts };
-      } else if (result.status >= 200 && result.status < 300) {
-        const value = read(result.status, result.body);
-        if (value === 'invalid') return { kind: 'failed', reason: 'invalid_response', status: result.status, attempts };
-        return { kind: 'ok', value, attempts };
-      } else {
-        const code = errorCodeOf(result.body);
-        last = { kind: 'failed', reason: 'status', status: result.status, ...(code ? { error_code: code } : {}), attempts };
-        if (!isRetryableStatus(result.status)) return last;
-        retryAfter = result.retryAfter;
+  const attempt =
+    (method: 'GET' | 'POST', path: string, headers: Record<string, string>) =>
+    async (timeoutMs: number): Promise<OmAnswer | AttemptFailure> => {
+      const signal = AbortSignal.timeout(timeoutMs);
+      let authorization: string;
+      try {
+        authorization = await options.authorization();
+      } catch (error) {
+        // Empty credentials are not a network failure: no retry helps, an operator must fill them in.
+        return { kind: 'error', reason: error instanceof CredentialsMissing ? 'credentials_missing' : 'network' };
       }
-      if (attempts === options.maxAttempts) break;
-      const pause = retryAfter ?? options.backoffMs * 2 ** (attempts - 1) * (0.5 + random() / 2);
-      if (now() + pause + MIN_ATTEMPT_MS > deadline) break;
-      await sleep(pause);
-    }
-    return last;
-  };
-
+      try {
+        const response = await fetch(`${options.baseUrl}${path}`, {
+          method,
+          headers: { authorization, 'user-agent': USER_AGENT, accept: 'application/json', ...headers },
+          signal,
+        });
+        return { status: response.status, body: await response.text(), headers: response.headers };
+      } catch (error) {
+        return { kind: 'error', reason: failureOf(error, signal) };
+      }
+    };
   const orderPath = (orderId: string): string => `/ordermanagement/v1/orders/${encodeURIComponent(orderId)}`;
 
   return {
     getOrder: (orderId, deadline) =>
-      call('GET', orderPath(orderId), {}, deadline, (_status, body) => {
+      sendWithRetries(options, attempt('GET', orderPath(orderId), {}), deadline, ({ body }) => {
         let json: unknown;
         try {
           json = JSON.parse(body);
@@ -234,13 +243,7 @@ export const createOrderManagementClient = (options: OmClientOptions): OrderMana
         return parsed.success && parsed.data.order_id === orderId ? parsed.data : 'invalid';
       }),
     acknowledge: (orderId, deadline) =>
-      call(
-        'POST',
-        `${orderPath(orderId)}/acknowledge`,
-        { 'klarna-idempotency-key': idempotencyKey(orderId, 'acknowledge') },
-        deadline,
-        () => undefined,
-      ),
+      sendWithRetries(options, attempt('POST', `${orderPath(orderId)}/acknowledge`, { 'klarna-idempotency-key': idempotencyKey(orderId, 'acknowledge') }), deadline, () => undefined),
   };
 };
 
@@ -347,8 +350,6 @@ export interface OrderCommands {
   getOrder(orderId: string, deadline: number): Promise<OmResult<OmOrder>>;
 }
 
-type CommandAnswer = { status: number; body: string; headers: Headers };
-
 /**
  * The commands' client: the same hosts, credentials, timeouts and bounded retries as the
  * lifecycle's calls (429, 5xx, timeouts and network errors again with the same idempotency key,
@@ -356,65 +357,37 @@ type CommandAnswer = { status: number; body: string; headers: Headers };
  * (`Capture-Id`, `Refund-Id`).
  */
 export const createOrderCommandsClient = (options: OmClientOptions): OrderCommands => {
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const random = options.random ?? Math.random;
   const lifecycle = createOrderManagementClient(options);
   const orderPath = (orderId: string): string => `/ordermanagement/v1/orders/${encodeURIComponent(orderId)}`;
 
-  const attempt = async (path: string, key: string, body: unknown, timeoutMs: number): Promise<CommandAnswer | { kind: 'error'; reason: 'timeout' | 'network' }> => {
-    const signal = AbortSignal.timeout(timeoutMs);
-    try {
-      const response = await fetch(`${options.baseUrl}${path}`, {
-        method: 'POST',
-        headers: {
-          authorization: await options.authorization(),
-          'user-agent': USER_AGENT,
-          accept: 'application/json',
-          'klarna-idempotency-key': key,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal,
-      });
-      return { status: response.status, body: await response.text(), headers: response.headers };
-    } catch (error) {
-      const name = (error as { name?: string } | undefined)?.name;
-      return { kind: 'error', reason: signal.aborted || name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network' };
-    }
-  };
-
-  const post = async <T>(path: string, key: string, body: unknown, deadline: number, read: (answer: CommandAnswer) => T | 'invalid'): Promise<OmResult<T>> => {
-    let last: OmFailure = { kind: 'failed', reason: 'deadline', attempts: 0 };
-    for (let attempts = 1; attempts <= options.maxAttempts; attempts += 1) {
-      const remaining = deadline - now();
-      if (remaining < MIN_ATTEMPT_MS) return { ...last, reason: last.attempts === 0 ? 'deadline' : last.reason };
-      const result = await attempt(path, key, body, Math.min(options.timeoutMs, remaining));
-      let retryAfter: number | undefined;
-      if ('kind' in result) {
-        last = { kind: 'failed', reason: result.reason, attempts };
-      } else if (result.status === 404) {
-        return { kind: 'not_found', attempts };
-      } else if (result.status >= 200 && result.status < 300) {
-        const value = read(result);
-        if (value === 'invalid') return { kind: 'failed', reason: 'invalid_response', status: result.status, attempts };
-        return { kind: 'ok', value, attempts };
-      } else {
-        const code = errorCodeOf(result.body);
-        last = { kind: 'failed', reason: 'status', status: result.status, ...(code ? { error_code: code } : {}), attempts };
-        if (!isRetryableStatus(result.status)) return last;
-        retryAfter = retryAfterMs(result.headers.get('retry-after'));
+  // Unlike the lifecycle's calls, credentials that cannot be read count as a failed request (retried).
+  const attempt =
+    (path: string, key: string, body: unknown) =>
+    async (timeoutMs: number): Promise<OmAnswer | AttemptFailure> => {
+      const signal = AbortSignal.timeout(timeoutMs);
+      try {
+        const response = await fetch(`${options.baseUrl}${path}`, {
+          method: 'POST',
+          headers: {
+            authorization: await options.authorization(),
+            'user-agent': USER_AGENT,
+            accept: 'application/json',
+            'klarna-idempotency-key': key,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          signal,
+        });
+        return { status: response.status, body: await response.text(), headers: response.headers };
+      } catch (error) {
+        return { kind: 'error', reason: failureOf(error, signal) };
       }
-      if (attempts === options.maxAttempts) break;
-      const pause = retryAfter ?? options.backoffMs * 2 ** (attempts - 1) * (0.5 + random() / 2);
-      if (now() + pause + MIN_ATTEMPT_MS > deadline) break;
-      await sleep(pause);
-    }
-    return last;
-  };
+    };
+  const post = <T>(path: string, key: string, body: unknown, deadline: number, read: (answer: OmAnswer) => T | 'invalid'): Promise<OmResult<T>> =>
+    sendWithRetries(options, attempt(path, key, body), deadline, read);
 
   /** An id from a header (or the last segment of Location): visible ASCII, at most 255. */
-  const idFrom = (answer: CommandAnswer, header: string): string | 'invalid' => {
+  const idFrom = (answer: OmAnswer, header: string): string | 'invalid' => {
     const value = answer.headers.get(header) ?? answer.headers.get('location')?.split('/').filter(Boolean).at(-1);
     return value !== undefined && /^[\x21-\x7e]{1,255}$/.test(value) ? value : 'invalid';
   };
