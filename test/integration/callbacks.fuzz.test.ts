@@ -3,24 +3,18 @@
  * DynamoDB Local: whatever arrives, the answer is a well-formed 200/303/400/401, never a 500
  * or a throw; validation never approves an order that was tampered with.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { createTables, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
 import { kcoCallbackEvent, lambdaContext } from '../../bin/local/server.js';
-import { rulesTable } from '../../lib/tables.js';
-import { loadKcoHandlers, type KcoHandlers } from '../support/kco-handlers.js';
-import { createDocumentClient } from '../../functions/shared/dynamodb.js';
-import { putRules } from '../../functions/shared/rules-store.js';
+import { startKcoCallbacks, type KcoCallbacks, type KcoHandlers } from '../support/kco-handlers.js';
 import type { OrderLine, UpdateResponse } from '../../functions/kco/order.js';
 
 
 const TOKEN = 'fuzz-token';
 const ORDER_ID = 'fuzz-order';
-let dynamo: RunningDynamoDb;
+let kco: KcoCallbacks;
 let handlers: KcoHandlers;
-const savedEnv = { ...process.env };
 
 // A fresh context per invocation, as Lambda gives: its remaining time counts down from the call.
 const context = () => lambdaContext('fuzz');
@@ -53,16 +47,17 @@ const request = { order_amount: 0, order_tax_amount: 0, order_lines: baseLines, 
 let approvedOrder: Record<string, unknown> & { order_lines: OrderLine[] };
 
 beforeAll(async () => {
-  dynamo = await startDynamoDb();
-  const table = `fuzz-rules-${randomUUID()}`;
-  await createTables(dynamo.endpoint, [rulesTable], () => table);
-  Object.assign(process.env, { DYNAMODB_ENDPOINT: dynamo.endpoint, RULES_TABLE: table, KCO_CALLBACK_TOKENS: TOKEN, RULES_CACHE_SECONDS: '60' });
-  const client = createDocumentClient(dynamo.endpoint);
   const rules = JSON.parse(readFileSync('bin/local/example-rules.json', 'utf8')) as Record<string, unknown>;
-  expect((await putRules(client, table, 'default', { ...rules, deny_redirect_url: undefined })).ok).toBe(true);
-  expect((await putRules(client, table, `order#${ORDER_ID}`, { deny_redirect_url: 'https://shop.example.com/denied' })).ok).toBe(true);
-  client.destroy();
-  handlers = await loadKcoHandlers();
+  kco = await startKcoCallbacks({
+    tablePrefix: 'fuzz-rules',
+    token: TOKEN,
+    cacheSeconds: 60,
+    rules: [
+      ['default', { ...rules, deny_redirect_url: undefined }],
+      [`order#${ORDER_ID}`, { deny_redirect_url: 'https://shop.example.com/denied' }],
+    ],
+  });
+  ({ handlers } = kco);
   const priced = await handlers.address_update!(event('address_update', JSON.stringify(request)), context());
   expect(priced.statusCode).toBe(200);
   const body = JSON.parse(priced.body) as UpdateResponse;
@@ -76,10 +71,7 @@ beforeAll(async () => {
   expect((await handlers.validation!(event('validation', JSON.stringify(approvedOrder)), context())).statusCode).toBe(200);
 }, 60_000);
 
-afterAll(async () => {
-  await dynamo?.stop();
-  process.env = savedEnv;
-});
+afterAll(() => kco?.stop());
 
 const anyCallback = fc.constantFrom(...callbacks);
 

@@ -4,14 +4,9 @@
  * world sends. Never a 5xx, always one of Klarna's answers, and validation never approves one
  * that fails Klarna's arithmetic, recomputed here independently of functions/kco/money.ts.
  */
-import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createTables, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
 import { kcoCallbackEvent, lambdaContext } from '../../bin/local/server.js';
-import { rulesTable } from '../../lib/tables.js';
-import { createDocumentClient } from '../../functions/shared/dynamodb.js';
-import { putRules } from '../../functions/shared/rules-store.js';
-import { callbackNames, loadKcoHandlers, type KcoHandlers } from '../support/kco-handlers.js';
+import { callbackNames, startKcoCallbacks, type KcoCallbacks, type KcoHandlers } from '../support/kco-handlers.js';
 
 const TOKEN = 'corpus-token';
 const DIR = 'test/fixtures/corpus';
@@ -37,29 +32,26 @@ const klarnaConsistent = (p: Payload): boolean => {
   return amount === p.order_amount && tax === p.order_tax_amount;
 };
 
-let dynamo: RunningDynamoDb;
+let callbacks: KcoCallbacks;
 let handlers: KcoHandlers;
-const savedEnv = { ...process.env };
 const exampleRules = JSON.parse(readFileSync('bin/local/example-rules.json', 'utf8')) as Record<string, unknown>;
 
 beforeAll(async () => {
-  dynamo = await startDynamoDb();
-  const table = `corpus-rules-${randomUUID()}`;
-  await createTables(dynamo.endpoint, [rulesTable], () => table);
-  Object.assign(process.env, { DYNAMODB_ENDPOINT: dynamo.endpoint, RULES_TABLE: table, KCO_CALLBACK_TOKENS: TOKEN, RULES_CACHE_SECONDS: '60' });
-  const client = createDocumentClient(dynamo.endpoint);
-  // A store that has said yes to everything but Klarna's arithmetic, and (as the order scope of
-  // the "example" orders) the example store of `npm start`.
-  expect((await putRules(client, table, 'default', {})).ok).toBe(true);
-  expect((await putRules(client, table, 'order#example', exampleRules)).ok).toBe(true);
-  client.destroy();
-  handlers = await loadKcoHandlers();
+  callbacks = await startKcoCallbacks({
+    tablePrefix: 'corpus-rules',
+    token: TOKEN,
+    cacheSeconds: 60,
+    // A store that has said yes to everything but Klarna's arithmetic, and (as the order scope of
+    // the "example" orders) the example store of `npm start`.
+    rules: [
+      ['default', {}],
+      ['order#example', exampleRules],
+    ],
+  });
+  ({ handlers } = callbacks);
 }, 60_000);
 
-afterAll(async () => {
-  await dynamo?.stop();
-  process.env = savedEnv;
-});
+afterAll(() => callbacks?.stop());
 
 type Answer = { status: number; headers: Record<string, unknown>; body: string };
 

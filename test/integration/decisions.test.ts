@@ -6,22 +6,18 @@
  * each failure that fails closed says why.
  */
 import { randomUUID } from 'node:crypto';
-import { createTables, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
 import { kcoCallbackEvent, lambdaContext } from '../../bin/local/server.js';
-import { rulesTable } from '../../lib/tables.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
 import { logger } from '../../functions/shared/log.js';
 import { reconcile } from '../../functions/kco/money.js';
 import type { UpdateResponse } from '../../functions/kco/order.js';
-import { callbackNames, loadKcoHandlers, type KcoHandlers } from '../support/kco-handlers.js';
+import { callbackNames, startKcoCallbacks, type KcoCallbacks, type KcoHandlers } from '../support/kco-handlers.js';
 import { captureLogs } from '../support/log-capture.js';
 
 const TOKEN = 'decisions-token';
-let dynamo: RunningDynamoDb;
-let table: string;
+let kco: KcoCallbacks;
 let handlers: KcoHandlers;
-const savedEnv = { ...process.env };
 
 const address = { street_address: 'Sveavägen 1', postal_code: '111 57', city: 'Stockholm', country: 'SE' };
 const tshirt = { type: 'physical', reference: 'TS-1', name: 'T-shirt', quantity: 1, unit_price: 19900, tax_rate: 2500, total_amount: 19900, total_discount_amount: 0, total_tax_amount: 3980 };
@@ -65,24 +61,21 @@ const logs = captureLogs();
 const logged = () => logs.entries();
 
 beforeAll(async () => {
-  dynamo = await startDynamoDb();
-  table = `decisions-rules-${randomUUID()}`;
-  await createTables(dynamo.endpoint, [rulesTable], () => table);
-  Object.assign(process.env, { DYNAMODB_ENDPOINT: dynamo.endpoint, RULES_TABLE: table, KCO_CALLBACK_TOKENS: TOKEN, RULES_CACHE_SECONDS: '0' });
-  handlers = await loadKcoHandlers();
+  // No rules yet: the first tests are about a deployment before the merchant has put any.
+  kco = await startKcoCallbacks({ tablePrefix: 'decisions-rules', token: TOKEN, cacheSeconds: 0 });
+  ({ handlers } = kco);
   logger.setLogLevel('INFO');
 }, 60_000);
 
 afterAll(async () => {
   logger.setLogLevel('SILENT');
-  await dynamo?.stop();
-  process.env = savedEnv;
+  await kco?.stop();
 });
 
 const put = async (scope: string, rules: Record<string, unknown>) => {
-  const client = createDocumentClient(dynamo.endpoint);
+  const client = createDocumentClient(kco.dynamo.endpoint);
   try {
-    const result = await putRules(client, table, scope, rules);
+    const result = await putRules(client, kco.table, scope, rules);
     expect(result.ok).toBe(true);
   } finally {
     client.destroy();

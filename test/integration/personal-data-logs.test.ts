@@ -3,17 +3,13 @@
  * in every way we know) go through every callback handler while stdout and stderr are captured;
  * none of the shopper's values, nor the callback token, may appear in what was written.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { createTables, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
 import { kcoCallbackEvent, lambdaContext } from '../../bin/local/server.js';
-import { rulesTable } from '../../lib/tables.js';
-import { loadKcoHandlers, type KcoHandlers } from '../support/kco-handlers.js';
+import { startKcoCallbacks, type KcoCallbacks, type KcoHandlers } from '../support/kco-handlers.js';
 import type { CallbackName } from '../../functions/kco/handlers/kco-handler.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
-import { putRules } from '../../functions/shared/rules-store.js';
 import { logger } from '../../functions/shared/log.js';
 
 
@@ -28,9 +24,8 @@ const PERSONAL_VALUES = [
   TOKEN,
 ];
 
-let dynamo: RunningDynamoDb;
+let callbacks: KcoCallbacks;
 let handlers: KcoHandlers;
-const savedEnv = { ...process.env };
 // A fresh context per invocation, as Lambda gives: its remaining time counts down from the call.
 const context = () => lambdaContext('personal-data');
 
@@ -38,24 +33,24 @@ const event = (callback: string, orderId: string, body: string, token = TOKEN, c
   kcoCallbackEvent(callback, orderId, body, { token, headers: { 'content-type': contentType } });
 
 beforeAll(async () => {
-  dynamo = await startDynamoDb();
-  const table = `pii-rules-${randomUUID()}`;
-  await createTables(dynamo.endpoint, [rulesTable], () => table);
-  Object.assign(process.env, { DYNAMODB_ENDPOINT: dynamo.endpoint, RULES_TABLE: table, KCO_CALLBACK_TOKENS: TOKEN, RULES_CACHE_SECONDS: '0' });
-  const client = createDocumentClient(dynamo.endpoint);
   // Rules the seed's US order fits (VAT-style 10% as in Klarna's example), a store that refuses
-  // it, and a broken document.
-  expect((await putRules(client, table, 'default', { tax: { mode: 'vat', rates: { US: 1000 } }, block_po_boxes: true })).ok).toBe(true);
-  expect((await putRules(client, table, 'order#refusing', { shipping_countries: ['SE'], billing_countries: ['SE'] })).ok).toBe(true);
-  await client.send(new PutCommand({ TableName: table, Item: { scope: 'order#broken', tax: { mode: 'vat', rates: { US: 'John Doe' } } } }));
+  // it, and a broken document (written around the rules store, which would refuse it).
+  callbacks = await startKcoCallbacks({
+    tablePrefix: 'pii-rules',
+    token: TOKEN,
+    cacheSeconds: 0,
+    rules: [
+      ['default', { tax: { mode: 'vat', rates: { US: 1000 } }, block_po_boxes: true }],
+      ['order#refusing', { shipping_countries: ['SE'], billing_countries: ['SE'] }],
+    ],
+  });
+  ({ handlers } = callbacks);
+  const client = createDocumentClient(callbacks.dynamo.endpoint);
+  await client.send(new PutCommand({ TableName: callbacks.table, Item: { scope: 'order#broken', tax: { mode: 'vat', rates: { US: 'John Doe' } } } }));
   client.destroy();
-  handlers = await loadKcoHandlers();
 }, 60_000);
 
-afterAll(async () => {
-  await dynamo?.stop();
-  process.env = savedEnv;
-});
+afterAll(() => callbacks?.stop());
 
 it('no personal value and no token appears in any log line, whatever the outcome', async () => {
   const requests: [CallbackName, Record<string, unknown>][] = [
