@@ -3,8 +3,21 @@
  * service that is slow rather than down (DynamoDB Local at 650 ms a call, say). `delayMs` can be
  * changed while it runs; `requests` counts what arrived.
  */
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { startLoopbackServer } from './loopback-server.js';
+
+/** Passes a request (its body already read) to `upstream` and its answer back; an upstream failure drops the connection. */
+export const forwardRequest = (request: IncomingMessage, body: Buffer, response: ServerResponse, upstream: URL): void => {
+  const forwarded = httpRequest(
+    { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
+    (answer) => {
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(response);
+    },
+  );
+  forwarded.on('error', () => response.destroy());
+  forwarded.end(body);
+};
 
 export type SlowProxy = { readonly url: string; delayMs: number; readonly requests: number; close(): Promise<void> };
 
@@ -19,15 +32,7 @@ export const startSlowProxy = async (upstreamUrl: string, delayMs: number): Prom
     request.on('end', () => {
       const timer = setTimeout(() => {
         timers.delete(timer);
-        const forwarded = httpRequest(
-          { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
-          (answer) => {
-            response.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(response);
-          },
-        );
-        forwarded.on('error', () => response.destroy());
-        forwarded.end(Buffer.concat(chunks));
+        forwardRequest(request, Buffer.concat(chunks), response, upstream);
       }, proxy.delayMs);
       timers.add(timer);
     });

@@ -17,10 +17,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { createTables, freePort, startDynamoDb, type RunningDynamoDb } from '../../bin/local/dynamodb-local.js';
 import { startFakeSecretsExtension } from '../../bin/local/fake-secrets-extension.js';
+import { forwardRequest } from '../../bin/local/slow-proxy.js';
 import { kcoCallbackEvent, lambdaContext } from '../../bin/local/server.js';
 import { rulesTable } from '../../lib/tables.js';
 import { callbackNames, loadKcoHandlers, type KcoHandlers as Handlers } from '../support/kco-handlers.js';
@@ -183,16 +184,7 @@ const fakeDynamoDb = async (mode: { throttle: true } | { forwardTo: string }): P
         );
         return;
       }
-      const upstream = new URL(mode.forwardTo);
-      const forwarded = httpRequest(
-        { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
-        (answer) => {
-          response.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(response);
-        },
-      );
-      forwarded.on('error', () => response.destroy());
-      forwarded.end(body);
+      forwardRequest(request, body, response, new URL(mode.forwardTo));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
