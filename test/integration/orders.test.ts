@@ -59,6 +59,29 @@ const post = async (orderId: string, route: 'push' | 'notification', body?: unkn
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 };
 const push = (orderId: string, token?: string) => post(orderId, 'push', undefined, token);
+
+/** A push handled by a function whose clock is a minute ahead: any earlier pass's lease has run out by it. */
+const pushAMinuteLater = async (orderId: string) => {
+  const { orderHandler } = await import('../../functions/orders/handlers/order-handler.js');
+  const { defaultDeps } = await import('../../functions/orders/handlers/deps.js');
+  const { apiGatewayEvent } = await import('../../bin/local/server.js');
+  const later = orderHandler('push', () => ({ ...defaultDeps(), now: () => Date.now() + 60_000 }));
+  const event = apiGatewayEvent({ method: 'POST', resource: '/kco/orders/{order_id}/push', path: `/kco/orders/${orderId}/push`, pathParameters: { order_id: orderId }, query: { token: TOKEN } });
+  return later(event, lambdaContext('OrderPushFunction'));
+};
+
+/**
+ * Pushes a new order whose acknowledgement Klarna holds 1.5 s, and changes its rules (19 900
+ * expected) while it is held. Returns once the rules are changed, with the push's answer to come.
+ */
+const pushWithRulesChangedDuringAcknowledge = async (orderId: string): Promise<{ first: ReturnType<typeof push> }> => {
+  fake.putOrder(exampleOmOrder(orderId));
+  fake.failNext('acknowledge', { delayMs: 1500 });
+  const first = push(orderId);
+  await fake.waitForRequest('acknowledge', orderId);
+  expect((await putRules(client, RULES, orderScope(orderId), { expected_order_amount: 19900 }, { updatedBy: 'orders test' })).ok).toBe(true);
+  return { first };
+};
 const notify = (orderId: string, eventType: string) => post(orderId, 'notification', { order_id: orderId, event_type: eventType });
 
 /** The events published for an order so far, after the stream has been read to its end. */
@@ -212,12 +235,7 @@ describe('push', () => {
     // Within the dead function's lease another attempt leaves the order alone...
     expect((await push(id)).status).toBe(202);
     // ...after it, the next attempt (a later push, or the sweeper) acknowledges.
-    const { orderHandler } = await import('../../functions/orders/handlers/order-handler.js');
-    const { defaultDeps } = await import('../../functions/orders/handlers/deps.js');
-    const later = orderHandler('push', () => ({ ...defaultDeps(), now: () => Date.now() + 60_000 }));
-    const { apiGatewayEvent } = await import('../../bin/local/server.js');
-    const event = apiGatewayEvent({ method: 'POST', resource: '/kco/orders/{order_id}/push', path: `/kco/orders/${id}/push`, pathParameters: { order_id: id }, query: { token: TOKEN } });
-    const answer = await later(event, lambdaContext('OrderPushFunction'));
+    const answer = await pushAMinuteLater(id);
     expect(answer.statusCode).toBe(200);
     expect(await item(id)).toMatchObject({ status: 'acknowledged', version: 2 });
     expect(fake.acknowledgements(id)).toBe(1);
@@ -226,11 +244,7 @@ describe('push', () => {
 
   it('a rules change while an acknowledge is in flight: the lease holder decides, never Needs Review then Acknowledged', async () => {
     const id = newOrderId();
-    fake.putOrder(exampleOmOrder(id));
-    fake.failNext('acknowledge', { delayMs: 1500 });
-    const first = push(id);
-    await fake.waitForRequest('acknowledge', id);
-    expect((await putRules(client, RULES, orderScope(id), { expected_order_amount: 19900 }, { updatedBy: 'orders test' })).ok).toBe(true);
+    const { first } = await pushWithRulesChangedDuringAcknowledge(id);
     // The second pass's check fails, but it does not hold the lease: it moves nothing.
     expect(await push(id)).toEqual({ status: 202, body: { order_id: id, status: 'recorded' } });
     expect((await first).body).toEqual({ order_id: id, status: 'acknowledged' });
@@ -239,18 +253,9 @@ describe('push', () => {
 
   it('a pass whose lease ran out while Klarna answered leaves the review of the pass after it standing', async () => {
     const id = newOrderId();
-    fake.putOrder(exampleOmOrder(id));
-    fake.failNext('acknowledge', { delayMs: 1500 });
-    const first = push(id);
-    await fake.waitForRequest('acknowledge', id);
-    expect((await putRules(client, RULES, orderScope(id), { expected_order_amount: 19900 }, { updatedBy: 'orders test' })).ok).toBe(true);
+    const { first } = await pushWithRulesChangedDuringAcknowledge(id);
     // A pass a minute later (the first one's lease has run out by its clock) holds the order for review.
-    const { orderHandler } = await import('../../functions/orders/handlers/order-handler.js');
-    const { defaultDeps } = await import('../../functions/orders/handlers/deps.js');
-    const { apiGatewayEvent } = await import('../../bin/local/server.js');
-    const later = orderHandler('push', () => ({ ...defaultDeps(), now: () => Date.now() + 60_000 }));
-    const event = apiGatewayEvent({ method: 'POST', resource: '/kco/orders/{order_id}/push', path: `/kco/orders/${id}/push`, pathParameters: { order_id: id }, query: { token: TOKEN } });
-    expect(JSON.parse((await later(event, lambdaContext('OrderPushFunction'))).body)).toEqual({ order_id: id, status: 'needs_review' });
+    expect(JSON.parse((await pushAMinuteLater(id)).body)).toEqual({ order_id: id, status: 'needs_review' });
     // The first pass's acknowledgement comes back: the order stays held for the operator.
     expect((await first).body).toEqual({ order_id: id, status: 'needs_review' });
     expect(await item(id)).toMatchObject({ status: 'needs_review', review_reason: 'expected_amount_mismatch' });
