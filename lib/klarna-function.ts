@@ -219,6 +219,12 @@ export class KlarnaFunction extends Construct {
     // group): this one may only write to its own log group, plus what the stack grants.
     this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     this.logGroup.grantWrite(this.role);
+    if (props.tracing) {
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions; tracing is opt-in.',
+      });
+    }
 
     if (props.secretArns?.length && !props.secretsExtension) throw new Error(`${id} reads secrets but was given no secretsExtension`);
     const common = {

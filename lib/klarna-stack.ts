@@ -465,12 +465,6 @@ export class KlarnaCheckoutBackend extends Construct {
       for (const { table, access } of def.tables) {
         fn.allow(new PolicyStatement({ actions: [...tableActions[access]], resources: [tableFor(table).tableArn] }));
       }
-      if (tracing) {
-        Validations.of(fn.role).acknowledge({
-          id: 'AwsSolutions-IAM5[Resource::*]',
-          reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions; tracing is opt-in.',
-        });
-      }
       functionMap.set(def, fn);
     }
     this.functions = functionMap;

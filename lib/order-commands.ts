@@ -120,12 +120,6 @@ export class OrderCommands extends Construct {
       fn.allow(new PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [ordersTable.tableArn] }));
       fn.allow(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'], resources: [ledgerTable.tableArn] }));
       bus.grantPutEventsTo(fn.role);
-      if (props.tracing) {
-        Validations.of(fn.role).acknowledge({
-          id: 'AwsSolutions-IAM5[Resource::*]',
-          reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions; tracing is opt-in.',
-        });
-      }
       return fn;
     };
 
@@ -199,12 +193,6 @@ export class OrderCommands extends Construct {
     this.expirySweep.allow(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:Scan'], resources: [ordersTable.tableArn] }));
     this.expirySweep.allow(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'], resources: [ledgerTable.tableArn] }));
     bus.grantPutEventsTo(this.expirySweep.role);
-    if (props.tracing) {
-      Validations.of(this.expirySweep.role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions; tracing is opt-in.',
-      });
-    }
     new Rule(this, 'ExpirySweepSchedule', {
       description: 'Authorizations about to expire: warn (Authorization Expiring) or extend; expired ones with a balance are alarmed.',
       schedule: Schedule.rate(expirySweepSchedule),

@@ -146,12 +146,6 @@ export class OrderLifecycle {
     this.sweeper.allow(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${ordersTable.tableArn}/index/${props.ordersIndexName}`] }));
     // The rules are read with one BatchGetItem (functions/shared/rules-store.ts).
     this.sweeper.allow(new PolicyStatement({ actions: ['dynamodb:BatchGetItem'], resources: [rulesTable.tableArn] }));
-    if (props.tracing) {
-      Validations.of(this.sweeper.role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions; tracing is opt-in.',
-      });
-    }
     new Rule(scope, 'OrderSweepSchedule', {
       description: 'Orders recorded but not acknowledged get another pass.',
       schedule: Schedule.rate(sweepSchedule),
