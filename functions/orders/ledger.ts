@@ -161,21 +161,14 @@ export const taxUpTo = (line: LedgerLine, amount: number, done: number, of: numb
   const total = line.total_amount;
   const tax = line.total_tax_amount ?? 0;
   if (of <= 0 || !taxFollowsKlarnaRule(line)) return of <= 0 ? 0 : mulDivRound(tax, done, of);
-  // Computed for a positive line; a negative one (a discount) mirrors it, so both round alike.
-  const sign = total < 0 || (total === 0 && tax < 0) ? -1n : 1n;
-  const a = sign * BigInt(total);
-  const taxAll = sign * BigInt(tax);
-  const taken = sign * BigInt(amount);
   const rate = BigInt(line.tax_rate ?? 0);
   const d = 10_000n + rate;
-  // The band in units of 1/(2d): t(taken) + (δ ± 1)/2 = (2·taken·r + T·d − A·r ± d) / 2d.
-  const centre = 2n * taken * rate + taxAll * d - a * rate;
+  // The band over 2d: t(amount) + (δ ± 1)/2 = (2·amount·r + T·d − A·r ± d) / 2d. (Negative lines alike.)
+  const centre = 2n * BigInt(amount) * rate + BigInt(tax) * d - BigInt(total) * rate;
   const lowest = ceilDiv(centre - d, 2n * d);
   const highest = floorDiv(centre + d, 2n * d);
-  const proportional = floorDiv(2n * taxAll * BigInt(done) + BigInt(of), 2n * BigInt(of));
-  const chosen = proportional < lowest ? lowest : proportional > highest ? highest : proportional;
-  const signed = Number(sign * chosen);
-  return signed === 0 ? 0 : signed; // never -0
+  const proportional = floorDiv(2n * BigInt(tax) * BigInt(done) + BigInt(of), 2n * BigInt(of));
+  return Number(proportional < lowest ? lowest : proportional > highest ? highest : proportional);
 };
 
 // --- Cumulative amounts -----------------------------------------------------------------------

@@ -54,7 +54,8 @@ const MAX_LINE = 2 ** 31;
 const goods = fc
   .record({
     quantity: fc.oneof(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 1_000_000 })),
-    price: fc.oneof(fc.integer({ min: 0, max: 200_000 }), fc.integer({ min: 0, max: MAX_LINE })),
+    // Tiny prices too: where a unit's tax is below 1, rounding decides every part.
+    price: fc.oneof(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 200_000 }), fc.integer({ min: 0, max: MAX_LINE })),
     discountPart: fc.integer({ min: 0, max: 100 }),
     tax_rate: rate,
     taxChoice: fc.nat(2),
