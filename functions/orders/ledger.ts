@@ -152,10 +152,11 @@ export const taxFollowsKlarnaRule = (line: Pick<LedgerLine, 'tax_rate' | 'total_
  * (width 1, centred on δ/2; it holds both 0 and δ, so X = 0 at nothing and X = T at everything).
  * Every part, from any point to any later one, is then off Klarna's formula for its own amount by
  * the difference of two errors in the same band of width 1: at most 1, which is Klarna's check.
- * Within the band, X is the integer nearest the proportional tax T × done / of, so X rises with
- * `done` (refunded ≤ captured, no part of the other sign than T) and parts stay close to an even
- * split. Exact in BigInt. A line that fails the check itself keeps the proportional tax (such an
- * order is never split by lines: `splittable`).
+ * (A band of width 2, [−1, 1], would not do: two points in it can differ by 2.) Within the band,
+ * X is the integer nearest the proportional tax T × done / of; the band and that target both move
+ * one way as `done` grows, so X goes monotonically from 0 to T (refunded ≤ captured, no part of
+ * the other sign than T), and parts stay close to an even split. Exact in BigInt. A line that
+ * fails the check itself keeps the proportional tax (such an order is not split: `splittable`).
  */
 export const taxUpTo = (line: LedgerLine, amount: number, done: number, of: number): number => {
   const total = line.total_amount;
