@@ -15,20 +15,12 @@ import type { Context } from 'aws-lambda';
 import { intEnv, optionalEnv, requireEnv } from '../../shared/config.js';
 import { documentClient } from '../../shared/dynamodb.js';
 import { describeError, logger } from '../../shared/log.js';
-import { metricsNamespace } from '../../shared/metric-names.js';
-import { EXPIRED_METRIC } from '../commands/command.js';
+import { countExpiredWithBalance } from '../../shared/metrics.js';
 import { autoExtendCommandId, expiryStep, type ExpirySettings } from '../commands/expiry.js';
 import { commandEventTypes } from '../commands/ports.js';
 import { runCommand } from '../commands/run.js';
 import { commandDeps, type CommandContext } from './command-deps.js';
 
-
-export const expiredMetricLine = (count: number, now: number): string =>
-  JSON.stringify({
-    _aws: { Timestamp: now, CloudWatchMetrics: [{ Namespace: metricsNamespace(), Dimensions: [[]], Metrics: [{ Name: EXPIRED_METRIC, Unit: 'Count' }] }] },
-    [EXPIRED_METRIC]: count,
-    step: 'expiry_metric',
-  });
 
 export const readExpirySettings = (): ExpirySettings => {
   const auto = (optionalEnv('ORDERS_AUTO_EXTEND') ?? 'false').toLowerCase();
@@ -97,6 +89,6 @@ export const handler = async (_event: unknown, context: Context): Promise<Expiry
   const now = deps.now();
   const result = await sweepExpiry(deps, requireEnv('ORDERS_TABLE'), readExpirySettings(), now + context.getRemainingTimeInMillis());
   logger.info('expiry swept', { step: 'expiry_sweep', ...result });
-  process.stdout.write(`${expiredMetricLine(result.expired, now)}\n`);
+  countExpiredWithBalance(result.expired);
   return result;
 };
