@@ -17,6 +17,8 @@ import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { putRules } from '../../functions/shared/rules-store.js';
 import { commandIdempotencyKey } from '../../functions/orders/commands/run.js';
 import { runOrdersCli } from '../../bin/local/orders-cli.js';
+import { signedFetch } from '../../bin/local/signed-fetch.js';
+import { startSigV4Api } from '../support/sigv4-api.js';
 
 jest.setTimeout(90_000);
 
@@ -352,6 +354,74 @@ describe('npm run orders', () => {
     expect(JSON.parse(refused.out)).toMatchObject({ reason: 'has_captures' });
     expect((await run('capture', id, '--lines', 'TSHIRT-1')).code).toBe(2);
     expect(fake.bookings(id, 'capture')).toBe(1);
+  });
+
+  it('against a deployed API signs every request (SigV4, execute-api): shows and captures through an API that refuses what is unsigned or wrongly signed, lists from the table', async () => {
+    const operator = { accessKeyId: 'AKIDOPERATOR24', secretAccessKey: 'operator-secret-key' };
+    // API Gateway as deployed: the stage in the path, IAM authorization in front of the command routes.
+    const api = await startSigV4Api({ credentials: operator, region: 'eu-north-1', forwardTo: server.url });
+    const cli = async (credentials: typeof operator, ...argv: string[]) => {
+      let out = '';
+      let err = '';
+      // The stand-in listens on 127.0.0.1, which the tool takes for npm start: --sign says it is not.
+      const code = await runOrdersCli(argv, {
+        stdout: (t) => (out += t),
+        stderr: (t) => (err += t),
+        env: { ...process.env, ORDERS_API_URL: api.url, AWS_REGION: 'eu-north-1' },
+        cwd: '/nonexistent',
+        credentials,
+      });
+      return { code, out, err };
+    };
+    try {
+      const id = await acknowledgedOrder();
+      const unsigned = await fetch(`${api.url}/orders/${id}`);
+      expect([unsigned.status, await unsigned.json()]).toEqual([403, { message: 'Missing Authentication Token' }]);
+      const notSigned = await cli(operator, 'capture', id, '--no-sign', '--command-id', 'unsigned-1');
+      expect(notSigned.code).toBe(1);
+      expect(notSigned.err).toContain('HTTP 403');
+      const wrongKey = await cli({ ...operator, secretAccessKey: 'not-the-key' }, 'capture', id, '--sign', '--command-id', 'wrong-key-1');
+      expect(wrongKey.code).toBe(1);
+      expect(JSON.parse(wrongKey.out)).toEqual({ message: expect.stringContaining('signature we calculated does not match') });
+      expect(fake.bookings(id, 'capture')).toBe(0);
+
+      const captured = await cli(operator, 'capture', id, '--sign', '--lines', 'TSHIRT-1:1', '--command-id', 'signed-1');
+      expect(captured).toMatchObject({ code: 0, err: expect.stringContaining('Signing requests (SigV4, execute-api, eu-north-1)') });
+      expect(JSON.parse(captured.out)).toMatchObject({ captured_amount: 17_400, remaining_authorized_amount: 12_500 });
+      const shown = await cli(operator, 'show', id, '--sign');
+      expect(shown.code).toBe(0);
+      expect(JSON.parse(shown.out)).toMatchObject({ order: { order_id: id }, captured_amount: 17_400, captures: [expect.objectContaining({ captured_amount: 17_400 })] });
+      // list reads the orders table (ORDERS_TABLE and the AWS credentials, here DynamoDB Local), not the API.
+      expect((await cli(operator, 'list')).out).toContain(`${id}\tacknowledged\tACCEPTED\t29900 SEK`);
+      expect(fake.bookings(id, 'capture')).toBe(1);
+      expect(api.seen.map((request) => `${request.method} ${request.path} ${request.status}`)).toEqual([
+        `GET /orders/${id} 403`,
+        `POST /orders/${id}/captures 403`,
+        `POST /orders/${id}/captures 403`,
+        `POST /orders/${id}/captures 201`,
+        `GET /orders/${id} 200`,
+      ]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("signs with the AWS SDK's default credential chain (here the environment's keys) when given none", async () => {
+    const fromEnvironment = { accessKeyId: 'AKIDFROMENV24', secretAccessKey: 'secret-from-env', sessionToken: 'session-from-env' };
+    const api = await startSigV4Api({ credentials: fromEnvironment, region: 'us-east-1' });
+    const saved = { ...process.env };
+    try {
+      delete process.env.AWS_PROFILE;
+      Object.assign(process.env, { AWS_ACCESS_KEY_ID: fromEnvironment.accessKeyId, AWS_SECRET_ACCESS_KEY: fromEnvironment.secretAccessKey, AWS_SESSION_TOKEN: fromEnvironment.sessionToken });
+      const signed = signedFetch({ region: 'us-east-1' });
+      const response = await signed(`${api.url}/orders/o-1/captures?dry=1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"command_id":"c-1"}' });
+      expect([response.status, await response.json()]).toEqual([200, { method: 'POST', path: '/orders/o-1/captures', body: '{"command_id":"c-1"}' }]);
+      // Signed for another region: refused.
+      expect((await signedFetch({ region: 'eu-west-1' })(`${api.url}/orders/o-1`)).status).toBe(403);
+    } finally {
+      process.env = saved;
+      await api.close();
+    }
   });
 
   it('without an API, puts the command on the bus as the shop would and prints its booking from the ledger; show reads the tables', async () => {
