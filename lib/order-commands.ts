@@ -34,6 +34,9 @@ export type OrderCommandsSettings = {
   readonly autoExtend?: boolean;
 };
 
+/** The orders table's index of authorizations that may still expire (lib/tables.ts), which the sweep queries. */
+export const expiryIndexName = 'authorization-expiry';
+
 /** How often the expiry sweep runs. */
 export const expirySweepSchedule = Duration.hours(6);
 export const expirySweepFunction = { id: 'OrderExpirySweepFunction', entry: 'functions/orders/handlers/expiry-sweep.ts' } as const;
@@ -189,8 +192,11 @@ export class OrderCommands extends Construct {
       secretArns: [props.orderManagementCredentials.secretArn],
       secretsExtension: props.secretsExtension,
     });
-    // The orders table has no index on expires_at: the sweep scans it (filtered, projected).
-    this.expirySweep.allow(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:Scan'], resources: [ordersTable.tableArn] }));
+    // The orders due: a Query of the orders table's expiry index; each order read, then moved in
+    // the index or taken out (UpdateItem of expiry_bucket / expiry_due); Scan only for the one-off
+    // backfill of orders acknowledged before the index existed.
+    this.expirySweep.allow(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'], resources: [ordersTable.tableArn] }));
+    this.expirySweep.allow(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${ordersTable.tableArn}/index/${expiryIndexName}`] }));
     this.expirySweep.allow(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'], resources: [ledgerTable.tableArn] }));
     bus.grantPutEventsTo(this.expirySweep.role);
     new Rule(this, 'ExpirySweepSchedule', {

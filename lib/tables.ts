@@ -13,8 +13,8 @@ export type TableDefinition = {
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
   readonly timeToLiveAttribute?: string;
-  /** Global secondary indexes (all attributes projected). */
-  readonly globalIndexes?: readonly { readonly name: string; readonly partitionKey: KeyAttribute; readonly sortKey?: KeyAttribute }[];
+  /** Global secondary indexes (all attributes projected, unless `keysOnly`). */
+  readonly globalIndexes?: readonly { readonly name: string; readonly partitionKey: KeyAttribute; readonly sortKey?: KeyAttribute; readonly keysOnly?: boolean }[];
   /** A stream of new and old images (events are published from it). */
   readonly stream?: boolean;
 };
@@ -58,7 +58,12 @@ export const placementsTable = {
  * Orders after the purchase: one item per Klarna `order_id`, created once by a conditional write,
  * each change of status one conditional update. Its stream carries every change to the event
  * publisher. `awaiting` is set only while an order is recorded but not acknowledged, so the index
- * over it holds exactly the orders the sweeper must look at. Items expire `purge_at` (TTL).
+ * over it holds exactly the orders the sweeper must look at. `expiry_bucket` + `expiry_due` are
+ * set when an order is acknowledged with an authorization end, and removed by the expiry sweep
+ * once nothing is left to expire (captured, cancelled, released, expired and alarmed): the sweep
+ * queries that index for the orders due within its window instead of scanning the table
+ * (functions/orders/handlers/expiry-sweep.ts). Keys only: the sweep reads each order it finds
+ * anyway, and a copy of every order item would double the writes. Items expire `purge_at` (TTL).
  */
 export const ordersTable = {
   id: 'OrdersTable',
@@ -68,6 +73,7 @@ export const ordersTable = {
   stream: true,
   globalIndexes: [
     { name: 'awaiting-acknowledgement', partitionKey: { name: 'awaiting', type: 'S' }, sortKey: { name: 'recorded_at', type: 'S' } },
+    { name: 'authorization-expiry', partitionKey: { name: 'expiry_bucket', type: 'S' }, sortKey: { name: 'expiry_due', type: 'S' }, keysOnly: true },
   ],
 } as const satisfies TableDefinition;
 

@@ -158,7 +158,7 @@ export const createTables = async (
                   GlobalSecondaryIndexes: indexes.map((index) => ({
                     IndexName: index.name,
                     KeySchema: keySchema(index.partitionKey, index.sortKey),
-                    Projection: { ProjectionType: 'ALL' },
+                    Projection: { ProjectionType: index.keysOnly ? 'KEYS_ONLY' : 'ALL' },
                   })),
                 }
               : {}),

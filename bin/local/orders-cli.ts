@@ -4,10 +4,13 @@
  * the shop uses (lib/routes.ts `commandRoutes`), so it books exactly as the shop would.
  *
  * Which API: `--url URL`, else ORDERS_API_URL, else the running `npm start` (its state file
- * `.local/dynamodb.json`). Against AWS (no API found, EVENT_BUS_NAME, ORDERS_TABLE and
- * ORDER_LEDGER_TABLE set, the usual AWS credentials): a command is put on the order bus as the
- * shop would put it (the deployed API wants SigV4, which this tool does not sign), and its booking
- * is read back from the ledger; `show` reads the tables. Which table for `list`:
+ * `.local/dynamodb.json`). A deployed API's command routes are IAM-authorized: requests to a URL
+ * given with --url / ORDERS_API_URL are signed with SigV4 (service execute-api, the region from
+ * the URL or AWS_REGION, the AWS SDK's default credentials; bin/local/signed-fetch.ts), except to
+ * a loopback address (npm start, whose routes are open); `--sign` / `--no-sign` decide otherwise.
+ * Against AWS without an API (no API found, EVENT_BUS_NAME, ORDERS_TABLE and ORDER_LEDGER_TABLE
+ * set, the usual AWS credentials): a command is put on the order bus as the shop would put it,
+ * and its booking is read back from the ledger; `show` reads the tables. Which table for `list`:
  * DYNAMODB_ENDPOINT + ORDERS_TABLE, else the running `npm start`, else AWS with ORDERS_TABLE.
  */
 import { randomUUID } from 'node:crypto';
@@ -18,6 +21,7 @@ import { eventBridgeBus } from '../../functions/orders/handlers/publish-events.j
 import { DynamoDbOrdersStore } from '../../functions/orders/orders-store.js';
 import { createDocumentClient } from '../../functions/shared/dynamodb.js';
 import { ordersTable } from '../../lib/tables.js';
+import { regionOfApiUrl, signedFetch, type Fetch, type SignerCredentials } from './signed-fetch.js';
 import { isProcessAlive, localStatePath, localTableName, readLocalState } from './start.js';
 
 export type OrdersCliIo = {
@@ -25,6 +29,8 @@ export type OrdersCliIo = {
   stderr(text: string): void;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** What signs requests to a deployed API. @default the AWS SDK's default credential chain */
+  credentials?: SignerCredentials;
 };
 
 const USAGE = `Usage: npm run orders -- <command> [options]
@@ -37,19 +43,28 @@ const USAGE = `Usage: npm run orders -- <command> [options]
                                          without --lines and --amount: everything captured and not refunded
   cancel | release | extend ORDER_ID [--command-id ID]
 
-  --url URL      the API (default: ORDERS_API_URL, else the running npm start)
+  --url URL      the API (default: ORDERS_API_URL, else the running npm start); a deployed
+                 API's URL is the stack output ApiUrl (…execute-api.REGION.amazonaws.com/prod)
+  --sign, --no-sign
+                 sign requests with SigV4 (AWS credentials as the AWS CLI finds them, region
+                 from the URL or AWS_REGION) or not; default: signed unless the API is npm start
+                 or another loopback address
   --command-id   the command's id (default: a new one, printed, so the command can be repeated)
 Amounts are integers in minor units (12900 = 129.00).
 `;
 
 type Options = { positional: string[]; flags: Map<string, string> };
 
+/** Flags without a value. */
+const SWITCHES = new Set(['--sign', '--no-sign']);
+
 const parseArgs = (argv: readonly string[]): Options | string => {
   const positional: string[] = [];
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] as string;
-    if (arg.startsWith('--')) {
+    if (SWITCHES.has(arg)) flags.set(arg.slice(2), 'true');
+    else if (arg.startsWith('--')) {
       const value = argv[i + 1];
       if (value === undefined || value.startsWith('--')) return `${arg} needs a value`;
       flags.set(arg.slice(2), value);
@@ -71,15 +86,53 @@ const linesOf = (text: string): { reference: string; quantity: number }[] | stri
   return lines;
 };
 
-const apiUrl = async (flags: Map<string, string>, env: NodeJS.ProcessEnv, cwd: string, stderr: (t: string) => void): Promise<string | undefined> => {
+type Api = { url: string; fromNpmStart: boolean };
+
+const apiUrl = async (flags: Map<string, string>, env: NodeJS.ProcessEnv, cwd: string, stderr: (t: string) => void): Promise<Api | undefined> => {
   const explicit = flags.get('url') ?? env.ORDERS_API_URL?.trim();
-  if (explicit) return explicit.replace(/\/$/, '');
+  if (explicit) return { url: explicit.replace(/\/$/, ''), fromNpmStart: false };
   const state = await readLocalState(localStatePath(cwd));
   if (state?.url && isProcessAlive(state.pid)) {
     stderr(`API ${state.url} (from npm start, pid ${state.pid}).\n`);
-    return state.url;
+    return { url: state.url, fromNpmStart: true };
   }
   return undefined;
+};
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Whether (and for which region) requests to the API are signed: npm start's routes are open (its
+ * banner says so); a deployed API's are IAM-authorized, so a request there is signed (SigV4) or
+ * refused 403. A string: why it cannot be signed.
+ */
+export const signingOf = (
+  url: string,
+  fromNpmStart: boolean,
+  flags: ReadonlyMap<string, string>,
+  env: NodeJS.ProcessEnv,
+): { sign: false } | { sign: true; region: string } | string => {
+  const sign = flags.has('sign') ? true : flags.has('no-sign') ? false : !fromNpmStart && !LOOPBACK.has(new URL(url).hostname);
+  if (!sign) return { sign: false };
+  const region = regionOfApiUrl(url) ?? (env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim());
+  return region ? { sign: true, region } : `${url} names no region (not an execute-api URL): set AWS_REGION to the API's region to sign the requests.`;
+};
+
+const fetcherFor = (api: Api, flags: Map<string, string>, io: OrdersCliIo, env: NodeJS.ProcessEnv): Fetch | string => {
+  const signing = signingOf(api.url, api.fromNpmStart, flags, env);
+  if (typeof signing === 'string') return signing;
+  if (!signing.sign) return (url, init) => fetch(url, init);
+  io.stderr(`Signing requests (SigV4, execute-api, ${signing.region}).\n`);
+  return signedFetch({ region: signing.region, ...(io.credentials ? { credentials: io.credentials } : {}) });
+};
+
+/** Why a signed call did not go out: no credentials, most often; never a stack trace. */
+const signingFailure = (error: unknown): string => {
+  const name = (error as { name?: string } | undefined)?.name ?? '';
+  const message = error instanceof Error ? error.message : String(error);
+  return name === 'CredentialsProviderError' || /credential/i.test(message)
+    ? `No AWS credentials to sign with (${message}). Set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, as for the AWS CLI.`
+    : `The request could not be made: ${message}`;
 };
 
 const DETAIL_TYPES = { capture: 'Capture Order', refund: 'Refund Order', cancel: 'Cancel Order', release: 'Release Authorization', extend: 'Extend Authorization' } as const;
@@ -193,13 +246,27 @@ export const runOrdersCli = async (argv: readonly string[], io: OrdersCliIo): Pr
     io.stderr(USAGE);
     return command === undefined || command === 'help' ? 0 : 2;
   }
-  const base = await apiUrl(parsed.flags, env, cwd, io.stderr);
+  const api = await apiUrl(parsed.flags, env, cwd, io.stderr);
+  const fetcher = api ? fetcherFor(api, parsed.flags, io, env) : undefined;
+  if (typeof fetcher === 'string') {
+    io.stderr(`${fetcher}\n`);
+    return 1;
+  }
+  const base = api?.url;
   const path = `/orders/${encodeURIComponent(orderId)}`;
+  const call = async (url: string, init?: Parameters<Fetch>[1]): Promise<Response | undefined> => {
+    try {
+      return await (fetcher as Fetch)(url, init);
+    } catch (error) {
+      io.stderr(`${signingFailure(error)}\n`);
+      return undefined;
+    }
+  };
 
-  let response: Response;
+  let response: Response | undefined;
   if (command === 'show') {
     if (!base) return viaAws('show', orderId, {}, env, io);
-    response = await fetch(`${base}${path}`);
+    response = await call(`${base}${path}`);
   } else {
     const body: Record<string, unknown> = { command_id: parsed.flags.get('command-id') ?? `cli-${randomUUID()}` };
     const lines = parsed.flags.get('lines');
@@ -225,12 +292,13 @@ export const runOrdersCli = async (argv: readonly string[], io: OrdersCliIo): Pr
     }
     io.stderr(`command_id ${String(body.command_id)} (repeat with --command-id to get the same answer)\n`);
     if (!base) return viaAws(command as keyof typeof DETAIL_TYPES, orderId, body, env, io);
-    response = await fetch(`${base}${path}/${ROUTES[command as keyof typeof ROUTES]}`, {
+    response = await call(`${base}${path}/${ROUTES[command as keyof typeof ROUTES]}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
   }
+  if (!response) return 1;
   const text = await response.text();
   let pretty = text;
   try {
@@ -239,6 +307,8 @@ export const runOrdersCli = async (argv: readonly string[], io: OrdersCliIo): Pr
     // Not JSON: print as it came.
   }
   io.stdout(`${pretty}\n`);
-  if (response.status >= 400) io.stderr(`HTTP ${response.status}\n`);
+  if (response.status === 403 && !api?.fromNpmStart) {
+    io.stderr(`HTTP 403: the API refused the caller. A deployed API's command routes want SigV4 from an identity allowed execute-api:Invoke on them (grantCommands; docs/orders-and-events.md).\n`);
+  } else if (response.status >= 400) io.stderr(`HTTP ${response.status}\n`);
   return response.status < 400 ? 0 : 1;
 };

@@ -10,7 +10,7 @@
  * the ledger that did not hold its lease at its version.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LedgerState } from './ledger.js';
 import type { CaptureEntry, Claim, CommandLedgerStore, Completion, LedgerRecord, PendingPlan, RefundEntry, StoredCommand } from './commands/ports.js';
 
@@ -22,6 +22,14 @@ export const entryKey = {
   capture: (id: string) => `capture#${id}`,
   refund: (id: string) => `refund#${id}`,
 };
+
+/**
+ * Where the expiry index's one-off backfill stands (orders acknowledged before the index existed,
+ * functions/orders/handlers/expiry-sweep.ts): one bookkeeping item outside every order, since a
+ * `#` never occurs in an order id. The command events publisher reads only `command#` entries.
+ */
+export const EXPIRY_BACKFILL_KEY = { order_id: '#expiry-index', entry: 'backfill' } as const;
+export type ExpiryBackfill = { readonly done: boolean; readonly next?: Record<string, unknown> };
 
 const EMPTY_STATE: LedgerState = { captured_units: [], refunded_units: [], captured_unallocated: 0, refunded_unallocated: 0 };
 
@@ -230,5 +238,14 @@ export class DynamoDbCommandLedgerStore implements CommandLedgerStore {
       if (isCondition(error)) return false;
       throw error;
     }
+  }
+
+  async expiryBackfill(): Promise<ExpiryBackfill> {
+    const item = (await this.client.send(new GetCommand({ TableName: this.tableName, Key: EXPIRY_BACKFILL_KEY, ConsistentRead: true }))).Item;
+    return { done: item?.done === true, ...(item?.next ? { next: item.next as Record<string, unknown> } : {}) };
+  }
+
+  async saveExpiryBackfill(state: ExpiryBackfill): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...EXPIRY_BACKFILL_KEY, done: state.done, ...(state.next ? { next: state.next } : {}), updated_at: new Date(this.now()).toISOString() } }));
   }
 }

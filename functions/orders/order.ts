@@ -84,6 +84,16 @@ export type OrderRecord = {
   readonly version: number;
 };
 
+/**
+ * An authorization's end as the expiry index sorts it (lib/tables.ts `authorization-expiry`): one
+ * ISO 8601 form in UTC, so that comparing strings compares times whatever form Klarna wrote;
+ * undefined for no end or one that is not a time.
+ */
+export const expiryDue = (expiresAt: string | undefined): string | undefined => {
+  const at = expiresAt === undefined ? Number.NaN : Date.parse(expiresAt);
+  return Number.isFinite(at) ? new Date(at).toISOString() : undefined;
+};
+
 const defined = <T extends Record<string, unknown>>(value: T): T =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null)) as T;
 

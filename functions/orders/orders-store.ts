@@ -7,19 +7,49 @@
  * acknowledgement; a holder that dies leaves a lease that simply runs out.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CLOSED_KLARNA_STATUSES, PASS_MOVES_FROM, fraudStatusesBefore, statusesBefore, type FraudStatus, type OrderStatus } from './lifecycle.js';
-import type { OrderRecord } from './order.js';
+import { expiryDue, type OrderRecord } from './order.js';
 
 /** The index of orders recorded but not acknowledged (lib/tables.ts). */
 export const AWAITING_INDEX = 'awaiting-acknowledgement';
 const AWAITING = 'recorded';
 
+/**
+ * The index of acknowledged orders with an authorization that may still expire (lib/tables.ts):
+ * one partition, `open`, sorted by `expiry_due`. One partition is enough: each order writes it at
+ * most a few times in its life (acknowledged, extended, taken out), far below the 1000 writes a
+ * second one partition takes, and the sweep reads one range of it.
+ */
+export const EXPIRY_INDEX = 'authorization-expiry';
+export const EXPIRY_BUCKET = 'open';
+
 export type Moved = 'moved' | 'not_allowed';
 
 export type AwaitingOrder = { readonly order_id: string; readonly recorded_at: string; readonly sweep_tries: number };
 
-export type StatusDetail = { review_reason?: string; lease_owner?: string };
+export type StatusDetail = {
+  review_reason?: string;
+  lease_owner?: string;
+  /** Moving to `acknowledged`: the authorization's end, which puts the order in the expiry index. */
+  expires_at?: string | undefined;
+};
+
+/** An order in the expiry index: its id and the end it is sorted by. */
+export type DueOrder = { readonly order_id: string; readonly expiry_due: string };
+
+/** What the expiry sweep reads and keeps of the orders table (functions/orders/handlers/expiry-sweep.ts). */
+export interface ExpiryIndex {
+  /** One page of the orders due before `beforeIso`, earliest first, and the capacity it consumed. */
+  dueBefore(beforeIso: string, start?: Record<string, unknown>): Promise<{ orders: DueOrder[]; next?: Record<string, unknown>; readUnits: number }>;
+  /** Move the order in the index (a new end), or take it out (`undefined`: nothing left to expire). */
+  setExpiryDue(orderId: string, due: string | undefined): Promise<void>;
+  /**
+   * Orders acknowledged before the index existed: one page of a scan for those with an end and no
+   * `expiry_bucket`, each put in the index. Returns how many and where the next page starts.
+   */
+  indexUnindexed(start?: Record<string, unknown>): Promise<{ indexed: number; next?: Record<string, unknown> }>;
+}
 
 /** The port the lifecycle depends on. Times are epoch milliseconds. */
 export interface OrdersStore {
@@ -71,7 +101,7 @@ const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException || (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
 
 /** Bookkeeping attributes that are ours, not the order's. */
-const internalAttributes = ['purge_at', 'awaiting', 'ack_lease_until', 'ack_lease_owner', 'line_parts', 'line_count', 'sweep_tries'] as const;
+const internalAttributes = ['purge_at', 'awaiting', 'ack_lease_until', 'ack_lease_owner', 'line_parts', 'line_count', 'sweep_tries', 'expiry_bucket', 'expiry_due'] as const;
 
 const toRecord = (item: Record<string, unknown>): OrderRecord => {
   const record = { ...item };
@@ -122,7 +152,7 @@ const isTransactionConditionFailure = (error: unknown): boolean => {
 /** The deadline a store's calls are bounded by, and the clock it is read with. */
 type Bound = { readonly deadline: number; readonly now: () => number };
 
-export class DynamoDbOrdersStore implements OrdersStore {
+export class DynamoDbOrdersStore implements OrdersStore, ExpiryIndex {
   constructor(
     private readonly client: Client,
     private readonly tableName: string,
@@ -230,6 +260,13 @@ export class DynamoDbOrdersStore implements OrdersStore {
     if (byPass) values[':owner'] = detail.lease_owner;
     const sets = ['#status = :to', 'updated_at = :now', 'version = version + :one'];
     if (to === 'acknowledged') sets.push('acknowledged_at = :now');
+    const due = to === 'acknowledged' ? expiryDue(detail.expires_at) : undefined;
+    if (due !== undefined) {
+      // From now on its authorization may expire: the expiry sweep finds it by this index.
+      sets.push('expiry_bucket = :bucket', 'expiry_due = :due');
+      values[':bucket'] = EXPIRY_BUCKET;
+      values[':due'] = due;
+    }
     if (detail.review_reason !== undefined) {
       sets.push('review_reason = :reason');
       values[':reason'] = detail.review_reason;
@@ -267,7 +304,8 @@ export class DynamoDbOrdersStore implements OrdersStore {
     return this.update({
       TableName: this.tableName,
       Key: { order_id: orderId },
-      UpdateExpression: 'SET klarna_status = :klarna, updated_at = :now, version = version + :one',
+      // Klarna closed the order: nothing of it can expire any more (the expiry index lets it go).
+      UpdateExpression: `SET klarna_status = :klarna, updated_at = :now, version = version + :one${CLOSED_KLARNA_STATUSES.has(klarnaStatus) ? ' REMOVE expiry_bucket, expiry_due' : ''}`,
       ConditionExpression: `attribute_exists(order_id) AND (attribute_not_exists(klarna_status) OR (klarna_status <> :klarna AND NOT klarna_status IN (${closed.map((_, i) => `:closed${i}`).join(', ')})))`,
       ExpressionAttributeValues: values,
     });
@@ -329,5 +367,64 @@ export class DynamoDbOrdersStore implements OrdersStore {
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: { ':one': 1, ':recorded': AWAITING },
     });
+  }
+
+  async dueBefore(beforeIso: string, start?: Record<string, unknown>): Promise<{ orders: DueOrder[]; next?: Record<string, unknown>; readUnits: number }> {
+    const output = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: EXPIRY_INDEX,
+        KeyConditionExpression: 'expiry_bucket = :open AND expiry_due < :before',
+        ExpressionAttributeValues: { ':open': EXPIRY_BUCKET, ':before': beforeIso },
+        ReturnConsumedCapacity: 'TOTAL',
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+      this.callOptions(),
+    );
+    return {
+      orders: (output.Items ?? []).map((item) => ({ order_id: String(item.order_id), expiry_due: String(item.expiry_due) })),
+      ...(output.LastEvaluatedKey ? { next: output.LastEvaluatedKey } : {}),
+      readUnits: output.ConsumedCapacity?.CapacityUnits ?? 0,
+    };
+  }
+
+  async setExpiryDue(orderId: string, due: string | undefined): Promise<void> {
+    await this.update({
+      TableName: this.tableName,
+      Key: { order_id: orderId },
+      UpdateExpression: due === undefined ? 'REMOVE expiry_bucket, expiry_due' : 'SET expiry_bucket = :open, expiry_due = :due',
+      // Never creates an item (an order purged meanwhile stays purged).
+      ConditionExpression: 'attribute_exists(order_id)',
+      ...(due === undefined ? {} : { ExpressionAttributeValues: { ':open': EXPIRY_BUCKET, ':due': due } }),
+    });
+  }
+
+  async indexUnindexed(start?: Record<string, unknown>): Promise<{ indexed: number; next?: Record<string, unknown> }> {
+    const output = await this.client.send(
+      new ScanCommand({
+        TableName: this.tableName,
+        FilterExpression: '#status = :acknowledged AND attribute_exists(klarna_expires_at) AND attribute_not_exists(expiry_bucket)',
+        ProjectionExpression: 'order_id, klarna_expires_at',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':acknowledged': 'acknowledged' },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+      this.callOptions(),
+    );
+    let indexed = 0;
+    for (const item of output.Items ?? []) {
+      const due = expiryDue(typeof item.klarna_expires_at === 'string' ? item.klarna_expires_at : undefined);
+      if (due === undefined) continue;
+      // Only if still without: the lifecycle or a sweep may have set it since the scan read it.
+      const moved = await this.update({
+        TableName: this.tableName,
+        Key: { order_id: String(item.order_id) },
+        UpdateExpression: 'SET expiry_bucket = :open, expiry_due = :due',
+        ConditionExpression: 'attribute_exists(order_id) AND attribute_not_exists(expiry_bucket)',
+        ExpressionAttributeValues: { ':open': EXPIRY_BUCKET, ':due': due },
+      });
+      if (moved === 'moved') indexed += 1;
+    }
+    return { indexed, ...(output.LastEvaluatedKey ? { next: output.LastEvaluatedKey } : {}) };
   }
 }

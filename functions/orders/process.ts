@@ -153,7 +153,8 @@ export const processOrder = async (
     deps.log('acknowledge_failed', { trigger, reason, attempts: ack.attempts });
     return { kind: 'retry', step: 'acknowledge', reason };
   }
-  const moved = await store.moveStatus(orderId, 'acknowledged', iso(), { lease_owner: owner });
+  // With its authorization's end: the order enters the expiry sweep's index (orders-store.ts).
+  const moved = await store.moveStatus(orderId, 'acknowledged', iso(), { lease_owner: owner, expires_at: record.klarna_expires_at });
   deps.log('acknowledged', { trigger, attempts: ack.attempts, moved: moved === 'moved' });
   // Lost the lease while Klarna answered: whoever holds it now decides (a review stays a review).
   return moved === 'moved' ? { kind: 'acknowledged', already: false } : settled(await store.get(orderId));

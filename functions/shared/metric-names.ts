@@ -55,6 +55,16 @@ export const osmOutcomes = [
 export const orderSteps = ['push', 'acknowledge', 'capture', 'cancel', 'refund', 'notification', 'sweep'] as const;
 export const orderOutcomes = ['ok', 'retry', 'error', 'skipped'] as const;
 
+/**
+ * The order commands' dimensions (metrics OrderCommands and OrderCommandsFailed, whose names are
+ * in functions/orders/command-names.ts): the command (`unknown` for an event that names none) and
+ * how it ended. Unlike the metrics above they carry no `service` dimension: the construct's
+ * alarms and the docs read them so since they were added.
+ */
+export const orderCommandNames = ['capture', 'refund', 'cancel', 'release', 'extend', 'shipping_info', 'unknown'] as const;
+export const orderCommandOutcomes = ['booked', 'replayed', 'refused', 'failed', 'invalid'] as const;
+export type OrderCommandOutcome = (typeof orderCommandOutcomes)[number];
+
 /** Kinds of rules scope, the one dimension of RulesRejected (a scope itself is unbounded). */
 export const rulesScopeKinds = ['default', 'order', 'other'] as const;
 export type RulesScopeKind = (typeof rulesScopeKinds)[number];

@@ -8,6 +8,7 @@
  * of metrics stays bounded whatever a caller sends.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { COMMAND_FAILED_METRIC, COMMAND_METRIC, EXPIRED_METRIC } from '../orders/command-names.js';
 import {
   METRICS_SERVICE,
   callbackDecisions,
@@ -15,10 +16,13 @@ import {
   failClosedReasons,
   metricNames,
   metricsNamespace,
+  orderCommandNames,
+  orderCommandOutcomes,
   orderOutcomes,
   orderSteps,
   osmOutcomes,
   rulesScopeKinds,
+  type OrderCommandOutcome,
   type OrderOutcome,
   type OrderStep,
   type OsmOutcome,
@@ -39,6 +43,8 @@ const osmSet: ReadonlySet<string> = new Set(osmOutcomes);
 const stepSet: ReadonlySet<string> = new Set(orderSteps);
 const orderOutcomeSet: ReadonlySet<string> = new Set(orderOutcomes);
 const scopeKindSet: ReadonlySet<string> = new Set(rulesScopeKinds);
+const commandNameSet: ReadonlySet<string> = new Set(orderCommandNames);
+const commandOutcomeSet: ReadonlySet<string> = new Set(orderCommandOutcomes);
 
 // Powertools warns whenever one key stands in several dimension sets of the same line. Ours do on
 // purpose (the same value counted under callback × decision × reason, reason alone and decision
@@ -56,12 +62,16 @@ const metricsLogger = {
 };
 
 const metrics = new Metrics({ namespace: metricsNamespace(), serviceName: METRICS_SERVICE, logger: metricsLogger });
+// The order commands' metrics were first written without `service`, and their alarms read them
+// so: the same namespace from an instance without default dimensions keeps them as they were.
+const unservicedMetrics = new Metrics({ namespace: metricsNamespace(), serviceName: METRICS_SERVICE, logger: metricsLogger });
+unservicedMetrics.clearDefaultDimensions();
 
 /** One count (or `value` of them), written at once under each dimension set given (one EMF line). */
-const count = (name: string, dimensionSets: readonly Record<string, string>[], value = 1): void => {
-  for (const dimensions of dimensionSets) metrics.addDimensions(dimensions);
-  metrics.addMetric(name, MetricUnit.Count, value);
-  metrics.publishStoredMetrics();
+const count = (name: string, dimensionSets: readonly Record<string, string>[], value = 1, into: Metrics = metrics): void => {
+  for (const dimensions of dimensionSets) into.addDimensions(dimensions);
+  into.addMetric(name, MetricUnit.Count, value);
+  into.publishStoredMetrics();
 };
 
 /**
@@ -103,4 +113,20 @@ export const countCredentialsMissing = (): void => {
  */
 export const countRulesRejected = (scopeKind: RulesScopeKind, rejected: number): void => {
   count(metricNames.rulesRejected, [{ scope_kind: bounded(scopeKindSet, scopeKind) }], rejected);
+};
+
+/**
+ * One order command (HTTP or event) and how it ended: OrderCommands{command, outcome}, and
+ * OrderCommandsFailed (alarmed; 0 unless Klarna could not be reached within the retries, so the
+ * alarm always has data) without dimensions. No `service` dimension on either (see above).
+ */
+export const countOrderCommand = (command: string, outcome: OrderCommandOutcome): void => {
+  const dims = { command: bounded(commandNameSet, command), outcome: bounded(commandOutcomeSet, outcome) };
+  count(COMMAND_METRIC, [dims], 1, unservicedMetrics);
+  count(COMMAND_FAILED_METRIC, [{}], outcome === 'failed' ? 1 : 0, unservicedMetrics);
+};
+
+/** Acknowledged orders one expiry sweep found expired with authorization left (alarmed); no dimensions. */
+export const countExpiredWithBalance = (expired: number): void => {
+  count(EXPIRED_METRIC, [{}], expired, unservicedMetrics);
 };

@@ -12,6 +12,8 @@ import type { IConstruct } from 'constructs';
 import { KlarnaStack } from '../../lib/klarna-stack.js';
 import { commandRoutes } from '../../lib/routes.js';
 import { orderLedgerTable, ordersTable } from '../../lib/tables.js';
+import { EXPIRY_INDEX } from '../../functions/orders/orders-store.js';
+import { expiryIndexName } from '../../lib/order-commands.js';
 
 type Json = Record<string, unknown>;
 
@@ -96,7 +98,7 @@ describe('command functions', () => {
     });
   });
 
-  it('runs the expiry sweep every 6 hours with the warning days and auto-extension given, scanning orders it may only read', () => {
+  it('runs the expiry sweep every 6 hours with the warning days and auto-extension given, querying the expiry index and keeping it', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(6 hours)',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack.commands.expirySweep.function), 'Arn'] } })],
@@ -105,7 +107,11 @@ describe('command functions', () => {
     expect(environment).toMatchObject({ ORDERS_EXPIRY_WARNING_DAYS: '5', ORDERS_AUTO_EXTEND: 'true' });
     const statements = policyStatementsOf(logicalId(stack.commands.expirySweep.role));
     const onOrders = statements.filter((s) => JSON.stringify(s.Resource).includes(tableId(ordersTable))).flatMap((s) => [s.Action].flat()).sort();
-    expect(onOrders).toEqual(['dynamodb:GetItem', 'dynamodb:Scan']);
+    expect(onOrders).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem']);
+    // Query on the expiry index alone, the one the function queries.
+    const query = statements.find((s) => [s.Action].flat().includes('dynamodb:Query'));
+    expect(JSON.stringify(query?.Resource)).toContain(`/index/${EXPIRY_INDEX}`);
+    expect([expiryIndexName, ...ordersTable.globalIndexes.map((index) => index.name)].filter((name) => name === EXPIRY_INDEX)).toHaveLength(2);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'AuthorizationsExpiredWithBalance', Threshold: 1 });
     expect(() => new KlarnaStack(new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } }), 'Bad', { env: { region: 'eu-north-1' }, orderCommands: { expiryWarningDays: 0 } })).toThrow(/expiryWarningDays/);
   });

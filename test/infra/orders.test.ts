@@ -49,7 +49,7 @@ const ordersArn = (): Json => ({ 'Fn::GetAtt': [tableId(ordersTable), 'Arn'] });
 const rulesArn = (): Json => ({ 'Fn::GetAtt': [tableId(rulesTable), 'Arn'] });
 
 describe('orders table', () => {
-  it('keys on order_id, streams new and old images, expires purge_at, indexes orders awaiting acknowledgement, and is kept', () => {
+  it('keys on order_id, streams new and old images, expires purge_at, indexes orders awaiting acknowledgement and authorizations that may expire (keys only), and is kept', () => {
     const [id, table] = Object.entries(resources).find(([key]) => key === tableId(ordersTable)) ?? [];
     expect(id).toBeDefined();
     expect(table?.Properties).toMatchObject({
@@ -66,6 +66,14 @@ describe('orders table', () => {
             { AttributeName: 'recorded_at', KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: 'authorization-expiry',
+          KeySchema: [
+            { AttributeName: 'expiry_bucket', KeyType: 'HASH' },
+            { AttributeName: 'expiry_due', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
         },
       ],
     });

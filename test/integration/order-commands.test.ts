@@ -11,6 +11,8 @@ import { orderLedgerTable, ordersTable, rulesTable } from '../../lib/tables.js';
 import { startLocalOrders, type LocalOrders } from '../support/local-orders.js';
 import { commandIdempotencyKey } from '../../functions/orders/commands/run.js';
 import { runOrdersCli } from '../../bin/local/orders-cli.js';
+import { signedFetch } from '../../bin/local/signed-fetch.js';
+import { startSigV4Api } from '../support/sigv4-api.js';
 
 jest.setTimeout(90_000);
 
@@ -351,6 +353,74 @@ describe('npm run orders', () => {
     expect(fake.bookings(id, 'capture')).toBe(1);
   });
 
+  it('against a deployed API signs every request (SigV4, execute-api): shows and captures through an API that refuses what is unsigned or wrongly signed, lists from the table', async () => {
+    const operator = { accessKeyId: 'AKIDOPERATOR24', secretAccessKey: 'operator-secret-key' };
+    // API Gateway as deployed: the stage in the path, IAM authorization in front of the command routes.
+    const api = await startSigV4Api({ credentials: operator, region: 'eu-north-1', forwardTo: server.url });
+    const cli = async (credentials: typeof operator, ...argv: string[]) => {
+      let out = '';
+      let err = '';
+      // The stand-in listens on 127.0.0.1, which the tool takes for npm start: --sign says it is not.
+      const code = await runOrdersCli(argv, {
+        stdout: (t) => (out += t),
+        stderr: (t) => (err += t),
+        env: { ...process.env, ORDERS_API_URL: api.url, AWS_REGION: 'eu-north-1' },
+        cwd: '/nonexistent',
+        credentials,
+      });
+      return { code, out, err };
+    };
+    try {
+      const id = await acknowledgedOrder();
+      const unsigned = await fetch(`${api.url}/orders/${id}`);
+      expect([unsigned.status, await unsigned.json()]).toEqual([403, { message: 'Missing Authentication Token' }]);
+      const notSigned = await cli(operator, 'capture', id, '--no-sign', '--command-id', 'unsigned-1');
+      expect(notSigned.code).toBe(1);
+      expect(notSigned.err).toContain('HTTP 403');
+      const wrongKey = await cli({ ...operator, secretAccessKey: 'not-the-key' }, 'capture', id, '--sign', '--command-id', 'wrong-key-1');
+      expect(wrongKey.code).toBe(1);
+      expect(JSON.parse(wrongKey.out)).toEqual({ message: expect.stringContaining('signature we calculated does not match') });
+      expect(fake.bookings(id, 'capture')).toBe(0);
+
+      const captured = await cli(operator, 'capture', id, '--sign', '--lines', 'TSHIRT-1:1', '--command-id', 'signed-1');
+      expect(captured).toMatchObject({ code: 0, err: expect.stringContaining('Signing requests (SigV4, execute-api, eu-north-1)') });
+      expect(JSON.parse(captured.out)).toMatchObject({ captured_amount: 17_400, remaining_authorized_amount: 12_500 });
+      const shown = await cli(operator, 'show', id, '--sign');
+      expect(shown.code).toBe(0);
+      expect(JSON.parse(shown.out)).toMatchObject({ order: { order_id: id }, captured_amount: 17_400, captures: [expect.objectContaining({ captured_amount: 17_400 })] });
+      // list reads the orders table (ORDERS_TABLE and the AWS credentials, here DynamoDB Local), not the API.
+      expect((await cli(operator, 'list')).out).toContain(`${id}\tacknowledged\tACCEPTED\t29900 SEK`);
+      expect(fake.bookings(id, 'capture')).toBe(1);
+      expect(api.seen.map((request) => `${request.method} ${request.path} ${request.status}`)).toEqual([
+        `GET /orders/${id} 403`,
+        `POST /orders/${id}/captures 403`,
+        `POST /orders/${id}/captures 403`,
+        `POST /orders/${id}/captures 201`,
+        `GET /orders/${id} 200`,
+      ]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("signs with the AWS SDK's default credential chain (here the environment's keys) when given none", async () => {
+    const fromEnvironment = { accessKeyId: 'AKIDFROMENV24', secretAccessKey: 'secret-from-env', sessionToken: 'session-from-env' };
+    const api = await startSigV4Api({ credentials: fromEnvironment, region: 'us-east-1' });
+    const saved = { ...process.env };
+    try {
+      delete process.env.AWS_PROFILE;
+      Object.assign(process.env, { AWS_ACCESS_KEY_ID: fromEnvironment.accessKeyId, AWS_SECRET_ACCESS_KEY: fromEnvironment.secretAccessKey, AWS_SESSION_TOKEN: fromEnvironment.sessionToken });
+      const signed = signedFetch({ region: 'us-east-1' });
+      const response = await signed(`${api.url}/orders/o-1/captures?dry=1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"command_id":"c-1"}' });
+      expect([response.status, await response.json()]).toEqual([200, { method: 'POST', path: '/orders/o-1/captures', body: '{"command_id":"c-1"}' }]);
+      // Signed for another region: refused.
+      expect((await signedFetch({ region: 'eu-west-1' })(`${api.url}/orders/o-1`)).status).toBe(403);
+    } finally {
+      process.env = saved;
+      await api.close();
+    }
+  });
+
   it('without an API, puts the command on the bus as the shop would and prints its booking from the ledger; show reads the tables', async () => {
     const id = await acknowledgedOrder();
     const { handler } = await import('../../functions/orders/handlers/command-event.js');
@@ -379,7 +449,12 @@ describe('expiry sweep', () => {
   const sweep = async (settings: { warningDays: number; autoExtend: boolean }) => {
     const { commandDeps } = await import('../../functions/orders/handlers/command-deps.js');
     const { sweepExpiry } = await import('../../functions/orders/handlers/expiry-sweep.js');
-    return sweepExpiry(commandDeps(), ORDERS, settings, Date.now() + 20_000);
+    return sweepExpiry(commandDeps(), settings, Date.now() + 20_000);
+  };
+  const indexOf = async (orderId: string, table = ORDERS) => {
+    const { GetCommand } = await import('@aws-sdk/lib-dynamodb');
+    const item = (await client.send(new GetCommand({ TableName: table, Key: { order_id: orderId }, ConsistentRead: true }))).Item;
+    return { expiry_bucket: item?.expiry_bucket, expiry_due: item?.expiry_due };
   };
 
   it('warns once per expires_at within the warning days, extends when told (once), and reports an order expired with authorization left once', async () => {
@@ -407,6 +482,114 @@ describe('expiry sweep', () => {
     expect(fake.bookings(soon, 'extend')).toBe(1);
     expect((await view(soon)).body.expires_at).toBe((fake.order(soon) as { expires_at: string }).expires_at);
     expect(await eventsFor(soon)).toEqual(['Authorization Expiring', 'Authorization Extended']);
+    // The index follows: the extended order at its new end, the far one where acknowledging put
+    // it, the expired and alarmed one out.
+    const newEnd = new Date((fake.order(soon) as { expires_at: string }).expires_at).toISOString();
+    expect(await indexOf(soon)).toEqual({ expiry_bucket: 'open', expiry_due: newEnd });
+    expect((await indexOf(later)).expiry_bucket).toBe('open');
+    expect(await indexOf(expiredId)).toEqual({ expiry_bucket: undefined, expiry_due: undefined });
+  });
+
+  it('takes an order out of the index once nothing is left to expire (captured in full, cancelled) without a word to the shop', async () => {
+    const near = new Date(Date.now() + 2 * 86_400_000).toISOString();
+    const captured = await acknowledgedOrder({ expires_at: near });
+    const cancelled = await acknowledgedOrder({ expires_at: near });
+    expect(await indexOf(captured)).toEqual({ expiry_bucket: 'open', expiry_due: near });
+    expect((await command(captured, 'captures', { command_id: 'all-1' })).status).toBe(201);
+    expect((await command(cancelled, 'cancel', { command_id: 'cancel-1' })).status).toBe(200);
+    await sweep({ warningDays: 3, autoExtend: false });
+    expect(await indexOf(captured)).toEqual({ expiry_bucket: undefined, expiry_due: undefined });
+    expect(await indexOf(cancelled)).toEqual({ expiry_bucket: undefined, expiry_due: undefined });
+    expect((await eventsFor(captured)).filter((type) => type.startsWith('Authorization'))).toEqual([]);
+    expect((await eventsFor(cancelled)).filter((type) => type.startsWith('Authorization'))).toEqual([]);
+  });
+
+  describe('in a table of 5 000 orders far from their end', () => {
+    const FAR_ORDERS = `expiry-orders-${suffix}`;
+    const FAR_LEDGER = `expiry-ledger-${suffix}`;
+    const calls: string[] = [];
+    let deps: import('../../functions/orders/handlers/command-deps.js').CommandContext;
+
+    /** An order of the main table (pushed and acknowledged as usual) copied here, as written before the index existed or not. */
+    const copyOrder = async (orderId: string, withIndex: boolean): Promise<void> => {
+      const { GetCommand, PutCommand } = await import('@aws-sdk/lib-dynamodb');
+      const item = (await client.send(new GetCommand({ TableName: ORDERS, Key: { order_id: orderId }, ConsistentRead: true }))).Item ?? {};
+      const { expiry_bucket: _b, expiry_due: _d, ...before } = item;
+      await client.send(new PutCommand({ TableName: FAR_ORDERS, Item: withIndex ? item : before }));
+    };
+
+    beforeAll(async () => {
+      const { BatchWriteCommand } = await import('@aws-sdk/lib-dynamodb');
+      const { DynamoDbOrdersStore, EXPIRY_BUCKET } = await import('../../functions/orders/orders-store.js');
+      const { DynamoDbCommandLedgerStore } = await import('../../functions/orders/command-ledger-store.js');
+      const { commandDeps } = await import('../../functions/orders/handlers/command-deps.js');
+      await createTables(db.endpoint, [ordersTable, orderLedgerTable], (def) => (def === ordersTable ? FAR_ORDERS : FAR_LEDGER));
+      const end = new Date(Date.now() + 20 * 86_400_000).toISOString();
+      for (let batch = 0; batch < 200; batch += 1) {
+        const items = Array.from({ length: 25 }, (_, i) => ({
+          order_id: `far-${batch * 25 + i}`,
+          status: 'acknowledged',
+          fraud_status: 'ACCEPTED',
+          order_amount: 29_900,
+          purchase_currency: 'SEK',
+          order_lines: [],
+          klarna_expires_at: end,
+          recorded_at: new Date().toISOString(),
+          updated_at: new Date().toISOString(),
+          version: 2,
+          // As acknowledging writes them.
+          expiry_bucket: EXPIRY_BUCKET,
+          expiry_due: end,
+        }));
+        await client.send(new BatchWriteCommand({ RequestItems: { [FAR_ORDERS]: items.map((Item) => ({ PutRequest: { Item } })) } }));
+      }
+      // Every call the sweep makes to DynamoDB, by command.
+      const counting = {
+        send: ((command: { constructor: { name: string } }, options?: unknown) => {
+          calls.push(command.constructor.name);
+          return (client.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, options);
+        }) as typeof client.send,
+      };
+      const orders = new DynamoDbOrdersStore(counting, FAR_ORDERS);
+      const ledger = new DynamoDbCommandLedgerStore(counting, FAR_LEDGER, 86_400_000);
+      deps = { ...commandDeps(), orders, ordersStore: orders, ledger, ledgerStore: ledger };
+    });
+
+    it('queries the index: one page read, the one order due found and warned, no scan after the one-off backfill', async () => {
+      const { sweepExpiry } = await import('../../functions/orders/handlers/expiry-sweep.js');
+      const near = await acknowledgedOrder({ expires_at: new Date(Date.now() + 2 * 86_400_000).toISOString() });
+      await copyOrder(near, true);
+      const first = await sweepExpiry(deps, { warningDays: 3, autoExtend: false }, Date.now() + 60_000);
+      expect(first).toMatchObject({ looked_at: 1, warned: 1, failed: 0, backfilled: 0, index_pages: 1 });
+      // The backfill's one scan of the table (nothing to backfill: every order has its place).
+      expect(calls.filter((name) => name === 'ScanCommand').length).toBeGreaterThanOrEqual(1);
+
+      calls.length = 0;
+      const second = await sweepExpiry(deps, { warningDays: 3, autoExtend: false }, Date.now() + 60_000);
+      expect(second).toMatchObject({ looked_at: 1, warned: 0, failed: 0, backfilled: 0, index_pages: 1, reindexed: 0 });
+      // DynamoDB Local's own count: one index item of a few bytes is half a read unit, not 5 001 items.
+      expect(second.read_units).toBeGreaterThan(0);
+      expect(second.read_units).toBeLessThanOrEqual(1);
+      // The backfill's state, one query page, the order and its ledger: nothing else.
+      expect(calls.sort()).toEqual(['GetCommand', 'GetCommand', 'GetCommand', 'QueryCommand']);
+    });
+
+    it('backfills an order acknowledged before the index existed (no expiry_bucket) in its first run, and finds it', async () => {
+      const { DeleteCommand } = await import('@aws-sdk/lib-dynamodb');
+      const { EXPIRY_BACKFILL_KEY } = await import('../../functions/orders/command-ledger-store.js');
+      const { sweepExpiry } = await import('../../functions/orders/handlers/expiry-sweep.js');
+      const old = await acknowledgedOrder({ expires_at: new Date(Date.now() + 36 * 3_600_000).toISOString() });
+      await copyOrder(old, false);
+      // As a stack updated to this version: its sweep has never backfilled.
+      await client.send(new DeleteCommand({ TableName: FAR_LEDGER, Key: EXPIRY_BACKFILL_KEY }));
+      const result = await sweepExpiry(deps, { warningDays: 3, autoExtend: false }, Date.now() + 60_000);
+      expect(result).toMatchObject({ backfilled: 1, warned: 1, failed: 0 });
+      expect(await indexOf(old, FAR_ORDERS)).toEqual({ expiry_bucket: 'open', expiry_due: expect.any(String) });
+      expect(await eventsFor(old)).toContain('Authorization Expiring');
+      calls.length = 0;
+      expect(await sweepExpiry(deps, { warningDays: 3, autoExtend: false }, Date.now() + 60_000)).toMatchObject({ backfilled: 0, warned: 0 });
+      expect(calls).not.toContain('ScanCommand');
+    });
   });
 });
 

@@ -403,11 +403,16 @@ describe('notification', () => {
 
   it('a notification after Klarna cancelled the order refreshes klarna_status and withdraws shipping', async () => {
     const id = newOrderId();
-    fake.putOrder(exampleOmOrder(id));
+    fake.putOrder(exampleOmOrder(id, { expires_at: '2026-12-30T09:00:00+01:00' }));
     expect((await push(id)).status).toBe(200);
+    // Acknowledged: in the expiry sweep's index at its authorization's end, in UTC.
+    expect(await item(id)).toMatchObject({ expiry_bucket: 'open', expiry_due: '2026-12-30T08:00:00.000Z' });
     fake.updateOrder(id, { status: 'CANCELLED' });
     expect((await notify(id, 'FRAUD_RISK_ACCEPTED')).status).toBe(200);
     expect(await item(id)).toMatchObject({ fraud_status: 'ACCEPTED', klarna_status: 'CANCELLED', version: 3 });
+    // Closed by Klarna: nothing left to expire, out of the index.
+    expect(Object.keys((await item(id)) ?? {})).not.toEqual(expect.arrayContaining(['expiry_bucket']));
+    expect((await item(id))?.expiry_due).toBeUndefined();
     expect(await eventsFor(id)).toEqual(['1 Order Recorded', '2 Order Acknowledged', '3 Order Klarna Status Changed', '3 Order Shipping Withdrawn']);
     const withdrawn = bus.events.find((e) => e.detail.order_id === id && e.detailType === 'Order Shipping Withdrawn');
     expect(withdrawn?.detail).toMatchObject({ may_ship: false, klarna_status: 'CANCELLED', previous_klarna_status: 'AUTHORIZED', withdrawn_by: 'klarna_status' });

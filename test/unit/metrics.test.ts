@@ -155,6 +155,33 @@ describe('OSM and order steps', () => {
   });
 });
 
+describe('order commands and the expiry sweep', () => {
+  // The alarms OrderCommandFailedAlarm and AuthorizationExpiredWithBalanceAlarm read these names
+  // in the namespace without dimensions (lib/order-commands.ts): no `service` may creep in.
+  it('counts a command under command × outcome, and OrderCommandsFailed (0 or 1) without dimensions, as the alarm reads it', () => {
+    const booked = emitted(() => metrics.countOrderCommand('capture', 'booked')).map(shape);
+    expect(booked).toEqual([
+      { namespace: 'KlarnaServerless', dimensions: [['command', 'outcome']], metrics: [{ Name: 'OrderCommands', Unit: 'Count' }], values: { command: 'capture', outcome: 'booked', OrderCommands: 1 } },
+      { namespace: 'KlarnaServerless', dimensions: [[]], metrics: [{ Name: 'OrderCommandsFailed', Unit: 'Count' }], values: { OrderCommandsFailed: 0 } },
+    ]);
+    const failed = emitted(() => metrics.countOrderCommand('refund', 'failed')).map(shape);
+    expect(failed.map((line) => line.values)).toEqual([{ command: 'refund', outcome: 'failed', OrderCommands: 1 }, { OrderCommandsFailed: 1 }]);
+  });
+
+  it('bounds the command dimension: every command kind is its own value, anything else is "other"', async () => {
+    const { commandKinds } = await import('../../functions/orders/commands/command.js');
+    for (const kind of commandKinds) expect(emitted(() => metrics.countOrderCommand(kind, 'refused'))[0]?.command).toBe(kind);
+    expect(emitted(() => metrics.countOrderCommand('unknown', 'invalid'))[0]?.command).toBe('unknown');
+    expect(emitted(() => metrics.countOrderCommand('drop-table', 'invalid'))[0]?.command).toBe('other');
+  });
+
+  it('counts the orders a sweep found expired with authorization left without dimensions (its alarm)', () => {
+    expect(emitted(() => metrics.countExpiredWithBalance(2)).map(shape)).toEqual([
+      { namespace: 'KlarnaServerless', dimensions: [[]], metrics: [{ Name: 'AuthorizationsExpiredWithBalance', Unit: 'Count' }], values: { AuthorizationsExpiredWithBalance: 2 } },
+    ]);
+  });
+});
+
 it('writes nothing when metrics are disabled (as in the other tests)', () => {
   let module: typeof import('../../functions/shared/metrics.js') | undefined;
   jest.isolateModules(() => {

@@ -5,6 +5,7 @@
  * authorization left. Each warning and alarm once per `expires_at` (an extension gives a new one).
  */
 import { emptyLedger, totalsOf } from '../ledger.js';
+import { expiryDue } from '../order.js';
 import { expiresAtOf, type GuardedOrder } from './guards.js';
 import type { LedgerRecord } from './ports.js';
 
@@ -38,3 +39,17 @@ export const expiryStep = (order: GuardedOrder, ledger: LedgerRecord | undefined
 
 /** The command id of an automatic extension: one per `expires_at`, so a repeated sweep extends once. */
 export const autoExtendCommandId = (expiresAt: string): string => `auto-extend-${expiresAt.replace(/[^A-Za-z0-9._~:-]/g, '-')}`;
+
+/**
+ * Where the order belongs in the expiry index once the sweep has dealt with it: at its
+ * authorization's end while money can still expire; out of it (undefined) once nothing is left
+ * to capture, the order is cancelled, released or closed by Klarna, or it expired and was alarmed.
+ */
+export const indexedDue = (order: GuardedOrder, ledger: LedgerRecord | undefined): string | undefined => {
+  if (order.status !== 'acknowledged' || CLOSED.has(order.klarna_status ?? '')) return undefined;
+  if (ledger?.cancelled_at !== undefined || ledger?.released_at !== undefined) return undefined;
+  if (totalsOf(order, ledger?.state ?? emptyLedger(order)).remaining_authorized_amount <= 0) return undefined;
+  const expiresAt = expiresAtOf(order, ledger);
+  if (expiresAt !== undefined && ledger?.expired_alarmed_for === expiresAt) return undefined;
+  return expiryDue(expiresAt);
+};

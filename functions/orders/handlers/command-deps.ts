@@ -1,14 +1,13 @@
 /**
  * What the command functions (HTTP and EventBridge) are built from, read once per container: the
  * orders table (read only), the ledger table, the Order Management commands client, the bus for
- * `Command Refused` / `Command Failed`, the log and the metrics.
+ * `Command Refused` / `Command Failed` and the log (metrics: functions/shared/metrics.ts
+ * countOrderCommand).
  */
 import { intEnv, requireEnv } from '../../shared/config.js';
 import { documentClient } from '../../shared/dynamodb.js';
 import { describeError, logger } from '../../shared/log.js';
-import { metricsNamespace } from '../../shared/metric-names.js';
 import { DynamoDbCommandLedgerStore } from '../command-ledger-store.js';
-import { COMMAND_FAILED_METRIC, COMMAND_METRIC } from '../commands/command.js';
 import type { CommandDeps } from '../commands/run.js';
 import type { CommandEvent } from '../commands/ports.js';
 import { EVENT_SOURCE } from '../events.js';
@@ -17,26 +16,6 @@ import { DynamoDbOrdersStore } from '../orders-store.js';
 import { eventBridgeBus, type EventBus } from './bus-publishing.js';
 
 const DAY_MS = 86_400_000;
-
-/**
- * One CloudWatch embedded-metric-format line per command: OrderCommands{command, outcome}, and
- * OrderCommandsFailed (alarmed) when Klarna could not be reached within the retries.
- */
-export const commandMetricLine = (command: string, outcome: string, now: number): string =>
-  JSON.stringify({
-    _aws: {
-      Timestamp: now,
-      CloudWatchMetrics: [
-        { Namespace: metricsNamespace(), Dimensions: [['command', 'outcome']], Metrics: [{ Name: COMMAND_METRIC, Unit: 'Count' }] },
-        { Namespace: metricsNamespace(), Dimensions: [[]], Metrics: [{ Name: COMMAND_FAILED_METRIC, Unit: 'Count' }] },
-      ],
-    },
-    command,
-    outcome,
-    [COMMAND_METRIC]: 1,
-    [COMMAND_FAILED_METRIC]: outcome === 'failed' ? 1 : 0,
-    step: 'command_metric',
-  });
 
 export type CommandContext = CommandDeps & { readonly ledgerStore: DynamoDbCommandLedgerStore; readonly ordersStore: DynamoDbOrdersStore };
 

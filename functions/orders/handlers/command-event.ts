@@ -8,11 +8,12 @@
  */
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { logger } from '../../shared/log.js';
+import { countOrderCommand } from '../../shared/metrics.js';
 import { commandDetailTypes, parseCommand } from '../commands/command.js';
 import { commandEventTypes } from '../commands/ports.js';
 import { runCommand, type CommandOutcome } from '../commands/run.js';
 import { prefetchOmCredentials } from '../order-management.js';
-import { commandDeps, commandMetricLine, type CommandContext } from './command-deps.js';
+import { commandDeps, type CommandContext } from './command-deps.js';
 import { ORDER_ID, deadlineFor } from './deps.js';
 
 export class CommandNotTakenError extends Error {}
@@ -43,12 +44,12 @@ export const commandEventHandler = (deps: () => CommandContext = commandDeps) =>
           message: parsed.message,
         },
       });
-      process.stdout.write(`${commandMetricLine(kind ?? 'unknown', 'invalid', Date.now())}\n`);
+      countOrderCommand(kind ?? 'unknown', 'invalid');
       return { status: 400, outcome: 'refused', reason: 'invalid_command' };
     }
     const outcome = await runCommand(parsed.command, resolved, deadlineFor(context, resolved.now()));
     logger.info('order command event handled', { order_id: orderId, command: kind, status: outcome.status, outcome: outcome.outcome, ...(outcome.reason ? { reason: outcome.reason } : {}) });
-    process.stdout.write(`${commandMetricLine(kind ?? 'unknown', outcome.outcome, Date.now())}\n`);
+    countOrderCommand(kind ?? 'unknown', outcome.outcome);
     // Failed (Klarna unreachable): let Lambda retry the event with the same command id.
     if (outcome.outcome === 'failed') throw new CommandNotTakenError(`command not taken by Klarna: ${String(outcome.reason)}`);
     return outcome;

@@ -9,12 +9,13 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { safeJsonReviver } from '../../shared/http.js';
+import { countOrderCommand } from '../../shared/metrics.js';
 import { describeError, lambdaContextLogging, logger } from '../../shared/log.js';
 import { parseCommand, type CommandKind } from '../commands/command.js';
 import { runCommand } from '../commands/run.js';
 import { viewOf } from '../commands/view.js';
 import { prefetchOmCredentials } from '../order-management.js';
-import { commandDeps, commandMetricLine, type CommandContext } from './command-deps.js';
+import { commandDeps, type CommandContext } from './command-deps.js';
 import { ORDER_ID, deadlineFor } from './deps.js';
 
 const json = (statusCode: number, body: unknown): APIGatewayProxyResult => ({
@@ -89,12 +90,12 @@ export const commandHttpHandler = (deps: () => CommandContext = commandDeps) => 
     const parsed = body === 'invalid' ? ({ ok: false, reason: 'invalid_command', message: 'body: not a JSON object' } as const) : parseCommand(kind, orderId, body, event.pathParameters?.capture_id);
     if (!parsed.ok) {
       answered(400, { reason: parsed.reason });
-      process.stdout.write(`${commandMetricLine(kind, 'invalid', Date.now())}\n`);
+      countOrderCommand(kind, 'invalid');
       return json(400, { reason: parsed.reason, message: parsed.message });
     }
     const outcome = await runCommand(parsed.command, resolved, deadlineFor(context, resolved.now()));
     answered(outcome.status, { outcome: outcome.outcome, ...(outcome.reason ? { reason: outcome.reason } : {}) });
-    process.stdout.write(`${commandMetricLine(kind, outcome.outcome, Date.now())}\n`);
+    countOrderCommand(kind, outcome.outcome);
     return json(outcome.status, outcome.body);
   };
 
