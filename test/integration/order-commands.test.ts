@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { createTables } from '../../bin/local/dynamodb-local.js';
 import { exampleOmOrder } from '../../bin/local/fake-order-management.js';
 import { orderLedgerTable, ordersTable, rulesTable } from '../../lib/tables.js';
 import { startLocalOrders, type LocalOrders } from '../support/local-orders.js';
@@ -23,6 +24,7 @@ const RULES = `commands-rules-${suffix}`;
 const LEDGER = `commands-ledger-${suffix}`;
 
 let orders: LocalOrders;
+let dbEndpoint: string;
 let fake: LocalOrders['fake'];
 let server: LocalOrders['server'];
 let client: LocalOrders['client'];
@@ -44,6 +46,7 @@ beforeAll(async () => {
     stream: { table: orderLedgerTable, publisher: () => import('../../functions/orders/handlers/publish-command-events.js') },
   });
   ({ fake, server, client, bus, stream, sqs } = orders);
+  dbEndpoint = orders.db.endpoint;
 });
 
 afterAll(() => orders?.stop());
@@ -523,7 +526,7 @@ describe('expiry sweep', () => {
       const { DynamoDbOrdersStore, EXPIRY_BUCKET } = await import('../../functions/orders/orders-store.js');
       const { DynamoDbCommandLedgerStore } = await import('../../functions/orders/command-ledger-store.js');
       const { commandDeps } = await import('../../functions/orders/handlers/command-deps.js');
-      await createTables(db.endpoint, [ordersTable, orderLedgerTable], (def) => (def === ordersTable ? FAR_ORDERS : FAR_LEDGER));
+      await createTables(dbEndpoint, [ordersTable, orderLedgerTable], (def) => (def === ordersTable ? FAR_ORDERS : FAR_LEDGER));
       const end = new Date(Date.now() + 20 * 86_400_000).toISOString();
       for (let batch = 0; batch < 200; batch += 1) {
         const items = Array.from({ length: 25 }, (_, i) => ({
