@@ -204,29 +204,42 @@ const sendWithRetries = async <T>(
   return last;
 };
 
+/**
+ * One request within `timeoutMs`, as both clients make it: the credentials first (empty ones end
+ * as credentials_missing, not as a network failure: no retry helps, an operator must fill them
+ * in), then the call with Klarna's headers, and with a JSON body when there is one.
+ */
+const attemptWith =
+  (options: OmClientOptions, method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: unknown) =>
+  async (timeoutMs: number): Promise<OmAnswer | AttemptFailure> => {
+    const signal = AbortSignal.timeout(timeoutMs);
+    let authorization: string;
+    try {
+      authorization = await options.authorization();
+    } catch (error) {
+      return { kind: 'error', reason: error instanceof CredentialsMissing ? 'credentials_missing' : 'network' };
+    }
+    try {
+      const response = await fetch(`${options.baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization,
+          'user-agent': USER_AGENT,
+          accept: 'application/json',
+          ...headers,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal,
+      });
+      return { status: response.status, body: await response.text(), headers: response.headers };
+    } catch (error) {
+      return { kind: 'error', reason: failureOf(error, signal) };
+    }
+  };
+
 export const createOrderManagementClient = (options: OmClientOptions): OrderManagement => {
-  const attempt =
-    (method: 'GET' | 'POST', path: string, headers: Record<string, string>) =>
-    async (timeoutMs: number): Promise<OmAnswer | AttemptFailure> => {
-      const signal = AbortSignal.timeout(timeoutMs);
-      let authorization: string;
-      try {
-        authorization = await options.authorization();
-      } catch (error) {
-        // Empty credentials are not a network failure: no retry helps, an operator must fill them in.
-        return { kind: 'error', reason: error instanceof CredentialsMissing ? 'credentials_missing' : 'network' };
-      }
-      try {
-        const response = await fetch(`${options.baseUrl}${path}`, {
-          method,
-          headers: { authorization, 'user-agent': USER_AGENT, accept: 'application/json', ...headers },
-          signal,
-        });
-        return { status: response.status, body: await response.text(), headers: response.headers };
-      } catch (error) {
-        return { kind: 'error', reason: failureOf(error, signal) };
-      }
-    };
+  const attempt = (method: 'GET' | 'POST', path: string, headers: Record<string, string>) => attemptWith(options, method, path, headers);
   const orderPath = (orderId: string): string => `/ordermanagement/v1/orders/${encodeURIComponent(orderId)}`;
 
   return {
@@ -360,31 +373,8 @@ export const createOrderCommandsClient = (options: OmClientOptions): OrderComman
   const lifecycle = createOrderManagementClient(options);
   const orderPath = (orderId: string): string => `/ordermanagement/v1/orders/${encodeURIComponent(orderId)}`;
 
-  // Unlike the lifecycle's calls, credentials that cannot be read count as a failed request (retried).
-  const attempt =
-    (path: string, key: string, body: unknown) =>
-    async (timeoutMs: number): Promise<OmAnswer | AttemptFailure> => {
-      const signal = AbortSignal.timeout(timeoutMs);
-      try {
-        const response = await fetch(`${options.baseUrl}${path}`, {
-          method: 'POST',
-          headers: {
-            authorization: await options.authorization(),
-            'user-agent': USER_AGENT,
-            accept: 'application/json',
-            'klarna-idempotency-key': key,
-            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-          signal,
-        });
-        return { status: response.status, body: await response.text(), headers: response.headers };
-      } catch (error) {
-        return { kind: 'error', reason: failureOf(error, signal) };
-      }
-    };
   const post = <T>(path: string, key: string, body: unknown, deadline: number, read: (answer: OmAnswer) => T | 'invalid'): Promise<OmResult<T>> =>
-    sendWithRetries(options, attempt(path, key, body), deadline, read);
+    sendWithRetries(options, attemptWith(options, 'POST', path, { 'klarna-idempotency-key': key }, body), deadline, read);
 
   /** An id from a header (or the last segment of Location): visible ASCII, at most 255. */
   const idFrom = (answer: OmAnswer, header: string): string | 'invalid' => {

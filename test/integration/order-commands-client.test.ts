@@ -69,3 +69,18 @@ it('treats a 201 without an id as an answer it cannot read', async () => {
   fake.failNext('capture', { status: 201, body: '' });
   expect(await client.capture('o-4', { captured_amount: 1 }, 'z', far())).toMatchObject({ kind: 'failed', reason: 'invalid_response' });
 });
+
+it("empty credentials (a fresh stack's secret) end a command at once as credentials_missing: no request, no retry", async () => {
+  fake.putOrder(exampleOmOrder('o-empty'));
+  const empty = createOrderCommandsClient({
+    baseUrl: fake.url,
+    authorization: async () => authorizationFrom({ username: '', password: '' }),
+    timeoutMs: 300,
+    maxAttempts: 3,
+    backoffMs: 1,
+    sleep: async () => undefined,
+  });
+  expect(await empty.capture('o-empty', { captured_amount: 100 }, 'k', far())).toEqual({ kind: 'failed', reason: 'credentials_missing', attempts: 1 });
+  expect(await empty.cancel('o-empty', 'c', far())).toEqual({ kind: 'failed', reason: 'credentials_missing', attempts: 1 });
+  expect(fake.requests).toHaveLength(0);
+});

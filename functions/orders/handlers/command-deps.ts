@@ -7,6 +7,7 @@
 import { intEnv, requireEnv } from '../../shared/config.js';
 import { documentClient } from '../../shared/dynamodb.js';
 import { describeError, logger } from '../../shared/log.js';
+import { countCredentialsMissing } from '../../shared/metrics.js';
 import { DynamoDbCommandLedgerStore } from '../command-ledger-store.js';
 import type { CommandDeps } from '../commands/run.js';
 import type { CommandEvent } from '../commands/ports.js';
@@ -45,6 +46,14 @@ export const commandDeps = (bus: EventBus = eventBridgeBus()): CommandContext =>
       }
     },
     now: Date.now,
-    log: (step, fields) => logger.info('order command step', { step, ...fields }),
+    log: (step, fields) => {
+      if (fields?.failure === 'credentials_missing') {
+        // Not Klarna failing: the secret holds no credentials yet. Counted and alarmed as for the lifecycle.
+        logger.error('Order Management credentials missing', { step, ...fields });
+        countCredentialsMissing();
+        return;
+      }
+      logger.info('order command step', { step, ...fields });
+    },
   };
 };
