@@ -6,6 +6,8 @@
  * The state is kept in units, never in amounts: every amount is computed from units with
  * cumulative rounding (what k of n units have taken so far, rounded, minus what was taken
  * before), so the parts of a line always add up to its total and a retry computes the same.
+ * A part's tax is cumulative too, but kept within a fixed band of Klarna's tax formula
+ * (`taxUpTo`), so every part passes Klarna's ±1 check as well as adding up to the line's tax.
  *
  * Policy by line (docs/orders-and-events.md, "Which lines a capture takes"):
  * - goods lines (`physical`, `digital`, `gift_card` and any other positive line) are taken by
@@ -18,6 +20,8 @@
  *   each of them whole, so the captures end exactly at `order_amount`.
  * A capture or refund by `amount` alone sends no lines ("unallocated"); once there is one, lines
  * can no longer be named (the split would be unknown), but "everything left" still works.
+ * An order with a line whose own tax fails Klarna's check is taken by amount only (no part of
+ * such a line could pass it, nor the line itself), see `splittable`.
  */
 
 /** The recorded order as the ledger needs it (functions/orders/order.ts OrderRecord fits). */
@@ -118,6 +122,56 @@ export const mulDivRound = (a: number, b: number, c: number): number => {
 
 const sum = (values: readonly number[]): number => values.reduce((total, value) => total + value, 0);
 
+/** ⌊n / d⌋ and ⌈n / d⌉ for d > 0 (BigInt division truncates toward zero). */
+const floorDiv = (n: bigint, d: bigint): bigint => (n % d !== 0n && n < 0n ? n / d - 1n : n / d);
+const ceilDiv = (n: bigint, d: bigint): bigint => -floorDiv(-n, d);
+
+// --- Tax of a part ----------------------------------------------------------------------------
+
+/**
+ * Klarna's tax check for a line: its tax within ±1 of total × rate / (10000 + rate), exactly
+ * (|tax·(10000 + rate) − total·rate| ≤ 10000 + rate, in BigInt: exact for any safe integers),
+ * with a rate of 0 to 10000 basis points.
+ */
+export const taxFollowsKlarnaRule = (line: Pick<LedgerLine, 'tax_rate' | 'total_amount' | 'total_tax_amount'>): boolean => {
+  const rate = line.tax_rate ?? 0;
+  if (!Number.isInteger(rate) || rate < 0 || rate > 10_000) return false;
+  const d = 10_000n + BigInt(rate);
+  const off = BigInt(line.total_tax_amount ?? 0) * d - BigInt(line.total_amount) * BigInt(rate);
+  return (off < 0n ? -off : off) <= d;
+};
+
+/**
+ * The tax of a line up to a cumulative point: `amount` of its total taken so far, `done` of `of`
+ * (units, or a share's own amount). The parts sent are differences of these cumulative values.
+ *
+ * Let t(a) = a × r / (10000 + r) be Klarna's tax for an amount (a real number, linear in a), and
+ * δ = T − t(A) how far the line's own tax T is from it for its total A (|δ| ≤ 1: the line passes
+ * Klarna's check). The cumulative tax X is kept within the fixed band
+ *   t(amount) + [(δ − 1) / 2, (δ + 1) / 2]
+ * (width 1, centred on δ/2; it holds both 0 and δ, so X = 0 at nothing and X = T at everything).
+ * Every part, from any point to any later one, is then off Klarna's formula for its own amount by
+ * the difference of two errors in the same band of width 1: at most 1, which is Klarna's check.
+ * (A band of width 2, [−1, 1], would not do: two points in it can differ by 2.) Within the band,
+ * X is the integer nearest the proportional tax T × done / of; the band and that target both move
+ * one way as `done` grows, so X goes monotonically from 0 to T (refunded ≤ captured, no part of
+ * the other sign than T), and parts stay close to an even split. Exact in BigInt. A line that
+ * fails the check itself keeps the proportional tax (such an order is not split: `splittable`).
+ */
+export const taxUpTo = (line: LedgerLine, amount: number, done: number, of: number): number => {
+  const total = line.total_amount;
+  const tax = line.total_tax_amount ?? 0;
+  if (of <= 0 || !taxFollowsKlarnaRule(line)) return of <= 0 ? 0 : mulDivRound(tax, done, of);
+  const rate = BigInt(line.tax_rate ?? 0);
+  const d = 10_000n + rate;
+  // The band over 2d: t(amount) + (δ ± 1)/2 = (2·amount·r + T·d − A·r ± d) / 2d. (Negative lines alike.)
+  const centre = 2n * BigInt(amount) * rate + BigInt(tax) * d - BigInt(total) * rate;
+  const lowest = ceilDiv(centre - d, 2n * d);
+  const highest = floorDiv(centre + d, 2n * d);
+  const proportional = floorDiv(2n * BigInt(tax) * BigInt(done) + BigInt(of), 2n * BigInt(of));
+  return Number(proportional < lowest ? lowest : proportional > highest ? highest : proportional);
+};
+
 // --- Cumulative amounts -----------------------------------------------------------------------
 
 export const emptyLedger = (order: LedgerOrder): LedgerState => ({
@@ -135,13 +189,20 @@ const positiveBase = (order: LedgerOrder): number =>
 
 /**
  * Can the order be split by lines? Its lines add up to `order_amount`, there is something to
- * spread the shares over, and the discounts do not exceed it (else a later part could go
- * negative). Otherwise only amounts (and "everything") are possible.
+ * spread the shares over, the discounts do not exceed it (else a later part could go negative),
+ * and every line's own tax passes Klarna's check (else no part of it could, nor the line whole:
+ * Klarna would refuse the lines, so none are sent). Otherwise only amounts (and "everything",
+ * as an amount) are possible.
  */
 export const splittable = (order: LedgerOrder): boolean => {
   const base = positiveBase(order);
   const negative = sum(order.order_lines.filter((line) => lineKind(line) === 'share' && line.total_amount < 0).map((line) => line.total_amount));
-  return sum(order.order_lines.map((line) => line.total_amount)) === order.order_amount && base > 0 && -negative <= base;
+  return (
+    sum(order.order_lines.map((line) => line.total_amount)) === order.order_amount &&
+    base > 0 &&
+    -negative <= base &&
+    order.order_lines.every(taxFollowsKlarnaRule)
+  );
 };
 
 /** What `units` (per line) amount to so far, line by line, shares included. */
@@ -155,7 +216,7 @@ export const cumulative = (order: LedgerOrder, units: readonly number[]): Cumula
     const n = unitsOf(line);
     const u = units[i] ?? 0;
     amounts[i] = mulDivRound(line.total_amount, u, n);
-    taxes[i] = mulDivRound(line.total_tax_amount ?? 0, u, n);
+    taxes[i] = taxUpTo(line, amounts[i] ?? 0, u, n);
     taken += amounts[i] ?? 0;
   });
   const base = positiveBase(order);
@@ -167,7 +228,7 @@ export const cumulative = (order: LedgerOrder, units: readonly number[]): Cumula
       const take = sign < 0 ? Math.max(line.total_amount, left) : Math.min(line.total_amount, left);
       left -= take;
       amounts[i] = take;
-      taxes[i] = line.total_amount === 0 ? 0 : mulDivRound(line.total_tax_amount ?? 0, Math.abs(take), Math.abs(line.total_amount));
+      taxes[i] = taxUpTo(line, take, Math.abs(take), Math.abs(line.total_amount));
     }
   }
   return { amounts, taxes };
@@ -318,7 +379,9 @@ export const planCapture = (order: LedgerOrder, stored: LedgerState, request: Mo
   }
 
   if (state.captured_unallocated > 0) return refuse('captured_by_amount', 'This order was captured by amount; capture the rest by amount or capture everything left.');
-  if (!splittable(order)) return refuse('line_not_selectable', "This order's lines cannot be split (they do not add up to order_amount, or discounts exceed the goods); capture by amount.");
+  if (!splittable(order)) {
+    return refuse('line_not_selectable', "This order's lines cannot be split (they do not add up to order_amount, discounts exceed the goods, or a line's tax fails Klarna's check); capture by amount.");
+  }
   const chosen = select(order, state.captured_units, request.lines, (i) => unitsOf(order.order_lines[i] as LedgerLine), 'quantity_exceeds_remaining');
   if (!chosen.ok) return chosen;
   // Fee lines go with the first capture by lines unless captured already.
