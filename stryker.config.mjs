@@ -39,7 +39,7 @@ export default {
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
   // Later runs test again only the mutants whose code or covering tests changed, against the
-  // results of the last full run, which are committed: a full run takes 45-55 minutes on 2 cores
+  // results of the last full run, which are committed: a full run takes ~45 minutes on 2 cores
   // (about half of it type-checking mutants), a run after a change a few. `--force` runs all.
   incremental: true,
   incrementalFile: 'test/mutation/stryker-incremental.json',
