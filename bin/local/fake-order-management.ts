@@ -3,7 +3,8 @@
  * `GET /ordermanagement/v1/orders/{id}` and `POST …/{id}/acknowledge` answer like Klarna (404
  * `NO_SUCH_ORDER` for an unknown order, 204 for an acknowledgement, a repeated
  * `Klarna-Idempotency-Key` answered as the first time). The commands too: `POST …/captures`
- * (201, `Capture-Id` and `Location`; 403 `CAPTURE_NOT_ALLOWED` beyond what is authorized or on a
+ * (201, `Capture-Id` and `Location`; 400 `BAD_VALUE` for lines Klarna's checks refuse; 403
+ * `CAPTURE_NOT_ALLOWED` beyond what is authorized or on a
  * cancelled, expired or closed order), `…/refunds` (201, `Refund-Id`; 403 `REFUND_NOT_ALLOWED`),
  * `…/cancel` (204; 403 `CANCEL_NOT_ALLOWED` once captured), `…/release-remaining-authorization`
  * and `…/extend-authorization-time` (204; 403 `NOT_ALLOWED`), `…/captures/{id}/shipping-info`
@@ -207,6 +208,33 @@ export const startFakeOrderManagement = async (): Promise<FakeOrderManagement> =
       }),
   };
 
+  /**
+   * Klarna's consistency checks on the lines of a capture or refund, written here apart from the
+   * ledger that builds them: each line's total_amount is quantity × unit_price −
+   * total_discount_amount, its total_tax_amount within ±1 of total_amount × tax_rate /
+   * (10000 + tax_rate), and the lines add up to the amount. Klarna answers 400 BAD_VALUE naming
+   * the field. Exact in BigInt: amounts reach 2^31 and more.
+   */
+  const badLineField = (lines: unknown, amountField: string, amount: number): string | undefined => {
+    if (lines === undefined) return undefined;
+    if (!Array.isArray(lines)) return 'order_lines';
+    let sum = 0n;
+    for (const [index, line] of (lines as unknown[]).entries()) {
+      if (typeof line !== 'object' || line === null) return `order_lines[${index}]`;
+      const { quantity, unit_price, total_amount, total_tax_amount = 0, tax_rate = 0, total_discount_amount = 0 } = line as Record<string, unknown>;
+      for (const [name, value] of Object.entries({ quantity, unit_price, total_amount, total_tax_amount, tax_rate, total_discount_amount })) {
+        if (typeof value !== 'number' || !Number.isSafeInteger(value)) return `order_lines[${index}].${name}`;
+      }
+      const [q, u, a, t, r, d] = [quantity, unit_price, total_amount, total_tax_amount, tax_rate, total_discount_amount].map((v) => BigInt(v as number)) as [bigint, bigint, bigint, bigint, bigint, bigint];
+      if (q < 0n || r < 0n || r > 10_000n) return `order_lines[${index}].${q < 0n ? 'quantity' : 'tax_rate'}`;
+      if (a !== q * u - d) return `order_lines[${index}].total_amount`;
+      const deviation = t * (10_000n + r) - a * r;
+      if (deviation > 10_000n + r || -deviation > 10_000n + r) return `order_lines[${index}].total_tax_amount`;
+      sum += a;
+    }
+    return sum === BigInt(amount) ? undefined : amountField;
+  };
+
   const amountOf = (order: Record<string, unknown>, field: string): number => (typeof order[field] === 'number' ? (order[field] as number) : 0);
 
   /** Klarna's decision on a command, applied to the stored order when it books. */
@@ -227,6 +255,8 @@ export const startFakeOrderManagement = async (): Promise<FakeOrderManagement> =
       case 'capture': {
         const amount = body.captured_amount;
         if (typeof amount !== 'number' || !Number.isInteger(amount) || amount < 0) return { status: 400, body: klarnaError('BAD_VALUE', 'captured_amount is required') };
+        const badCaptureField = badLineField(body.order_lines, 'captured_amount', amount);
+        if (badCaptureField !== undefined) return { status: 400, body: klarnaError('BAD_VALUE', `Bad value: ${badCaptureField}`) };
         if (closed || expired || order.fraud_status === 'REJECTED' || order.fraud_status === 'PENDING' || amount > remaining) {
           return { status: 403, body: klarnaError('CAPTURE_NOT_ALLOWED', 'Capture not allowed.') };
         }
@@ -239,6 +269,8 @@ export const startFakeOrderManagement = async (): Promise<FakeOrderManagement> =
       case 'refund': {
         const amount = body.refunded_amount;
         if (typeof amount !== 'number' || !Number.isInteger(amount) || amount < 0) return { status: 400, body: klarnaError('BAD_VALUE', 'refunded_amount is required') };
+        const badRefundField = badLineField(body.order_lines, 'refunded_amount', amount);
+        if (badRefundField !== undefined) return { status: 400, body: klarnaError('BAD_VALUE', `Bad value: ${badRefundField}`) };
         if (captured === 0 || amount > captured - refunded) return { status: 403, body: klarnaError('REFUND_NOT_ALLOWED', 'Refund not allowed.') };
         const id = randomUUID();
         refunds.push({ refund_id: id, refunded_amount: amount, order_lines: body.order_lines ?? [], reference: body.reference, refunded_at: new Date().toISOString() });

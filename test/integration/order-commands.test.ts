@@ -314,6 +314,41 @@ describe('the order\'s life in money', () => {
     expect(await eventsFor(id)).toEqual(['Authorization Released', 'Command Refused', 'Command Refused', 'Order Captured', 'Order Refunded']);
   });
 
+  it("captures and refunds a line unit by unit where even shares of its tax would be refused, and Klarna's checks pass every part", async () => {
+    // 3 pens at 13 with 2 off, 37 at 19 % taxed 5 (Klarna's rounding: t(37) = 5.91). Even shares of
+    // the tax would give the middle unit (13, t = 2.08) a tax of 1, which Klarna refuses with 400
+    // BAD_VALUE; the stand-in applies Klarna's line checks to every capture and refund.
+    const pens = { type: 'physical', reference: 'PEN-3', name: 'Pen', quantity: 3, unit_price: 13, tax_rate: 1900, total_amount: 37, total_discount_amount: 2, total_tax_amount: 5 };
+    const id = await acknowledgedOrder({ order_amount: 37, original_order_amount: 37, remaining_authorized_amount: 37, order_tax_amount: 5, order_lines: [pens] });
+    for (const n of [1, 2, 3]) {
+      expect(await command(id, 'captures', { command_id: `pen-${n}`, lines: [{ reference: 'PEN-3', quantity: 1 }] })).toMatchObject({ status: 201 });
+    }
+    for (const n of [1, 2, 3]) {
+      expect(await command(id, 'refunds', { command_id: `back-${n}`, lines: [{ reference: 'PEN-3', quantity: 1 }] })).toMatchObject({ status: 201 });
+    }
+    const atKlarna = fake.order(id) as { captures: { order_lines: { total_amount: number; total_tax_amount: number }[] }[]; refunds: { order_lines: { total_amount: number; total_tax_amount: number }[] }[] };
+    const parts = (entries: { order_lines: { total_amount: number; total_tax_amount: number }[] }[]) => entries.map((e) => [e.order_lines[0]?.total_amount, e.order_lines[0]?.total_tax_amount]);
+    expect(parts(atKlarna.captures)).toEqual([[12, 1], [13, 3], [12, 1]]);
+    expect(parts(atKlarna.refunds)).toEqual([[12, 1], [13, 3], [12, 1]]);
+    expect(fake.requests.filter((r) => r.orderId === id && (r.call === 'capture' || r.call === 'refund'))).toHaveLength(6);
+  });
+
+  it("is refused by the stand-in as by Klarna when a line breaks Klarna's checks (the checks can fail)", async () => {
+    const id = `order-${randomUUID()}`;
+    fake.putOrder(exampleOmOrder(id));
+    const post = async (route: string, body: unknown): Promise<{ status: number; body: unknown }> => {
+      const response = await fetch(`${fake.url}/ordermanagement/v1/orders/${id}/${route}`, { method: 'POST', headers: { 'content-type': 'application/json', 'klarna-idempotency-key': randomUUID() }, body: JSON.stringify(body) });
+      return { status: response.status, body: response.status === 201 ? undefined : await response.json() };
+    };
+    const line = { type: 'physical', reference: 'TSHIRT-1', name: 'T-shirt', quantity: 1, unit_price: 12_500, tax_rate: 2500, total_amount: 12_500, total_discount_amount: 0, total_tax_amount: 2_500 };
+    expect(await post('captures', { captured_amount: 12_500, order_lines: [{ ...line, total_tax_amount: 2_502 }] })).toMatchObject({ status: 400, body: { error_code: 'BAD_VALUE', error_messages: ['Bad value: order_lines[0].total_tax_amount'] } });
+    expect(await post('captures', { captured_amount: 12_500, order_lines: [{ ...line, total_amount: 12_400 }] })).toMatchObject({ status: 400, body: { error_messages: ['Bad value: order_lines[0].total_amount'] } });
+    expect(await post('captures', { captured_amount: 12_499, order_lines: [line] })).toMatchObject({ status: 400, body: { error_messages: ['Bad value: captured_amount'] } });
+    expect(await post('captures', { captured_amount: 12_500, order_lines: [{ ...line, total_tax_amount: 2_501 }] })).toMatchObject({ status: 201 });
+    expect(await post('refunds', { refunded_amount: 12_500, order_lines: [{ ...line, total_tax_amount: 2_498 }] })).toMatchObject({ status: 400, body: { error_messages: ['Bad value: order_lines[0].total_tax_amount'] } });
+    expect(await post('refunds', { refunded_amount: 12_500, order_lines: [line] })).toMatchObject({ status: 201 });
+  });
+
   it('cancels an order nothing was captured of, and extends an authorization with the new expires_at from Klarna', async () => {
     const toExtend = await acknowledgedOrder();
     const extended = await command(toExtend, 'extend', { command_id: 'e-1' });
