@@ -17,6 +17,9 @@ export default {
     '!functions/kco/schemas.generated.ts',
     'functions/osm/render.ts',
     'functions/osm/cache-policy.ts',
+    // The order lifecycle's pure parts: the state machine and the check before acknowledging.
+    'functions/orders/lifecycle.ts',
+    'functions/orders/order-check.ts',
   ],
   testRunner: 'jest',
   jest: { projectType: 'custom', configFile: 'jest.unit.config.cjs', enableFindRelatedTests: true },

@@ -90,6 +90,11 @@ describe('mayShip', () => {
     expect(mayShip({ status: 'acknowledged', fraud_status: 'ACCEPTED', klarna_status: 'CANCELLED' })).toBe(false);
     expect(mayShip({ status: 'acknowledged', fraud_status: 'STOPPED' })).toBe(false);
   });
+
+  it('for an acknowledged, accepted order whose Klarna status was never read (no status is no cancellation)', () => {
+    expect(mayShip({ status: 'acknowledged', fraud_status: 'ACCEPTED' })).toBe(true);
+    expect(mayShip({ status: 'acknowledged', fraud_status: 'ACCEPTED', klarna_status: undefined })).toBe(true);
+  });
 });
 
 describe('nextStep', () => {

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   defaultScope,
+  isRulesScope,
   mergeRules,
   rulesSchemas,
   orderScope,
@@ -158,6 +159,19 @@ describe('scopes', () => {
   it('names the store-wide scope default and a per-order scope order#<id>', () => {
     expect(defaultScope).toBe('default');
     expect(orderScope('abc-123')).toBe('order#abc-123');
+  });
+
+  it('accepts only those two as scopes: default, and order# with an id of 1 to 255 characters on one line', () => {
+    expect(isRulesScope('default')).toBe(true);
+    expect(isRulesScope(orderScope('abc-123'))).toBe(true);
+    expect(isRulesScope(orderScope('x'.repeat(255)))).toBe(true);
+    expect(isRulesScope(orderScope(''))).toBe(false);
+    expect(isRulesScope(orderScope('x'.repeat(256)))).toBe(false);
+    // Anchored at both ends: a key that merely contains an order scope is not one.
+    expect(isRulesScope(`shop-${orderScope('abc-123')}`)).toBe(false);
+    expect(isRulesScope(`${orderScope('abc-123')}\nextra`)).toBe(false);
+    expect(isRulesScope('Default')).toBe(false);
+    expect(isRulesScope('store')).toBe(false);
   });
 });
 
