@@ -7,7 +7,6 @@
 import { intEnv, requireEnv } from '../../shared/config.js';
 import { documentClient } from '../../shared/dynamodb.js';
 import { describeError, logger } from '../../shared/log.js';
-import { countCredentialsMissing } from '../../shared/metrics.js';
 import { DynamoDbCommandLedgerStore } from '../command-ledger-store.js';
 import type { CommandDeps } from '../commands/run.js';
 import type { CommandEvent } from '../commands/ports.js';
@@ -15,6 +14,7 @@ import { EVENT_SOURCE } from '../events.js';
 import { createOrderCommandsClient, readOmConfig } from '../order-management.js';
 import { DynamoDbOrdersStore } from '../orders-store.js';
 import { eventBridgeBus, type EventBus } from './bus-publishing.js';
+import { reportedCredentialsMissing } from './credentials-missing.js';
 
 const DAY_MS = 86_400_000;
 
@@ -47,12 +47,7 @@ export const commandDeps = (bus: EventBus = eventBridgeBus()): CommandContext =>
     },
     now: Date.now,
     log: (step, fields) => {
-      if (fields?.failure === 'credentials_missing') {
-        // Not Klarna failing: the secret holds no credentials yet. Counted and alarmed as for the lifecycle.
-        logger.error('Order Management credentials missing', { step, ...fields });
-        countCredentialsMissing();
-        return;
-      }
+      if (reportedCredentialsMissing(fields?.failure, step, fields)) return;
       logger.info('order command step', { step, ...fields });
     },
   };

@@ -6,11 +6,12 @@ import type { Context } from 'aws-lambda';
 import { intEnv, requireEnv } from '../../shared/config.js';
 import { documentClient } from '../../shared/dynamodb.js';
 import { logger } from '../../shared/log.js';
-import { countCredentialsMissing, countOrderStep, type OrderOutcome } from '../../shared/metrics.js';
+import { countOrderStep, type OrderOutcome } from '../../shared/metrics.js';
 import { rulesSource } from '../../shared/rules-store.js';
 import { createOrderManagementClient, readOmConfig } from '../order-management.js';
 import { DynamoDbOrdersStore } from '../orders-store.js';
 import type { ProcessDeps } from '../process.js';
+import { reportedCredentialsMissing } from './credentials-missing.js';
 
 // Klarna's order ids are UUIDs; accept any URL-safe id but nothing that could smuggle text into logs,
 // and no id made only of dots: `.` and `..` are path segments, and Order Management's URL would
@@ -33,12 +34,7 @@ export const defaultDeps = (): ProcessDeps => {
     now: Date.now,
     retentionMs: intEnv('ORDERS_RETENTION_DAYS', 90, { min: 1, max: 3650 }) * DAY_MS,
     log: (step, fields) => {
-      if (fields?.reason === 'credentials_missing') {
-        // Not Klarna failing: the secret holds no credentials yet (as a fresh stack creates it).
-        logger.error('Order Management credentials missing', { step, ...fields });
-        countCredentialsMissing();
-        return;
-      }
+      if (reportedCredentialsMissing(fields?.reason, step, fields)) return;
       logger.info('order step', { step, ...fields });
       const acknowledge = acknowledgeOutcomes[step];
       if (acknowledge) countOrderStep('acknowledge', acknowledge);
