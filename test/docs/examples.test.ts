@@ -52,7 +52,9 @@ it('finds the examples: the callbacks, the OSM miss and hit, the impression, the
 describe.each(examples.map((e) => [`${e.file}:${e.line}`, e] as const))('the example at %s', (_where, example) => {
   it('runs and prints what it says', () => {
     const script = example.code.replaceAll(DOC_PORT, `127.0.0.1:${started.port}`);
-    const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: started.dir, encoding: 'utf8', timeout: 60_000 });
+    // stdin not a pipe: Node's pipes are sockets, and bash given a socket as stdin at SHLVL 1 takes
+    // itself for an ssh session and reads /etc/bash.bashrc (Debian's fails under -u: PS1 unbound).
+    const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: started.dir, encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
     let from = 0;
     for (const expected of expectations(example.code)) {
