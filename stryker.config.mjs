@@ -3,6 +3,8 @@
  * `npm run mutate`: StrykerJS over the pure modules, with only the unit tests run against each
  * mutant (per-test coverage: a mutant runs just the tests that reach it). The HTML report goes to
  * reports/mutation/ (git-ignored). Not part of `npm test`: it takes minutes, like the bench.
+ * StrykerJS itself is the tool package test/mutation/ (own lock), which `npm run mutate` installs
+ * on Node 24 first: it wants Node >= 22.18, above the bootstrap Nodes the root's `npm ci` runs on.
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
 export default {
@@ -39,7 +41,7 @@ export default {
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
   // Later runs test again only the mutants whose code or covering tests changed, against the
-  // results of the last full run, which are committed: a full run takes ~45 minutes on 2 cores
+  // results of the last full run, which are committed: a full run takes ~55 minutes on 2 cores
   // (about half of it type-checking mutants), a run after a change a few. `--force` runs all.
   incremental: true,
   incrementalFile: 'test/mutation/stryker-incremental.json',

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import semver from 'semver';
 
 const packageJson = JSON.parse(readFileSync(path.join(process.cwd(), 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>;
   devDependencies: Record<string, string>;
   engines: { node: string };
   devEngines: {
@@ -24,6 +25,18 @@ const lockedPackages = (
     packages: Record<string, LockedPackage>;
   }
 ).packages;
+
+// `npm run mutate`'s tool package: StrykerJS, installed from its own lock on Node 24 only.
+const mutationDir = path.join(process.cwd(), 'test', 'mutation');
+const mutationPackageJson = JSON.parse(readFileSync(path.join(mutationDir, 'package.json'), 'utf8')) as {
+  devDependencies: Record<string, string>;
+};
+const mutationLockedPackages = (
+  JSON.parse(readFileSync(path.join(mutationDir, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, LockedPackage & { version?: string; devDependencies?: Record<string, string> }>;
+  }
+).packages;
+const strykerPackages = ['@stryker-mutator/core', '@stryker-mutator/jest-runner', '@stryker-mutator/typescript-checker'];
 
 describe('toolchain', () => {
   it('runs the tests on Node 24, the version pinned as the node devDependency', () => {
@@ -66,6 +79,52 @@ describe('toolchain', () => {
         }
       }
       expect(refusing).toEqual([]);
+    });
+  });
+
+  // StrykerJS 10 (and its Babel 8) want Node >= 22.18: more than the bootstrap Nodes, so the root's
+  // `npm ci` must not install it. `npm run mutate` installs it from test/mutation/'s own lock, with
+  // npm running on the node devDependency's Node (npm scripts put it first on PATH).
+  describe('npm run mutate installs StrykerJS as its own tool package', () => {
+    it('leaves StrykerJS out of the root lock', () => {
+      expect(Object.keys(lockedPackages).filter((where) => where.includes('@stryker-mutator/'))).toEqual([]);
+      expect(Object.keys(packageJson.devDependencies).filter((name) => name.startsWith('@stryker-mutator/'))).toEqual([]);
+    });
+
+    it('installs the tool package from its lock, then runs its stryker last (so `npm run mutate -- --force` reaches it)', () => {
+      expect(packageJson.scripts.mutate).toContain('npm ci --prefix test/mutation');
+      expect(packageJson.scripts.mutate).toMatch(/&& test\/mutation\/node_modules\/\.bin\/stryker run$/);
+    });
+
+    it('every package in the tool lock accepts the Node it runs on (the node devDependency)', () => {
+      const runsOn = packageJson.devDependencies.node ?? 'none';
+      const refusing: string[] = [];
+      for (const [where, locked] of Object.entries(mutationLockedPackages)) {
+        if (where === '' || locked.optional === true || locked.engines === undefined || Array.isArray(locked.engines)) continue;
+        const { node, npm } = locked.engines;
+        if (node !== undefined && !semver.satisfies(runsOn, node)) refusing.push(`${where}: node ${node}`);
+        if (npm !== undefined && !semver.subset(packageJson.devEngines.packageManager.version, npm)) refusing.push(`${where}: npm ${npm}`);
+      }
+      expect(refusing).toEqual([]);
+    });
+
+    it('pins core, jest-runner and typescript-checker to one exact version, in package.json and in the lock', () => {
+      const pinned = strykerPackages.map((name) => mutationPackageJson.devDependencies[name]);
+      expect(semver.valid(pinned[0])).not.toBeNull();
+      expect(new Set(pinned)).toEqual(new Set([pinned[0]]));
+      expect(mutationLockedPackages['']?.devDependencies).toEqual(mutationPackageJson.devDependencies);
+      // Every @stryker-mutator package installed (api, instrumenter, util with the three): one version.
+      const locked = Object.entries(mutationLockedPackages)
+        .filter(([where]) => where.includes('node_modules/@stryker-mutator/'))
+        .map(([where, entry]) => `${where.slice(where.lastIndexOf('@stryker-mutator/'))}@${entry.version}`);
+      expect(locked).toEqual(expect.arrayContaining(strykerPackages.map((name) => `${name}@${pinned[0]}`)));
+      expect(locked.filter((entry) => !entry.endsWith(`@${pinned[0]}`))).toEqual([]);
+    });
+
+    it("runs against the root's Jest and TypeScript: npm installs no peers there", () => {
+      expect(readFileSync(path.join(mutationDir, '.npmrc'), 'utf8')).toMatch(/^legacy-peer-deps=true$/m);
+      const copies = Object.keys(mutationLockedPackages).filter((where) => /node_modules\/(typescript|jest|@jest\/[^/]+)$/.test(where));
+      expect(copies).toEqual([]);
     });
   });
 });
