@@ -9,20 +9,15 @@ import { documentClient } from '../../shared/dynamodb.js';
 import { describeError, logger } from '../../shared/log.js';
 import { DynamoDbCommandLedgerStore } from '../command-ledger-store.js';
 import type { CommandDeps } from '../commands/run.js';
-import type { CommandEvent } from '../commands/ports.js';
-import { EVENT_SOURCE } from '../events.js';
 import { createOrderCommandsClient, readOmConfig } from '../order-management.js';
 import { DynamoDbOrdersStore } from '../orders-store.js';
 import { eventBridgeBus, type EventBus } from './bus-publishing.js';
+import { commandBusEntries } from './command-bus-entries.js';
 import { reportedCredentialsMissing } from './credentials-missing.js';
 
 const DAY_MS = 86_400_000;
 
 export type CommandContext = CommandDeps & { readonly ledgerStore: DynamoDbCommandLedgerStore; readonly ordersStore: DynamoDbOrdersStore };
-
-export const commandBusEntries = (event: CommandEvent, busName: string) => [
-  { Source: EVENT_SOURCE, DetailType: event.detailType, Detail: JSON.stringify(event.detail), EventBusName: busName, Time: new Date(event.detail.occurred_at) },
-];
 
 /** Read at cold start: a missing table or unusable Klarna configuration fails loudly on deploy. */
 export const commandDeps = (bus: EventBus = eventBridgeBus()): CommandContext => {

@@ -11,7 +11,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { CommandEvent } from '../commands/ports.js';
-import { commandBusEntries } from './command-deps.js';
+import { commandBusEntries } from './command-bus-entries.js';
 import { streamPublisherHandler, type Outgoing } from './bus-publishing.js';
 
 /** The event a stream record carries: only the INSERT of a booked command that has one. */
