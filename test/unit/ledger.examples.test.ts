@@ -3,7 +3,7 @@
  * and the lines sent for recorded lines that lack fields Klarna's lines must carry. The promises
  * for any order are the properties in ledger.property.test.ts; these pin what they leave open.
  */
-import { emptyLedger, lineKind, mulDivRound, planCapture, planRefund, taxUpTo, type LedgerOrder, type LedgerState, type Planned, type Refused } from '../../functions/orders/ledger.js';
+import { emptyLedger, lineKind, mulDivRound, planCapture, planRefund, splittable, taxFollowsKlarnaRule, taxUpTo, totalsOf, type LedgerOrder, type LedgerState, type Planned, type Refused } from '../../functions/orders/ledger.js';
 
 const order: LedgerOrder = {
   order_amount: 27_000,
@@ -138,5 +138,132 @@ describe('integer arithmetic', () => {
     expect(taxUpTo({ total_amount: 100, tax_rate: 10_001, total_tax_amount: 50 }, 50, 1, 2)).toBe(25);
     expect(taxUpTo({ total_amount: 100, tax_rate: -1, total_tax_amount: 0 }, 50, 1, 2)).toBe(0);
     expect(taxUpTo({ total_amount: 100, tax_rate: 12.5, total_tax_amount: 10 }, 50, 1, 2)).toBe(5);
+  });
+});
+
+describe('lines sent for parts', () => {
+  // Two goods lines (one discounted: 2 × 100 − 50), two discounts, a fee.
+  const shop: LedgerOrder = {
+    order_amount: 150 + 300 + 100 - 40 - 60,
+    order_lines: [
+      { type: 'physical', reference: 'A', name: 'A', quantity: 2, unit_price: 100, tax_rate: 0, total_amount: 150, total_discount_amount: 50, total_tax_amount: 0 },
+      { type: 'physical', reference: 'B', name: 'B', quantity: 3, unit_price: 100, tax_rate: 0, total_amount: 300, total_discount_amount: 0, total_tax_amount: 0 },
+      { type: 'shipping_fee', reference: 'S', name: 'S', quantity: 1, unit_price: 100, tax_rate: 0, total_amount: 100, total_discount_amount: 0, total_tax_amount: 0 },
+      { type: 'discount', reference: 'D1', name: 'D1', quantity: 1, unit_price: -40, tax_rate: 0, total_amount: -40, total_discount_amount: 0, total_tax_amount: 0 },
+      { type: 'discount', reference: 'D2', name: 'D2', quantity: 1, unit_price: -60, tax_rate: 0, total_amount: -60, total_discount_amount: 0, total_tax_amount: 0 },
+    ],
+  };
+  const line = (reference: string, quantity: number, unit_price: number, total_amount: number) => ({
+    type: reference.startsWith('D') ? 'discount' : reference === 'S' ? 'shipping_fee' : 'physical',
+    reference,
+    name: reference,
+    quantity,
+    unit_price,
+    tax_rate: 0,
+    total_amount,
+    total_discount_amount: quantity * unit_price - total_amount,
+    total_tax_amount: 0,
+  });
+
+  it('sends the units named (not the line\'s quantity), the fee, and the discounts filled line by line', () => {
+    const first = planCapture(shop, emptyLedger(shop), { lines: [{ reference: 'B', quantity: 1 }] });
+    // 100 + 100 taken of 550: the discounts' share is round(−100 × 200 / 550) = −36, all of it from D1 first.
+    expect(first).toEqual({
+      ok: true,
+      amount: 164,
+      order_lines: [line('B', 1, 100, 100), line('S', 1, 100, 100), line('D1', 1, -36, -36)],
+      next: { captured_units: [0, 1, 1, 0, 0], refunded_units: [0, 0, 0, 0, 0], captured_unallocated: 0, refunded_unallocated: 0 },
+    });
+    const second = planCapture(shop, next(first), { lines: [{ reference: 'A', quantity: 1 }, { reference: 'B', quantity: 2 }] });
+    // 475 taken of 550 (A's first unit is 75): the discounts' share is round(−100 × 475 / 550) = −86:
+    // D1's last 4, then 46 of D2.
+    expect(second).toEqual({
+      ok: true,
+      amount: 75 + 200 - 50,
+      order_lines: [line('A', 1, 100, 75), line('B', 2, 100, 200), line('D1', 1, -4, -4), line('D2', 1, -46, -46)],
+      next: { captured_units: [1, 3, 1, 0, 0], refunded_units: [0, 0, 0, 0, 0], captured_unallocated: 0, refunded_unallocated: 0 },
+    });
+    const rest = planCapture(shop, next(second), {});
+    expect(rest.ok && rest.order_lines).toEqual([line('A', 1, 100, 75), line('D2', 1, -14, -14)]);
+    expect(planCapture(shop, next(rest), {})).toMatchObject({ ok: false, reason: 'nothing_to_capture' });
+  });
+
+  it('captures everything by lines without counting the discounts as units, and exactly what is left by amount', () => {
+    const all = planCapture(shop, emptyLedger(shop), {});
+    expect(all.ok && [all.amount, all.next.captured_units]).toEqual([450, [2, 3, 1, 0, 0]]);
+    expect(all.ok && all.order_lines?.map((sent) => [sent.reference, sent.quantity, sent.unit_price, sent.total_amount])).toEqual([
+      ['A', 2, 100, 150],
+      ['B', 3, 100, 300],
+      ['S', 1, 100, 100],
+      ['D1', 1, -40, -40],
+      ['D2', 1, -60, -60],
+    ]);
+    expect(planCapture(shop, emptyLedger(shop), { amount: 450 })).toMatchObject({ ok: true, amount: 450 });
+    expect(planRefund(shop, next(all), { amount: 450 })).toMatchObject({ ok: true, amount: 450 });
+  });
+
+  it('refuses naming a discount or a negative line, saying which', () => {
+    expect(planCapture(shop, emptyLedger(shop), { lines: [{ reference: 'D2', quantity: 1 }] })).toEqual(
+      refused('line_not_selectable', 'Line "D2" (discount) follows the goods it belongs to and cannot be named.'),
+    );
+    const untyped: LedgerOrder = { order_amount: 50, order_lines: [{ reference: 'G', quantity: 1, unit_price: 100, total_amount: 100 }, { reference: 'N', total_amount: -50 }] };
+    expect(planCapture(untyped, emptyLedger(untyped), { lines: [{ reference: 'N', quantity: 1 }] })).toEqual(
+      refused('line_not_selectable', 'Line "N" (negative) follows the goods it belongs to and cannot be named.'),
+    );
+  });
+
+  it('takes a line without a quantity whole when named with 1, and refuses any other quantity of it', () => {
+    const o: LedgerOrder = { order_amount: 300, order_lines: [{ type: 'physical', reference: 'R', total_amount: 300 }] };
+    expect(planCapture(o, emptyLedger(o), { lines: [{ reference: 'R', quantity: 1 }] })).toMatchObject({ ok: true, amount: 300 });
+    expect(planCapture(o, emptyLedger(o), { lines: [{ reference: 'R', quantity: 2 }] })).toEqual(refused('partial_fee_line', 'Line "R" is a fee line and is taken whole (quantity 1).'));
+  });
+
+  it('sends a fee of quantity 0 as one unit, and raises a unit price below the part to the part\'s own', () => {
+    // Recorded lines Klarna would not write, sent so that Klarna takes them.
+    const o: LedgerOrder = {
+      order_amount: 300 + 40,
+      order_lines: [
+        { type: 'physical', reference: 'P', quantity: 2, unit_price: 100, total_amount: 300 },
+        { type: 'surcharge', reference: 'Z', quantity: 0, unit_price: 40, total_amount: 40 },
+      ],
+    };
+    const all = planCapture(o, emptyLedger(o), {});
+    expect(all.ok && all.order_lines?.map((sent) => [sent.reference, sent.quantity, sent.unit_price, sent.total_discount_amount])).toEqual([
+      ['P', 2, 150, 0],
+      ['Z', 1, 40, 0],
+    ]);
+  });
+
+  it('captures nothing from an order of shares alone, and by amount only', () => {
+    const credit: LedgerOrder = { order_amount: -500, order_lines: [{ type: 'store_credit', reference: 'C', quantity: 1, unit_price: -500, total_amount: -500 }] };
+    expect(totalsOf(credit, emptyLedger(credit))).toEqual({ captured_amount: 0, refunded_amount: 0, remaining_authorized_amount: -500, refundable_amount: 0 });
+    expect(planCapture(credit, emptyLedger(credit), {})).toMatchObject({ ok: false, reason: 'nothing_to_capture' });
+  });
+});
+
+describe('when an order splits by lines', () => {
+  const goods = { type: 'physical', reference: 'G', quantity: 1, unit_price: 1_000, tax_rate: 2500, total_amount: 1_000, total_tax_amount: 200 };
+  const discount = (amount: number) => ({ type: 'discount', reference: 'D', quantity: 1, unit_price: -amount, tax_rate: 0, total_amount: -amount, total_tax_amount: 0 });
+
+  it.each([
+    ['goods alone', { order_amount: 1_000, order_lines: [goods] }, true],
+    ['a discount as large as the goods', { order_amount: 0, order_lines: [goods, discount(1_000)] }, true],
+    ['a discount larger than the goods', { order_amount: -1, order_lines: [goods, discount(1_001)] }, false],
+    ['a US sales tax line (a positive share) beside the goods', { order_amount: 1_080, order_lines: [goods, { type: 'sales_tax', reference: 'T', total_amount: 80 }] }, true],
+    ['lines that do not add up to order_amount', { order_amount: 999, order_lines: [goods] }, false],
+    ['nothing to spread the shares over', { order_amount: -10, order_lines: [discount(10)] }, false],
+    ['goods of 0 only', { order_amount: 0, order_lines: [{ ...goods, unit_price: 0, total_amount: 0, total_tax_amount: 0 }] }, false],
+    ['one line whose tax fails Klarna\'s check', { order_amount: 2_000, order_lines: [goods, { ...goods, reference: 'H', total_tax_amount: 0 }] }, false],
+  ])('%s: %s', (_name, order, expected) => {
+    expect(splittable(order as LedgerOrder)).toBe(expected);
+  });
+
+  it('checks a line\'s tax as Klarna does: within 1 either way, at a rate of 0 to 10 000 whole basis points', () => {
+    const at = (tax_rate: number, total_amount: number, total_tax_amount: number): boolean => taxFollowsKlarnaRule({ tax_rate, total_amount, total_tax_amount });
+    // 1 000 at 25 %: Klarna's tax is 200; 199 to 201 pass.
+    expect([at(2500, 1_000, 199), at(2500, 1_000, 201), at(2500, 1_000, 198), at(2500, 1_000, 202), at(2500, 1_000, 0), at(2500, 1_000, 500)]).toEqual([true, true, false, false, false, false]);
+    expect([at(2500, -1_000, -200), at(2500, -1_000, 200), at(0, 1_000, 0), at(0, 1_000, 2), at(10_000, 1_000, 500)]).toEqual([true, false, true, false, true]);
+    expect([at(-1, 1_000, 0), at(10_001, 1_000, 500), at(12.5, 1_000, 1)]).toEqual([false, false, false]);
+    expect(taxFollowsKlarnaRule({ total_amount: 1_000 })).toBe(true);
   });
 });
