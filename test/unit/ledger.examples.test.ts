@@ -202,6 +202,13 @@ describe('lines sent for parts', () => {
     expect(planRefund(shop, next(all), { amount: 450 })).toMatchObject({ ok: true, amount: 450 });
   });
 
+  it('takes an empty list of lines as everything left, by lines', () => {
+    const all = planCapture(shop, emptyLedger(shop), { lines: [] });
+    expect(all.ok && [all.amount, all.order_lines?.length]).toEqual([450, 5]);
+    const refund = planRefund(shop, next(all), { lines: [] });
+    expect(refund.ok && [refund.amount, refund.order_lines?.length, refund.next.refunded_units]).toEqual([450, 5, [2, 3, 1, 0, 0]]);
+  });
+
   it('refuses naming a discount or a negative line, saying which', () => {
     expect(planCapture(shop, emptyLedger(shop), { lines: [{ reference: 'D2', quantity: 1 }] })).toEqual(
       refused('line_not_selectable', 'Line "D2" (discount) follows the goods it belongs to and cannot be named.'),
