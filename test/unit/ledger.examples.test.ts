@@ -202,6 +202,12 @@ describe('lines sent for parts', () => {
     expect(planRefund(shop, next(all), { amount: 450 })).toMatchObject({ ok: true, amount: 450 });
   });
 
+  it('takes lines named with the amount they come to (a refund of B: 100 and its share of the discounts, round(−100 × 100 / 550) = −18)', () => {
+    const first = planCapture(shop, emptyLedger(shop), { lines: [{ reference: 'B', quantity: 1 }], amount: 164 });
+    expect(first).toMatchObject({ ok: true, amount: 164 });
+    expect(planRefund(shop, next(first), { lines: [{ reference: 'B', quantity: 1 }], amount: 82 })).toMatchObject({ ok: true, amount: 82 });
+  });
+
   it('takes an empty list of lines as everything left, by lines', () => {
     const all = planCapture(shop, emptyLedger(shop), { lines: [] });
     expect(all.ok && [all.amount, all.order_lines?.length]).toEqual([450, 5]);
