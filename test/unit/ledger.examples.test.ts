@@ -263,6 +263,7 @@ describe('when an order splits by lines', () => {
     ['a discount as large as the goods', { order_amount: 0, order_lines: [goods, discount(1_000)] }, true],
     ['a discount larger than the goods', { order_amount: -1, order_lines: [goods, discount(1_001)] }, false],
     ['a US sales tax line (a positive share) beside the goods', { order_amount: 1_080, order_lines: [goods, { type: 'sales_tax', reference: 'T', total_amount: 80 }] }, true],
+    ['discounts beyond the goods, a sales tax line making up for them', { order_amount: 30, order_lines: [goods, discount(1_050), { type: 'sales_tax', reference: 'T', total_amount: 80 }] }, false],
     ['lines that do not add up to order_amount', { order_amount: 999, order_lines: [goods] }, false],
     ['nothing to spread the shares over', { order_amount: -10, order_lines: [discount(10)] }, false],
     ['goods of 0 only', { order_amount: 0, order_lines: [{ ...goods, unit_price: 0, total_amount: 0, total_tax_amount: 0 }] }, false],
